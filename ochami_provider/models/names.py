@@ -1,0 +1,59 @@
+"""Names the services accept: xnames, SMD group labels, roles, architectures, resource names."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+# A node xname: cabinet, chassis, slot, BMC, node (x1000c0s0b0n0). Leading zeros are not part of
+# the canonical form SMD stores, so they are refused rather than silently never matching.
+_NODE_XNAME = re.compile(r"^x(0|[1-9]\d{0,3})c(0|[1-9]\d?)s(0|[1-9]\d?)b(0|[1-9]\d?)n(0|[1-9]\d?)$")
+# SMD's own rule for group and partition labels (after it lower-cases them).
+_GROUP_LABEL = re.compile(r"^[-a-z0-9:._]+$")
+_RESOURCE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")
+
+ROLES = ("Compute", "Service", "System", "Application", "Storage", "Management")
+ARCHES = ("X86", "ARM", "Other", "Unknown")
+
+
+def normalize_xname(value: str) -> str:
+    candidate = value.strip().lower()
+    if not _NODE_XNAME.match(candidate):
+        raise ValueError(
+            f"{value!r} is not a node xname (expected the form x<cabinet>c<chassis>s<slot>"
+            "b<bmc>n<node>, for example x1000c0s0b0n0, without leading zeros)"
+        )
+    return candidate
+
+
+def _group_label(value: str) -> str:
+    candidate = value.strip().lower()
+    if not _GROUP_LABEL.match(candidate):
+        raise ValueError(
+            f"{value!r} is not a valid SMD group label (letters, digits, '-', ':', '.', '_')"
+        )
+    return candidate
+
+
+def _resource_name(value: str) -> str:
+    if not _RESOURCE_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name (lower-case letters, digits, '-', '_', '.';"
+            " 1 to 63 characters; starts and ends with a letter or digit)"
+        )
+    return value
+
+
+def _role(value: str) -> str:
+    for role in ROLES:
+        if value.lower() == role.lower():
+            return role
+    raise ValueError(f"{value!r} is not an SMD role (one of {', '.join(ROLES)})")
+
+
+Xname = Annotated[str, AfterValidator(normalize_xname)]
+GroupLabel = Annotated[str, AfterValidator(_group_label)]
+ResourceName = Annotated[str, AfterValidator(_resource_name)]
+Role = Annotated[str, AfterValidator(_role)]

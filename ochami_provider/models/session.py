@@ -1,0 +1,69 @@
+"""A boot session: the operation to apply a template with, and the state it reports."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .names import ResourceName
+from .template import BootTemplateSpec
+
+Operation = Literal["boot", "reboot", "shutdown", "stage"]
+SessionStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+TERMINAL_STATUSES: tuple[SessionStatus, ...] = ("completed", "failed", "cancelled")
+
+
+class RetrySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Power attempts after the first, each on the nodes that failed the one before.
+    max_retries: int = Field(default=1, ge=0, le=10)
+
+
+class BootSessionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: ResourceName
+    template: BootTemplateSpec
+    operation: Operation
+    # Narrow the template's nodes to these xnames or SMD group labels (BOS `limit`).
+    limit: list[str] = Field(default_factory=list)
+    # reboot: Soft-Restart (the OS shuts down cleanly) instead of Hard-Restart.
+    graceful: bool = False
+    timeout_seconds: float = Field(default=1800.0, gt=0, le=7 * 24 * 3600)
+    poll_interval_seconds: float = Field(default=5.0, gt=0, le=600)
+    task_deadline_minutes: int = Field(default=5, ge=1, le=1440)
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+
+
+class NodeOutcome(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["pending", "succeeded", "failed"] = "pending"
+    attempts: int = 0
+    error: str = ""
+
+
+class SessionResults(BaseModel):
+    """Per-node results, compact: succeeded nodes by name, failures with their errors."""
+
+    model_config = ConfigDict(extra="forbid")
+    succeeded: list[str] = Field(default_factory=list)
+    failed: dict[str, str] = Field(default_factory=dict)
+    pending: list[str] = Field(default_factory=list)
+
+
+class SessionState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: SessionStatus = "pending"
+    phase: str = "created"
+    error_message: str = ""
+    retry_count: int = 0
+    created: str
+    started_at: str | None = None
+    completed_at: str | None = None
+    operation: Operation
+    pcs_operation: str | None = None
+    transition_ids: list[str] = Field(default_factory=list)
+    node_count: int = 0
+    results: SessionResults = Field(default_factory=SessionResults)

@@ -1,0 +1,127 @@
+"""A boot template: the BOS session-template idea, written for BSS and the cloud-init server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from .cloud_config import validate_cloud_config
+from .names import ARCHES, GroupLabel, ResourceName, Role, Xname
+
+ARTIFACT_SCHEMES = ("http", "https", "s3")
+
+
+def _artifact_url(value: str) -> str:
+    if value != value.strip() or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not a URL: it contains white space")
+    parts = urlsplit(value)
+    if parts.scheme not in ARTIFACT_SCHEMES:
+        raise ValueError(
+            f"{value!r} is not an http://, https:// or s3:// URL"
+            + (f" (scheme {parts.scheme!r})" if parts.scheme else "")
+        )
+    if not parts.netloc:
+        what = "bucket" if parts.scheme == "s3" else "host"
+        raise ValueError(f"{value!r} is not a valid URL: it names no {what}")
+    if parts.path in ("", "/"):
+        raise ValueError(f"{value!r} is not a valid artifact URL: it names no file")
+    return value
+
+
+def _kernel_parameters(value: str) -> str:
+    if any(ord(c) < 32 for c in value):
+        raise ValueError(
+            f"{value[:80]!r} contains a control character or line break; iPXE takes one line"
+        )
+    return " ".join(value.split())
+
+
+def _arch(value: str) -> str:
+    for arch in ARCHES:
+        if value.lower() == arch.lower():
+            return arch
+    raise ValueError(f"{value!r} is not an SMD architecture (one of {', '.join(ARCHES)})")
+
+
+ArtifactUrl = Annotated[str, AfterValidator(_artifact_url)]
+KernelParameters = Annotated[str, AfterValidator(_kernel_parameters)]
+CloudConfig = Annotated[str, AfterValidator(validate_cloud_config)]
+Arch = Annotated[str, AfterValidator(_arch)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BootSet(_Strict):
+    """Kernel, initrd and parameters for a set of nodes (a BOS boot set without the manifest)."""
+
+    kernel: ArtifactUrl
+    initrd: ArtifactUrl | None = None
+    kernel_parameters: KernelParameters = ""
+    node_groups: list[GroupLabel] = Field(default_factory=list)
+    node_list: list[Xname] = Field(default_factory=list)
+    node_roles_groups: list[Role] = Field(default_factory=list)
+    arch: Arch | None = None
+
+    @model_validator(mode="after")
+    def _has_targets(self) -> BootSet:
+        if not (self.node_groups or self.node_list or self.node_roles_groups):
+            raise ValueError(
+                "a boot set needs at least one target in node_groups, node_list"
+                " or node_roles_groups (all three are empty)"
+            )
+        seen: set[str] = set()
+        for xname in self.node_list:
+            if xname in seen:
+                raise ValueError(f"node_list names {xname!r} twice")
+            seen.add(xname)
+        return self
+
+
+class CloudInitSpec(_Strict):
+    """Group data for the cloud-init server: meta-data and the group's cloud-config."""
+
+    meta_data: dict[str, Any] = Field(default_factory=dict)
+    user_data: CloudConfig | None = None
+    description: str = ""
+
+
+class BootTemplateSpec(_Strict):
+    name: ResourceName
+    description: str = ""
+    boot_sets: dict[ResourceName, BootSet] = Field(min_length=1)
+    cloud_init: CloudInitSpec | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BootTemplateSpec:
+        owner: dict[str, str] = {}
+        for set_name, boot_set in self.boot_sets.items():
+            for xname in boot_set.node_list:
+                if xname in owner:
+                    raise ValueError(
+                        f"node {xname!r} is in the node_list of both boot sets"
+                        f" {owner[xname]!r} and {set_name!r}; a node boots one way"
+                    )
+                owner[xname] = set_name
+        if self.cloud_init is not None and not self.cloud_init_groups():
+            raise ValueError(
+                "cloud_init is set but no boot set has node_groups: the cloud-init server"
+                " keys group data by SMD group, so name at least one group"
+            )
+        return self
+
+    def cloud_init_groups(self) -> list[str]:
+        groups: list[str] = []
+        for boot_set in self.boot_sets.values():
+            groups.extend(g for g in boot_set.node_groups if g not in groups)
+        return groups
+
+    def version(self) -> str:
+        """A content hash: the same spec always has the same version, any change a new one."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -1,0 +1,266 @@
+"""Pure planning: from a template spec and what the services hold now to the writes to make.
+
+No I/O here. Inputs are plain data (group members, components, BSS and cloud-init records);
+outputs are the requests to send and a field-level change list to show the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .clients.bss import BootParams
+from .clients.cloud_init import CloudConfigFile, CloudInitGroup
+from .clients.smd import Component
+from .errors import InvalidInputError
+from .models.template import BootTemplateSpec
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs between what is wanted and what a service holds."""
+
+    path: str
+    old: Any
+    new: Any
+    hosts: int = 0
+
+    def describe(self) -> str:
+        scope = f" on {self.hosts} node(s)" if self.hosts else ""
+        return f"{self.path}: {self.old!r} -> {self.new!r}{scope}"
+
+
+@dataclass
+class WritePlan:
+    bss_writes: list[BootParams] = field(default_factory=list)
+    bss_deletes: list[str] = field(default_factory=list)
+    cloud_init_creates: list[CloudInitGroup] = field(default_factory=list)
+    cloud_init_updates: list[CloudInitGroup] = field(default_factory=list)
+    cloud_init_deletes: list[str] = field(default_factory=list)
+    changes: list[FieldChange] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.bss_writes
+            or self.bss_deletes
+            or self.cloud_init_creates
+            or self.cloud_init_updates
+            or self.cloud_init_deletes
+        )
+
+
+def resolve_boot_sets(
+    spec: BootTemplateSpec,
+    group_members: Mapping[str, Iterable[str]],
+    components: Iterable[Component] = (),
+) -> dict[str, list[str]]:
+    """Nodes of each boot set: its groups, its node list and its roles, filtered by arch.
+
+    A node that two boot sets claim is an error: it could boot only one of them.
+    """
+    by_id = {c.id: c for c in components}
+    owner: dict[str, str] = {}
+    resolved: dict[str, list[str]] = {}
+    for set_name, boot_set in spec.boot_sets.items():
+        nodes: set[str] = set(boot_set.node_list)
+        for label in boot_set.node_groups:
+            nodes.update(group_members[label])
+        for role in boot_set.node_roles_groups:
+            nodes.update(c.id for c in by_id.values() if c.role == role)
+        if boot_set.arch is not None:
+            nodes = {n for n in nodes if n in by_id and by_id[n].arch == boot_set.arch}
+        for node in nodes:
+            if node in owner:
+                raise InvalidInputError(
+                    f"boot_sets.{set_name}",
+                    node,
+                    f"node is also a target of boot set {owner[node]!r}; a node boots one way",
+                )
+            owner[node] = set_name
+        resolved[set_name] = sorted(nodes)
+    return resolved
+
+
+def desired_boot_params(
+    spec: BootTemplateSpec, hosts_by_set: Mapping[str, list[str]]
+) -> dict[str, BootParams]:
+    return {
+        set_name: BootParams(
+            hosts=list(hosts_by_set.get(set_name, [])),
+            kernel=boot_set.kernel,
+            initrd=boot_set.initrd or "",
+            params=boot_set.kernel_parameters,
+        )
+        for set_name, boot_set in spec.boot_sets.items()
+    }
+
+
+def desired_cloud_init(spec: BootTemplateSpec) -> dict[str, CloudInitGroup]:
+    if spec.cloud_init is None:
+        return {}
+    ci = spec.cloud_init
+    return {
+        group: CloudInitGroup(
+            name=group,
+            description=ci.description or f"ochami_provider template {spec.name}",
+            meta_data=dict(ci.meta_data),
+            file=CloudConfigFile(content=ci.user_data or "", encoding="plain"),
+        )
+        for group in spec.cloud_init_groups()
+    }
+
+
+_BSS_FIELDS = (("kernel", "kernel"), ("initrd", "initrd"), ("params", "kernel_parameters"))
+
+
+def plan_bss(
+    desired: Mapping[str, BootParams],
+    actual: Mapping[str, BootParams],
+    previous_hosts: Iterable[str] = (),
+) -> WritePlan:
+    """One PUT per boot set carrying only the hosts that differ; one DELETE for leavers."""
+    plan = WritePlan()
+    wanted_hosts: set[str] = set()
+    for set_name, record in desired.items():
+        wanted_hosts.update(record.hosts)
+        stale: list[str] = []
+        tallies: dict[tuple[str, str, str], int] = {}
+        for host in record.hosts:
+            current = actual.get(host)
+            if current is None:
+                stale.append(host)
+                tallies[("(record)", "absent", "present")] = (
+                    tallies.get(("(record)", "absent", "present"), 0) + 1
+                )
+                continue
+            differs = False
+            for wire, label in _BSS_FIELDS:
+                old, new = getattr(current, wire), getattr(record, wire)
+                if old != new:
+                    differs = True
+                    key = (label, old, new)
+                    tallies[key] = tallies.get(key, 0) + 1
+            if differs:
+                stale.append(host)
+        if stale:
+            plan.bss_writes.append(record.model_copy(update={"hosts": stale}))
+        for (label, old, new), count in sorted(tallies.items()):
+            plan.changes.append(FieldChange(f"boot_sets.{set_name}.{label}", old, new, count))
+    leavers = sorted(set(previous_hosts) - wanted_hosts)
+    if leavers:
+        plan.bss_deletes = leavers
+        plan.changes.append(FieldChange("hosts", "present", "removed", len(leavers)))
+    return plan
+
+
+def cloud_init_differences(desired: CloudInitGroup, actual: CloudInitGroup) -> list[FieldChange]:
+    changes = []
+    if desired.meta_data != actual.meta_data:
+        changes.append(
+            FieldChange(
+                f"cloud_init[{desired.name}].meta_data", actual.meta_data, desired.meta_data
+            )
+        )
+    if desired.file.text() != actual.file.text():
+        changes.append(
+            FieldChange(
+                f"cloud_init[{desired.name}].user_data", actual.file.text(), desired.file.text()
+            )
+        )
+    if desired.description != actual.description:
+        changes.append(
+            FieldChange(
+                f"cloud_init[{desired.name}].description", actual.description, desired.description
+            )
+        )
+    return changes
+
+
+def plan_cloud_init(
+    desired: Mapping[str, CloudInitGroup],
+    actual: Mapping[str, CloudInitGroup | None],
+    owned: Iterable[str] = (),
+) -> WritePlan:
+    """Create groups that do not exist, replace owned ones that differ, delete dropped ones.
+
+    A group that exists but this resource does not own is refused: overwriting another
+    team's cloud-init data silently is how nodes end up with the wrong configuration.
+    """
+    plan = WritePlan()
+    owned_set = set(owned)
+    for name, group in desired.items():
+        current = actual.get(name)
+        if current is None:
+            plan.cloud_init_creates.append(group)
+            plan.changes.append(FieldChange(f"cloud_init[{name}]", None, "created"))
+        elif name not in owned_set:
+            raise InvalidInputError(
+                "cloud_init",
+                name,
+                "the cloud-init server already has data for this group and no template owns it;"
+                " adopt it with `pulumi import` or delete it first",
+            )
+        else:
+            differences = cloud_init_differences(group, current)
+            if differences:
+                plan.cloud_init_updates.append(group)
+                plan.changes.extend(differences)
+    plan.cloud_init_deletes = sorted(owned_set - set(desired))
+    plan.changes.extend(
+        FieldChange(f"cloud_init[{name}]", "present", "removed") for name in plan.cloud_init_deletes
+    )
+    return plan
+
+
+def merge_plans(*plans: WritePlan) -> WritePlan:
+    merged = WritePlan()
+    for plan in plans:
+        merged.bss_writes += plan.bss_writes
+        merged.bss_deletes += plan.bss_deletes
+        merged.cloud_init_creates += plan.cloud_init_creates
+        merged.cloud_init_updates += plan.cloud_init_updates
+        merged.cloud_init_deletes += plan.cloud_init_deletes
+        merged.changes += plan.changes
+    return merged
+
+
+def observed_spec(
+    spec: BootTemplateSpec,
+    hosts_by_set: Mapping[str, list[str]],
+    actual_bss: Mapping[str, BootParams],
+    actual_cloud_init: Mapping[str, CloudInitGroup | None],
+) -> dict[str, Any]:
+    """The spec as the services hold it now, for `pulumi refresh` to record drift.
+
+    Each boot set takes the values of its first host that differs from the spec (or of the first
+    host when none differs); cloud-init takes the first group's data.
+    """
+    observed = spec.model_dump(mode="json")
+    for set_name, hosts in hosts_by_set.items():
+        boot_set = observed["boot_sets"][set_name]
+        records = [actual_bss[h] for h in hosts if h in actual_bss]
+        if not records:
+            continue
+        wanted = (boot_set["kernel"], boot_set["initrd"] or "", boot_set["kernel_parameters"])
+        pick = next((r for r in records if (r.kernel, r.initrd, r.params) != wanted), records[0])
+        boot_set["kernel"] = pick.kernel
+        boot_set["initrd"] = pick.initrd or None
+        boot_set["kernel_parameters"] = pick.params
+    if spec.cloud_init is not None:
+        for group in spec.cloud_init_groups():
+            current = actual_cloud_init.get(group)
+            if current is None:
+                observed["cloud_init"] = None
+                break
+            observed["cloud_init"] = {
+                "meta_data": current.meta_data,
+                "user_data": current.file.text() or None,
+                "description": current.description
+                if current.description != f"ochami_provider template {spec.name}"
+                else spec.cloud_init.description,
+            }
+            if cloud_init_differences(desired_cloud_init(spec)[group], current):
+                break
+    return observed

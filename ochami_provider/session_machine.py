@@ -1,0 +1,196 @@
+"""The session state machine, pure: it says what to do next and takes what happened.
+
+resolve members -> write boot config -> PCS transition -> poll -> per-node outcome ->
+retry the failed nodes up to the policy -> completed | failed (or cancelled).
+The runner does the I/O; everything decided here is testable without a network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .models.session import BootSessionSpec, NodeOutcome, SessionResults, SessionState
+
+# BOS operations in PCS terms. `stage` writes the boot configuration and powers nothing.
+_PCS_OPERATION = {"boot": "On", "shutdown": "Soft-Off", "stage": None}
+_PCS_REBOOT = {False: "Hard-Restart", True: "Soft-Restart"}
+
+# PCS task statuses that end a node's attempt.
+TASK_SUCCEEDED = "succeeded"
+TASK_FAILED = ("failed", "unsupported")
+
+
+def pcs_operation(spec: BootSessionSpec) -> str | None:
+    if spec.operation == "reboot":
+        return _PCS_REBOOT[spec.graceful]
+    return _PCS_OPERATION[spec.operation]
+
+
+@dataclass(frozen=True)
+class Resolve:
+    pass
+
+
+@dataclass(frozen=True)
+class WriteConfig:
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StartPower:
+    operation: str
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Poll:
+    transition_id: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    state: SessionState
+
+
+Action = Resolve | WriteConfig | StartPower | Poll | Finished
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    status: str
+    error: str = ""
+
+
+class SessionMachine:
+    def __init__(self, spec: BootSessionSpec, created: str) -> None:
+        self.spec = spec
+        self.state = SessionState(
+            created=created, operation=spec.operation, pcs_operation=pcs_operation(spec)
+        )
+        self._nodes: dict[str, NodeOutcome] = {}
+        self._attempt: tuple[str, ...] = ()
+        self._transition: str | None = None
+
+    # What to do next -------------------------------------------------------------------
+    def next_action(self) -> Action:
+        phase = self.state.phase
+        if phase == "created":
+            return Resolve()
+        if phase == "writing":
+            return WriteConfig(tuple(sorted(self._nodes)))
+        if phase == "powering":
+            assert self.state.pcs_operation is not None
+            return StartPower(self.state.pcs_operation, self._attempt)
+        if phase == "polling":
+            assert self._transition is not None
+            return Poll(self._transition)
+        return Finished(self.state)
+
+    # What happened ---------------------------------------------------------------------
+    def on_resolved(self, nodes: list[str], now: str) -> None:
+        self._expect("created")
+        self.state.started_at = now
+        if not nodes:
+            self._finish(
+                "failed",
+                now,
+                "no nodes to act on: the template's targets"
+                + (f" narrowed by limit {self.spec.limit}" if self.spec.limit else "")
+                + " resolve to no node",
+            )
+            return
+        self._nodes = {n: NodeOutcome() for n in nodes}
+        self.state.node_count = len(nodes)
+        self.state.status = "running"
+        self.state.phase = "writing"
+
+    def on_config_written(self, now: str) -> None:
+        self._expect("writing")
+        if self.state.pcs_operation is None:
+            for outcome in self._nodes.values():
+                outcome.status = "succeeded"
+            self._finish("completed", now)
+            return
+        self._attempt = tuple(sorted(self._nodes))
+        self.state.phase = "powering"
+
+    def on_power_started(self, transition_id: str) -> None:
+        self._expect("powering")
+        self._transition = transition_id
+        self.state.transition_ids.append(transition_id)
+        for node in self._attempt:
+            self._nodes[node].attempts += 1
+        self.state.phase = "polling"
+
+    def on_polled(self, finished: bool, tasks: Mapping[str, TaskResult], now: str) -> None:
+        """Record a poll; once PCS says the transition is over, settle every node in it."""
+        self._expect("polling")
+        if not finished:
+            return
+        failed: list[str] = []
+        for node in self._attempt:
+            outcome = self._nodes[node]
+            task = tasks.get(node)
+            if task is not None and task.status == TASK_SUCCEEDED:
+                outcome.status, outcome.error = "succeeded", ""
+            else:
+                outcome.status = "failed"
+                outcome.error = (
+                    "PCS reported no task for this node"
+                    if task is None
+                    else task.error or f"PCS task ended {task.status}"
+                )
+                failed.append(node)
+        if failed and self.state.retry_count < self.spec.retry.max_retries:
+            self.state.retry_count += 1
+            self._attempt = tuple(failed)
+            self.state.phase = "powering"
+            return
+        if failed:
+            self._finish("failed", now, self._failure_summary(failed))
+        else:
+            self._finish("completed", now)
+
+    def on_error(self, message: str, now: str) -> None:
+        """A service error the session cannot get past: nodes not yet settled stay pending."""
+        self._finish("failed", now, message)
+
+    def on_timeout(self, now: str) -> None:
+        for node in self._attempt:
+            outcome = self._nodes[node]
+            if outcome.status != "succeeded":
+                outcome.status = "failed"
+                outcome.error = f"timed out after {self.spec.timeout_seconds:g}s"
+        self._finish("failed", now, f"session timed out after {self.spec.timeout_seconds:g}s")
+
+    def cancel(self, now: str, reason: str = "cancelled") -> None:
+        self._finish("cancelled", now, reason)
+
+    # Internals -------------------------------------------------------------------------
+    def _expect(self, phase: str) -> None:
+        if self.state.phase != phase:
+            raise RuntimeError(f"session is in phase {self.state.phase!r}, not {phase!r}")
+
+    def _failure_summary(self, failed: list[str]) -> str:
+        first = failed[0]
+        return (
+            f"{len(failed)} of {len(self._nodes)} node(s) failed after"
+            f" {self.state.retry_count + 1} attempt(s); first: {first}: {self._nodes[first].error}"
+        )
+
+    def _finish(self, status: str, now: str, message: str = "") -> None:
+        self.state.status = status  # type: ignore[assignment]
+        self.state.phase = "done"
+        self.state.completed_at = now
+        self.state.error_message = message
+        results = SessionResults()
+        for node in sorted(self._nodes):
+            outcome = self._nodes[node]
+            if outcome.status == "succeeded":
+                results.succeeded.append(node)
+            elif outcome.status == "failed":
+                results.failed[node] = outcome.error
+            else:
+                results.pending.append(node)
+        self.state.results = results

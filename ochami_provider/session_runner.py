@@ -1,0 +1,129 @@
+"""Drive a SessionMachine against the services: the only place a session does I/O."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from .clients.services import Services
+from .errors import NotFoundError, OchamiError
+from .models.names import normalize_xname
+from .models.session import BootSessionSpec, SessionState
+from .session_machine import (
+    Finished,
+    Poll,
+    Resolve,
+    SessionMachine,
+    StartPower,
+    TaskResult,
+    WriteConfig,
+)
+from .template_apply import execute, observe, plan_template, resolve_targets
+
+Log = Callable[[str], None]
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def limit_nodes(services: Services, nodes: Iterable[str], limit: list[str]) -> list[str]:
+    """Keep the nodes named in `limit`, directly or through an SMD group label."""
+    if not limit:
+        return sorted(nodes)
+    allowed: set[str] = set()
+    for entry in limit:
+        try:
+            allowed.add(normalize_xname(entry))
+            continue
+        except ValueError:
+            pass
+        try:
+            allowed.update(services.smd.get_group(entry.lower()).members.ids)
+        except NotFoundError:
+            raise OchamiError(
+                f"limit: {entry!r} is neither a node xname nor an SMD group label"
+            ) from None
+    return sorted(set(nodes) & allowed)
+
+
+def run_session(
+    services: Services,
+    spec: BootSessionSpec,
+    *,
+    only_nodes: Iterable[str] | None = None,
+    log: Log = _quiet,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], str] = utc_now,
+) -> SessionState:
+    """Run a session to a terminal state. `only_nodes` re-runs just those (a retry)."""
+    machine = SessionMachine(spec, now())
+    deadline = clock() + spec.timeout_seconds
+    template = spec.template
+    hosts_by_set: dict[str, list[str]] = {}
+    while True:
+        action = machine.next_action()
+        try:
+            if isinstance(action, Finished):
+                return action.state
+            if isinstance(action, Resolve):
+                hosts_by_set = resolve_targets(services, template)
+                nodes = limit_nodes(
+                    services, (h for hs in hosts_by_set.values() for h in hs), spec.limit
+                )
+                if only_nodes is not None:
+                    nodes = sorted(set(nodes) & set(only_nodes))
+                log(f"session {spec.name}: {len(nodes)} node(s) to {spec.operation}")
+                machine.on_resolved(nodes, now())
+            elif isinstance(action, WriteConfig):
+                chosen = set(action.nodes)
+                scoped = {k: [h for h in v if h in chosen] for k, v in hosts_by_set.items()}
+                observed = observe(services, template, scoped)
+                plan = plan_template(
+                    spec.template, observed, owned_groups=template.cloud_init_groups()
+                )
+                plan.cloud_init_deletes = []  # a session never removes a template's group data
+                execute(services, plan, observed, log)
+                machine.on_config_written(now())
+            elif isinstance(action, StartPower):
+                transition = services.pcs.start_transition(
+                    action.operation, list(action.nodes), spec.task_deadline_minutes
+                )
+                log(
+                    f"session {spec.name}: PCS {action.operation} on {len(action.nodes)} node(s),"
+                    f" transition {transition}"
+                )
+                machine.on_power_started(transition)
+            elif isinstance(action, Poll):
+                if clock() >= deadline:
+                    _abort_quietly(services, action.transition_id, log)
+                    machine.on_timeout(now())
+                    continue
+                sleep(spec.poll_interval_seconds)
+                status = services.pcs.get_transition(action.transition_id)
+                counts = status.task_counts
+                log(
+                    f"session {spec.name}: {status.transition_status}:"
+                    f" {counts.succeeded} succeeded, {counts.failed} failed,"
+                    f" {counts.in_progress + counts.new} in progress of {counts.total}"
+                )
+                tasks = {
+                    t.xname: TaskResult(t.task_status, t.error or t.task_status_description)
+                    for t in status.tasks
+                }
+                machine.on_polled(status.finished, tasks, now())
+        except OchamiError as error:
+            machine.on_error(str(error), now())
+
+
+def _abort_quietly(services: Services, transition_id: str, log: Log) -> None:
+    try:
+        services.pcs.abort_transition(transition_id)
+    except OchamiError as error:
+        log(f"could not abort PCS transition {transition_id}: {error}")

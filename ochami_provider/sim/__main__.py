@@ -1,0 +1,52 @@
+"""`python -m ochami_provider.sim`: run the simulator in the foreground until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from .fleet import Fleet
+from .server import SimServer
+
+DEMO_ARTIFACTS = (
+    "/boot-images/compute/vmlinuz",
+    "/boot-images/compute/initramfs.img",
+    "/boot-images/login/vmlinuz",
+    "/boot-images/login/initramfs.img",
+)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--nodes", type=int, default=16, help="fleet size (default 16)")
+    parser.add_argument("--port", type=int, default=27780, help="loopback port (default 27780)")
+    parser.add_argument(
+        "--power-delay",
+        type=float,
+        default=0.2,
+        help="seconds a power transition takes per node (default 0.2)",
+    )
+    parser.add_argument("--token", default=None, help="require this bearer token")
+    args = parser.parse_args(argv)
+    count = args.nodes
+    login = max(1, count // 8)
+    fleet = Fleet.generate(
+        count,
+        groups={"compute": range(login, count), "login": range(login)},
+        power_delay=args.power_delay,
+        artifacts=DEMO_ARTIFACTS,
+    )
+    fleet.token = args.token
+    server = SimServer(fleet, port=args.port)
+    url = server.start()
+    print(f"OpenCHAMI simulator with {count} nodes at {url}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,340 @@
+"""The simulator's HTTP face: SMD, BSS, cloud-init and PCS routes with their real wire formats.
+
+Paths and bodies follow the services' own definitions (OpenCHAMI/smd, bss, cloud-init,
+power-control), including how each reports errors: RFC 7807 problem JSON from SMD, BSS and PCS,
+plain text from the cloud-init server.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from ..models.names import normalize_xname
+from .fleet import PCS_OPERATIONS, Fleet
+
+SERVICE_PREFIXES = (
+    ("/hsm/v2", "smd"),
+    ("/boot/v1", "bss"),
+    ("/cloud-init", "cloud-init"),
+    ("/power-control", "pcs"),
+    ("/artifacts", "artifacts"),
+)
+
+
+def problem(status: int, detail: str, title: str | None = None) -> JSONResponse:
+    titles = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict"}
+    return JSONResponse(
+        {
+            "type": "about:blank",
+            "title": title or titles.get(status, "Error"),
+            "detail": detail,
+            "status": status,
+        },
+        status_code=status,
+        media_type="application/problem+json",
+    )
+
+
+async def _json(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        return None
+    return json.loads(raw)
+
+
+def build_app(fleet: Fleet) -> Starlette:
+    # SMD ---------------------------------------------------------------------------------
+    async def smd_groups(request: Request) -> Response:
+        if request.method == "POST":
+            body = await _json(request) or {}
+            label = str(body.get("label", "")).lower()
+            if not label:
+                return problem(400, "Bad Request: group label is required")
+            if label in fleet.groups:
+                return problem(
+                    409, "operation would conflict with an existing group that has the same label."
+                )
+            fleet.add_group(
+                label, body.get("members", {}).get("ids", []), body.get("description", "")
+            )
+            return JSONResponse([{"URI": f"/hsm/v2/groups/{label}"}], status_code=201)
+        return JSONResponse(list(fleet.groups.values()))
+
+    async def smd_group(request: Request) -> Response:
+        label = request.path_params["label"].lower()
+        if label not in fleet.groups:
+            return problem(404, "No such group: " + label)
+        if request.method == "DELETE":
+            del fleet.groups[label]
+            return problem(200, "deleted 1 entry", "OK")
+        return JSONResponse(fleet.groups[label])
+
+    async def smd_group_members(request: Request) -> Response:
+        label = request.path_params["label"].lower()
+        if label not in fleet.groups:
+            return problem(404, "No such group: " + label)
+        return JSONResponse(fleet.groups[label]["members"])
+
+    async def smd_partition(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in fleet.partitions:
+            return problem(404, "No such partition: " + name)
+        return JSONResponse(fleet.partitions[name])
+
+    async def smd_components(request: Request) -> Response:
+        q = request.query_params
+        ids = set(q.getlist("id"))
+        roles = {r.lower() for r in q.getlist("role")}
+        types = set(q.getlist("type"))
+        if types and "Node" not in types:
+            return JSONResponse({"Components": []})
+        out = [
+            node.component()
+            for node in fleet.nodes.values()
+            if (not ids or node.xname in ids) and (not roles or node.role.lower() in roles)
+        ]
+        return JSONResponse({"Components": out})
+
+    # BSS ---------------------------------------------------------------------------------
+    async def bss_bootparameters(request: Request) -> Response:
+        try:
+            body = await _json(request)
+        except ValueError as error:
+            return problem(400, f"Bad Request: {error}")
+        args = body if isinstance(body, dict) else {}
+        if request.method == "GET":
+            hosts = list(args.get("hosts") or [])
+            for name in request.query_params.getlist("name"):
+                hosts.extend(n for n in name.split(",") if n)
+            if not hosts:
+                return JSONResponse([_bss_record(h, r) for h, r in fleet.bootparams.items()])
+            found = [_bss_record(h, fleet.bootparams[h]) for h in hosts if h in fleet.bootparams]
+            if not found:
+                return problem(404, "Cannot find boot parameters for requested Hosts")
+            return JSONResponse(found)
+        hosts = list(args.get("hosts") or [])
+        if request.method == "DELETE":
+            with fleet.lock:
+                for host in hosts:
+                    fleet.bootparams.pop(host, None)
+            return Response(status_code=200, media_type="application/json")
+        for host in hosts:
+            try:
+                normalize_xname(host)
+            except ValueError:
+                return problem(400, f"Bad Request: invalid xname: {host}")
+        if request.method == "POST":
+            existing = next((h for h in hosts if h in fleet.bootparams), None)
+            if existing:
+                return problem(400, f"Bad Request: Already exists: {existing}")
+        if request.method == "PATCH":
+            missing = next((h for h in hosts if h not in fleet.bootparams), None)
+            if missing:
+                return problem(404, f"Not Found: {missing} does not exist")
+        record = {k: args.get(k, "") for k in ("kernel", "initrd", "params")}
+        with fleet.lock:
+            for host in hosts:
+                if request.method == "PATCH":
+                    current = fleet.bootparams[host]
+                    current.update({k: v for k, v in record.items() if v})
+                else:
+                    fleet.bootparams[host] = {**record, "cloud-init": args.get("cloud-init", {})}
+        return Response(
+            status_code=201 if request.method == "POST" else 200, media_type="application/json"
+        )
+
+    async def bss_bootscript(request: Request) -> Response:
+        name = request.query_params.get("name", "")
+        if not name:
+            return problem(400, "Need a mac=, name=, or nid= parameter")
+        record = fleet.bootparams.get(name)
+        if record is None:
+            return problem(404, f"Cannot find boot parameters for {name}")
+        script = f"#!ipxe\nkernel --name kernel {record['kernel']} {record['params']}\n"
+        if record["initrd"]:
+            script += f"initrd --name initrd {record['initrd']}\n"
+        return PlainTextResponse(script + "boot\n")
+
+    # cloud-init --------------------------------------------------------------------------
+    async def ci_groups(request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                body = await _json(request)
+            except ValueError as error:
+                return PlainTextResponse(str(error), status_code=422)
+            if not isinstance(body, dict) or not body.get("name"):
+                return PlainTextResponse("name is required", status_code=422)
+            name = body["name"]
+            with fleet.lock:
+                if name in fleet.cloud_init_groups:
+                    return PlainTextResponse(
+                        f"group '{name}' not added as it already exists", status_code=409
+                    )
+                fleet.cloud_init_groups[name] = _ci_record(body)
+            return Response(status_code=201, headers={"Location": f"/groups/{name}"})
+        return JSONResponse(fleet.cloud_init_groups)
+
+    async def ci_group(request: Request) -> Response:
+        name = request.path_params["name"]
+        if request.method == "GET":
+            if name not in fleet.cloud_init_groups:
+                return PlainTextResponse(f"group ({name}) not found in memstore", status_code=404)
+            return JSONResponse(fleet.cloud_init_groups[name])
+        if request.method == "DELETE":
+            fleet.cloud_init_groups.pop(name, None)
+            return Response(status_code=200)
+        try:
+            body = await _json(request)
+        except ValueError as error:
+            return PlainTextResponse(str(error), status_code=422)
+        if not isinstance(body, dict) or not body.get("name"):
+            return PlainTextResponse("name is required", status_code=422)
+        fleet.cloud_init_groups[name] = _ci_record(body)
+        return Response(status_code=201, headers={"Location": f"/groups/{body['name']}"})
+
+    # PCS ---------------------------------------------------------------------------------
+    async def pcs_transitions(request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse(
+                {"transitions": [fleet.advance(t).wire(False) for t in fleet.transitions.values()]}
+            )
+        try:
+            body = await _json(request) or {}
+        except ValueError as error:
+            return problem(400, f"Decoding error: {error}")
+        operation = PCS_OPERATIONS.get(str(body.get("operation", "")).lower())
+        if operation is None:
+            return problem(400, f"invalid Operation type {body.get('operation', '')}")
+        locations = body.get("location") or []
+        if not locations:
+            return problem(400, "location is required")
+        deadline = body.get("taskDeadlineMinutes") or 5
+        tid = fleet.start_transition(operation, [loc["xname"] for loc in locations], deadline)
+        return JSONResponse({"transitionID": tid, "operation": operation})
+
+    async def pcs_transition(request: Request) -> Response:
+        record = fleet.transitions.get(request.path_params["tid"])
+        if record is None:
+            return problem(404, "Error retrieving transition: does not exist")
+        if request.method == "DELETE":
+            fleet.abort(record)
+            return JSONResponse({"abortStatus": "Accepted - abort initiated"}, status_code=202)
+        return JSONResponse(fleet.advance(record).wire())
+
+    async def pcs_power_status(request: Request) -> Response:
+        if request.method == "POST":
+            xnames = (await _json(request) or {}).get("xname") or []
+        else:
+            xnames = request.query_params.getlist("xname")
+        wanted = xnames or list(fleet.nodes)
+        status = []
+        for xname in wanted:
+            node = fleet.nodes.get(xname)
+            status.append(
+                {
+                    "xname": xname,
+                    "powerState": node.power if node else "undefined",
+                    "managementState": "available" if node else "unavailable",
+                    "error": "" if node else "Component not found in HSM",
+                    "supportedPowerTransitions": list(PCS_OPERATIONS.values()),
+                    "lastUpdated": "",
+                }
+            )
+        return JSONResponse({"status": status})
+
+    # Artifacts (a stand-in for the HTTP server or S3 gateway that hosts boot images) ------
+    async def artifact(request: Request) -> Response:
+        path = "/" + request.path_params["path"]
+        if path not in fleet.artifacts:
+            return PlainTextResponse("not found", status_code=404)
+        return Response(
+            b"\x7fELF" if request.method == "GET" else b"",
+            status_code=200,
+            media_type="application/octet-stream",
+        )
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "nodes": len(fleet.nodes)})
+
+    pcs_routes = []
+    for base in ("/power-control", "/power-control/v1"):
+        pcs_routes += [
+            Route(base + "/transitions", pcs_transitions, methods=["GET", "POST"]),
+            Route(base + "/transitions/{tid}", pcs_transition, methods=["GET", "DELETE"]),
+            Route(base + "/power-status", pcs_power_status, methods=["GET", "POST"]),
+        ]
+    routes = [
+        Route("/healthz", health),
+        Route("/hsm/v2/groups", smd_groups, methods=["GET", "POST"]),
+        Route("/hsm/v2/groups/{label}", smd_group, methods=["GET", "DELETE"]),
+        Route("/hsm/v2/groups/{label}/members", smd_group_members),
+        Route("/hsm/v2/partitions/{name}", smd_partition),
+        Route("/hsm/v2/State/Components", smd_components),
+        Route(
+            "/boot/v1/bootparameters",
+            bss_bootparameters,
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        ),
+        Route("/boot/v1/bootscript", bss_bootscript),
+        Route("/cloud-init/admin/groups", ci_groups, methods=["GET", "POST"]),
+        Route("/cloud-init/admin/groups/", ci_groups, methods=["GET", "POST"]),
+        Route("/cloud-init/admin/groups/{name}", ci_group, methods=["GET", "PUT", "DELETE"]),
+        *pcs_routes,
+        Route("/artifacts/{path:path}", artifact, methods=["GET", "HEAD"]),
+    ]
+    app = Starlette(routes=routes)
+    app.add_middleware(_RecordAndAuthorize, fleet=fleet)
+    return app
+
+
+class _RecordAndAuthorize(BaseHTTPMiddleware):
+    def __init__(self, app: Any, fleet: Fleet) -> None:
+        super().__init__(app)
+        self.fleet = fleet
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        path = request.url.path
+        service = next((svc for prefix, svc in SERVICE_PREFIXES if path.startswith(prefix)), "")
+        if service and service != "artifacts":
+            self.fleet.record(service, request.method, path)
+            if self.fleet.token is not None:
+                header = request.headers.get("authorization", "")
+                if header != f"Bearer {self.fleet.token}":
+                    reason = "no bearer token" if not header else "token is not valid"
+                    return problem(401, f"Unauthorized: {reason}")
+        return await call_next(request)
+
+
+def _bss_record(host: str, record: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"hosts": [host]}
+    for key in ("params", "kernel", "initrd"):
+        if record.get(key):
+            out[key] = record[key]
+    out["cloud-init"] = record.get("cloud-init") or {
+        "meta-data": None,
+        "user-data": None,
+        "phone-home": {},
+    }
+    return out
+
+
+def _ci_record(body: dict[str, Any]) -> dict[str, Any]:
+    file = body.get("file") or {}
+    record: dict[str, Any] = {"name": body["name"]}
+    if body.get("description"):
+        record["description"] = body["description"]
+    if body.get("meta-data"):
+        record["meta-data"] = body["meta-data"]
+    record["file"] = {
+        "content": file.get("content", ""),
+        "filename": file.get("filename", ""),
+        **({"encoding": file["encoding"]} if file.get("encoding") else {}),
+    }
+    return record

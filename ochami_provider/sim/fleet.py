@@ -1,0 +1,242 @@
+"""The simulator's in-memory world: nodes, SMD groups, BSS records, cloud-init groups, PCS work.
+
+Power transitions progress with time, evaluated when someone looks (no background thread):
+each task settles `power_delay` seconds after it was created.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+PCS_OPERATIONS = {
+    "on": "On",
+    "off": "Off",
+    "soft-off": "Soft-Off",
+    "soft-restart": "Soft-Restart",
+    "hard-restart": "Hard-Restart",
+    "init": "Init",
+    "force-off": "Force-Off",
+}
+_POWER_AFTER = {
+    "On": "on",
+    "Off": "off",
+    "Soft-Off": "off",
+    "Force-Off": "off",
+    "Soft-Restart": "on",
+    "Hard-Restart": "on",
+    "Init": "on",
+}
+
+
+@dataclass
+class Node:
+    xname: str
+    nid: int
+    role: str = "Compute"
+    arch: str = "X86"
+    power: str = "off"
+    mac: str = ""
+
+    def component(self) -> dict[str, Any]:
+        return {
+            "ID": self.xname,
+            "Type": "Node",
+            "State": "Ready" if self.power == "on" else "Off",
+            "Flag": "OK",
+            "Enabled": True,
+            "Role": self.role,
+            "NID": self.nid,
+            "Arch": self.arch,
+            "NetType": "Sling",
+            "Class": "River",
+        }
+
+
+@dataclass
+class PowerTask:
+    xname: str
+    operation: str
+    ready_at: float
+    status: str = "in-progress"
+    description: str = "Task is in progress"
+    error: str = ""
+
+    def wire(self) -> dict[str, Any]:
+        body = {
+            "xname": self.xname,
+            "taskStatus": self.status,
+            "taskStatusDescription": self.description,
+        }
+        if self.error:
+            body["error"] = self.error
+        return body
+
+
+@dataclass
+class TransitionRecord:
+    transition_id: str
+    operation: str
+    created: str
+    expires: str
+    tasks: list[PowerTask]
+    status: str = "in-progress"
+
+    def counts(self) -> dict[str, int]:
+        counts = {
+            "total": len(self.tasks),
+            "new": 0,
+            "in-progress": 0,
+            "failed": 0,
+            "succeeded": 0,
+            "un-supported": 0,
+        }
+        for task in self.tasks:
+            key = "un-supported" if task.status == "unsupported" else task.status
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def wire(self, with_tasks: bool = True) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "transitionID": self.transition_id,
+            "operation": self.operation,
+            "createTime": self.created,
+            "automaticExpirationTime": self.expires,
+            "transitionStatus": self.status,
+            "taskCounts": self.counts(),
+        }
+        if with_tasks:
+            body["tasks"] = [t.wire() for t in self.tasks]
+        return body
+
+
+def node_xname(index: int) -> str:
+    """Dense, valid node xnames: 2 nodes per BMC slot, 8 slots, 8 chassis per cabinet."""
+    cabinet, rest = divmod(index, 128)
+    chassis, rest = divmod(rest, 16)
+    slot, node = divmod(rest, 2)
+    return f"x{1000 + cabinet}c{chassis}s{slot}b0n{node}"
+
+
+@dataclass
+class Fleet:
+    nodes: dict[str, Node] = field(default_factory=dict)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    partitions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bootparams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cloud_init_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    transitions: dict[str, TransitionRecord] = field(default_factory=dict)
+    artifacts: set[str] = field(default_factory=set)
+    # Nodes whose next N power tasks fail, and nodes PCS cannot power at all.
+    power_failures: dict[str, int] = field(default_factory=dict)
+    unsupported: set[str] = field(default_factory=set)
+    power_delay: float = 0.05
+    token: str | None = None
+    requests: list[tuple[str, str, str]] = field(default_factory=list)
+    clock: Callable[[], float] = time.monotonic
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @classmethod
+    def generate(
+        cls,
+        count: int,
+        *,
+        groups: dict[str, Iterable[int]] | None = None,
+        power_delay: float = 0.05,
+        artifacts: Iterable[str] = (),
+    ) -> Fleet:
+        """`count` nodes, all in group `compute` unless `groups` maps labels to node indexes."""
+        fleet = cls(power_delay=power_delay, artifacts=set(artifacts))
+        for i in range(count):
+            xname = node_xname(i)
+            fleet.nodes[xname] = Node(
+                xname,
+                nid=i + 1,
+                mac=f"02:00:{i >> 16 & 255:02x}:{i >> 8 & 255:02x}:{i & 255:02x}:00",
+            )
+        names = list(fleet.nodes)
+        for label, indexes in (groups or {"compute": range(count)}).items():
+            fleet.add_group(label, [names[i] for i in indexes])
+        return fleet
+
+    def add_group(self, label: str, members: list[str], description: str = "") -> None:
+        with self.lock:
+            self.groups[label] = {
+                "label": label,
+                "description": description,
+                "tags": [],
+                "members": {"ids": list(members)},
+            }
+
+    def record(self, service: str, method: str, path: str) -> None:
+        with self.lock:
+            self.requests.append((service, method, path))
+
+    def count(self, service: str | None = None, *, writes_only: bool = False) -> int:
+        reads = {"GET", "HEAD"}
+        with self.lock:
+            return sum(
+                1
+                for svc, method, path in self.requests
+                if (service is None or svc == service)
+                and not (writes_only and (method in reads or _is_read_post(svc, path)))
+            )
+
+    # PCS ------------------------------------------------------------------------------
+    def start_transition(self, operation: str, xnames: list[str], deadline_minutes: int) -> str:
+        now = datetime.now(UTC)
+        with self.lock:
+            tid = str(uuid.uuid4())
+            ready = self.clock() + self.power_delay
+            tasks = []
+            for xname in xnames:
+                task = PowerTask(xname, operation, ready)
+                if xname not in self.nodes:
+                    task.status, task.error = "failed", "Missing xname: not found in HSM"
+                    task.description = "Failed to achieve transition"
+                elif xname in self.unsupported:
+                    task.status = "unsupported"
+                    task.description = f"Operation {operation} not supported by this component"
+                tasks.append(task)
+            expires = datetime.fromtimestamp(now.timestamp() + deadline_minutes * 60, UTC)
+            self.transitions[tid] = TransitionRecord(
+                tid, operation, now.isoformat(), expires.isoformat(), tasks
+            )
+            return tid
+
+    def advance(self, record: TransitionRecord) -> TransitionRecord:
+        now = self.clock()
+        with self.lock:
+            for task in record.tasks:
+                if task.status != "in-progress" or task.ready_at > now:
+                    continue
+                remaining = self.power_failures.get(task.xname, 0)
+                if remaining > 0:
+                    self.power_failures[task.xname] = remaining - 1
+                    task.status, task.description = "failed", "Failed to achieve transition"
+                    task.error = "Redfish: BMC did not respond to the power request"
+                    continue
+                self.nodes[task.xname].power = _POWER_AFTER[task.operation]
+                task.status, task.description = "succeeded", "Transition confirmed"
+            if record.status == "in-progress" and all(
+                t.status != "in-progress" for t in record.tasks
+            ):
+                record.status = "completed"
+            return record
+
+    def abort(self, record: TransitionRecord) -> None:
+        with self.lock:
+            for task in record.tasks:
+                if task.status == "in-progress":
+                    task.status, task.description = "failed", "Transition aborted"
+                    task.error = "aborted"
+            record.status = "aborted"
+
+
+def _is_read_post(service: str, path: str) -> bool:
+    return service == "pcs" and path.endswith("/power-status")

@@ -1,0 +1,172 @@
+"""The I/O around planning: resolve targets in SMD, read BSS and cloud-init, write the plan.
+
+Request counts do not grow with the number of nodes: one SMD read per group (plus one component
+read when roles or arch are used), one BSS read, one BSS write per boot set, one cloud-init
+request per group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+
+from .clients.bss import BootParams
+from .clients.cloud_init import CloudInitGroup
+from .clients.services import Services
+from .clients.smd import Component
+from .errors import InvalidInputError, NotFoundError, OchamiError
+from .models.template import BootTemplateSpec
+from .planning import (
+    FieldChange,
+    WritePlan,
+    desired_boot_params,
+    desired_cloud_init,
+    merge_plans,
+    plan_bss,
+    plan_cloud_init,
+    resolve_boot_sets,
+)
+
+Log = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass
+class Observed:
+    hosts_by_set: dict[str, list[str]]
+    bss: dict[str, BootParams]
+    cloud_init: dict[str, CloudInitGroup | None]
+
+
+@dataclass
+class ApplyReport:
+    hosts_by_set: dict[str, list[str]]
+    cloud_init_groups: list[str]
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+def resolve_targets(services: Services, spec: BootTemplateSpec) -> dict[str, list[str]]:
+    """Nodes of each boot set, from SMD. An unknown group is an error naming the boot set."""
+    members: dict[str, list[str]] = {}
+    for set_name, boot_set in spec.boot_sets.items():
+        for label in boot_set.node_groups:
+            if label in members:
+                continue
+            try:
+                members[label] = services.smd.get_group(label).members.ids
+            except NotFoundError:
+                raise InvalidInputError(
+                    f"boot_sets.{set_name}.node_groups", label, "SMD has no group with this label"
+                ) from None
+    components: list[Component] = []
+    if any(b.node_roles_groups or b.arch for b in spec.boot_sets.values()):
+        components = services.smd.list_components(type_="Node")
+    return resolve_boot_sets(spec, members, components)
+
+
+def observe(
+    services: Services, spec: BootTemplateSpec, hosts_by_set: dict[str, list[str]]
+) -> Observed:
+    hosts = sorted({h for hs in hosts_by_set.values() for h in hs})
+    return Observed(
+        hosts_by_set=hosts_by_set,
+        bss=services.bss.get(hosts),
+        cloud_init={g: services.cloud_init.get_group(g) for g in spec.cloud_init_groups()},
+    )
+
+
+def plan_template(
+    spec: BootTemplateSpec,
+    observed: Observed,
+    previous_hosts: Iterable[str] = (),
+    owned_groups: Iterable[str] = (),
+) -> WritePlan:
+    return merge_plans(
+        plan_bss(desired_boot_params(spec, observed.hosts_by_set), observed.bss, previous_hosts),
+        plan_cloud_init(desired_cloud_init(spec), observed.cloud_init, owned_groups),
+    )
+
+
+def execute(services: Services, plan: WritePlan, observed: Observed, log: Log = _quiet) -> None:
+    """Write the plan; if a write fails, put back what the earlier writes replaced."""
+    undo: list[Callable[[], None]] = []
+    try:
+        for record in plan.bss_writes:
+            previous = [observed.bss[h] for h in record.hosts if h in observed.bss]
+            fresh = [h for h in record.hosts if h not in observed.bss]
+            services.bss.put(record)
+            undo.append(_bss_restore(services, previous, fresh))
+            log(f"BSS: wrote boot parameters for {len(record.hosts)} node(s)")
+        if plan.bss_deletes:
+            removed = [observed.bss[h] for h in plan.bss_deletes if h in observed.bss]
+            services.bss.delete(plan.bss_deletes)
+            undo.append(_bss_restore(services, removed, []))
+            log(f"BSS: removed boot parameters of {len(plan.bss_deletes)} node(s)")
+        for group in plan.cloud_init_creates:
+            services.cloud_init.create_group(group)
+            undo.append(partial(services.cloud_init.delete_group, group.name))
+            log(f"cloud-init: created group data for {group.name}")
+        for group in plan.cloud_init_updates:
+            before = observed.cloud_init.get(group.name)
+            services.cloud_init.put_group(group)
+            if before is not None:
+                undo.append(partial(services.cloud_init.put_group, before))
+            log(f"cloud-init: replaced group data for {group.name}")
+        for name in plan.cloud_init_deletes:
+            services.cloud_init.delete_group(name)
+            log(f"cloud-init: removed group data for {name}")
+    except OchamiError:
+        for step in reversed(undo):
+            try:
+                step()
+            except OchamiError as undo_error:  # keep the first error; report the second
+                log(f"rollback step failed: {undo_error}")
+        raise
+
+
+def _bss_restore(
+    services: Services, previous: list[BootParams], fresh: list[str]
+) -> Callable[[], None]:
+    def restore() -> None:
+        if fresh:
+            services.bss.delete(fresh)
+        for record in batch_by_content(previous):
+            services.bss.put(record)
+
+    return restore
+
+
+def batch_by_content(records: Iterable[BootParams]) -> list[BootParams]:
+    """Merge per-host records with the same kernel, initrd and params into one batch each."""
+    batches: dict[tuple[str, str, str], list[str]] = {}
+    for record in records:
+        batches.setdefault((record.kernel, record.initrd, record.params), []).extend(record.hosts)
+    return [
+        BootParams(hosts=hosts, kernel=kernel, initrd=initrd, params=params)
+        for (kernel, initrd, params), hosts in batches.items()
+    ]
+
+
+def apply_template(
+    services: Services,
+    spec: BootTemplateSpec,
+    previous_hosts: Iterable[str] = (),
+    owned_groups: Iterable[str] = (),
+    log: Log = _quiet,
+) -> ApplyReport:
+    """Resolve, read, plan (all checks pass before the first write), then write."""
+    hosts_by_set = resolve_targets(services, spec)
+    observed = observe(services, spec, hosts_by_set)
+    plan = plan_template(spec, observed, previous_hosts, owned_groups)
+    execute(services, plan, observed, log)
+    return ApplyReport(hosts_by_set, spec.cloud_init_groups(), plan.changes)
+
+
+def remove_template(services: Services, hosts: list[str], groups: list[str]) -> None:
+    services.bss.delete(hosts)
+    for group in groups:
+        services.cloud_init.delete_group(group)

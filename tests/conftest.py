@@ -1,0 +1,70 @@
+"""Shared fixtures: a simulator on loopback and clients/providers pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ochami_provider.clients import Services
+from ochami_provider.config import ProviderConfig
+from ochami_provider.sim import Fleet, SimServer
+
+KERNEL = "/boot-images/compute/vmlinuz"
+INITRD = "/boot-images/compute/initramfs.img"
+
+
+@pytest.fixture
+def fleet() -> Fleet:
+    # 16 nodes: 0-3 in `login`, 4-15 in `compute`; node 0-7 ARM, the rest X86.
+    f = Fleet.generate(
+        16,
+        groups={"login": range(4), "compute": range(4, 16)},
+        power_delay=0.01,
+        artifacts=(KERNEL, INITRD),
+    )
+    for i, node in enumerate(f.nodes.values()):
+        node.arch = "ARM" if i < 8 else "X86"
+        node.role = "Application" if i < 4 else "Compute"
+    return f
+
+
+@pytest.fixture
+def sim(fleet: Fleet) -> Iterator[SimServer]:
+    with SimServer(fleet) as server:
+        yield server
+
+
+@pytest.fixture
+def config(sim: SimServer) -> ProviderConfig:
+    return ProviderConfig(uri=sim.url)
+
+
+@pytest.fixture
+def services(config: ProviderConfig) -> Iterator[Services]:
+    with Services.from_config(config) as s:
+        yield s
+
+
+def template_props(sim_url: str, **overrides: Any) -> dict[str, Any]:
+    """Inputs as a Pulumi program would send them, pointed at the simulator."""
+    props: dict[str, Any] = {
+        "name": "compute",
+        "description": "compute nodes",
+        "boot_sets": {
+            "compute": {
+                "kernel": sim_url + "/artifacts" + KERNEL,
+                "initrd": sim_url + "/artifacts" + INITRD,
+                "kernel_parameters": "console=ttyS0,115200 quiet",
+                "node_groups": ["compute"],
+            }
+        },
+        "cloud_init": {
+            "meta_data": {"site": "test"},
+            "user_data": "#cloud-config\nruncmd:\n  - echo booted\n",
+        },
+        "connection": {"uri": sim_url},
+    }
+    props.update(overrides)
+    return props

@@ -1,0 +1,131 @@
+"""Planning as pure functions: desired vs actual to writes and field-level changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ochami_provider.clients import BootParams, CloudConfigFile, CloudInitGroup, Component
+from ochami_provider.errors import InvalidInputError
+from ochami_provider.models import BootTemplateSpec
+from ochami_provider.planning import (
+    desired_boot_params,
+    desired_cloud_init,
+    observed_spec,
+    plan_bss,
+    plan_cloud_init,
+    resolve_boot_sets,
+)
+
+A, B, C, D = "x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b0n0", "x1000c0s1b0n1"
+
+
+def _spec(**boot_sets: dict[str, Any]) -> BootTemplateSpec:
+    return BootTemplateSpec.model_validate(
+        {
+            "name": "t",
+            "boot_sets": boot_sets or {"b": {"kernel": "http://h/k", "node_groups": ["g"]}},
+            "cloud_init": {"user_data": "#cloud-config\n{}\n"},
+        }
+    )
+
+
+def test_resolve_unions_groups_lists_and_roles_filtered_by_arch() -> None:
+    spec = _spec(
+        b={
+            "kernel": "http://h/k",
+            "node_groups": ["g"],
+            "node_list": [C],
+            "node_roles_groups": ["Compute"],
+            "arch": "X86",
+        }
+    )
+    components = [
+        Component(ID=A, Role="Compute", Arch="X86"),
+        Component(ID=B, Role="Compute", Arch="ARM"),
+        Component(ID=C, Role="Service", Arch="X86"),
+        Component(ID=D, Role="Compute", Arch="X86"),
+    ]
+    assert resolve_boot_sets(spec, {"g": [A, B]}, components) == {"b": [A, C, D]}
+
+
+def test_resolve_refuses_a_node_in_two_boot_sets() -> None:
+    spec = _spec(
+        one={"kernel": "http://h/k", "node_groups": ["g"]},
+        two={"kernel": "http://h/k", "node_list": [B]},
+    )
+    with pytest.raises(InvalidInputError) as caught:
+        resolve_boot_sets(spec, {"g": [A, B]})
+    assert caught.value.field == "boot_sets.two" and caught.value.value == B
+
+
+def test_plan_bss_writes_only_differing_hosts_in_one_request_per_set() -> None:
+    spec = _spec()
+    desired = desired_boot_params(spec, {"b": [A, B, C]})
+    actual = {
+        A: BootParams(hosts=[A], kernel="http://h/k"),
+        B: BootParams(hosts=[B], kernel="http://h/old", params="quiet"),
+    }
+    plan = plan_bss(desired, actual, previous_hosts=[A, D])
+    assert [r.hosts for r in plan.bss_writes] == [[B, C]]
+    assert plan.bss_deletes == [D]
+    described = [c.describe() for c in plan.changes]
+    assert "boot_sets.b.kernel: 'http://h/old' -> 'http://h/k' on 1 node(s)" in described
+    assert "boot_sets.b.kernel_parameters: 'quiet' -> '' on 1 node(s)" in described
+    assert "boot_sets.b.(record): 'absent' -> 'present' on 1 node(s)" in described
+    assert "hosts: 'present' -> 'removed' on 1 node(s)" in described
+
+
+def test_plan_bss_in_sync_is_empty() -> None:
+    spec = _spec()
+    desired = desired_boot_params(spec, {"b": [A]})
+    plan = plan_bss(desired, {A: BootParams(hosts=[A], kernel="http://h/k")}, [A])
+    assert plan.empty and plan.changes == []
+
+
+def test_plan_cloud_init_creates_updates_refuses_and_deletes() -> None:
+    desired = desired_cloud_init(_spec())
+    assert list(desired) == ["g"]
+    assert plan_cloud_init(desired, {"g": None}).cloud_init_creates == [desired["g"]]
+    current = desired["g"].model_copy(update={"meta_data": {"x": 1}})
+    plan = plan_cloud_init(desired, {"g": current}, owned=["g", "old"])
+    assert plan.cloud_init_updates == [desired["g"]]
+    assert plan.cloud_init_deletes == ["old"]
+    assert [c.path for c in plan.changes] == ["cloud_init[g].meta_data", "cloud_init[old]"]
+    with pytest.raises(InvalidInputError, match="no template owns it"):
+        plan_cloud_init(desired, {"g": current}, owned=[])
+
+
+def test_base64_cloud_init_compares_by_decoded_text() -> None:
+    import base64
+
+    desired = desired_cloud_init(_spec())["g"]
+    encoded = desired.model_copy(
+        update={
+            "file": CloudConfigFile(
+                content=base64.b64encode(desired.file.content.encode()).decode(), encoding="base64"
+            )
+        }
+    )
+    assert plan_cloud_init({"g": desired}, {"g": encoded}, owned=["g"]).empty
+
+
+def test_observed_spec_takes_the_drifted_value() -> None:
+    spec = _spec()
+    actual = {
+        A: BootParams(hosts=[A], kernel="http://h/k"),
+        B: BootParams(hosts=[B], kernel="http://h/k", params="init=/bin/sh"),
+    }
+    group = CloudInitGroup(
+        name="g",
+        description="ochami_provider template t",
+        file=CloudConfigFile(content="#cloud-config\n{}\n"),
+    )
+    seen = observed_spec(spec, {"b": [A, B]}, actual, {"g": group})
+    assert seen["boot_sets"]["b"]["kernel_parameters"] == "init=/bin/sh"
+    assert seen["cloud_init"] == {
+        "meta_data": {},
+        "user_data": "#cloud-config\n{}\n",
+        "description": "",
+    }

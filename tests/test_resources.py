@@ -1,0 +1,272 @@
+"""Each resource's check/diff/create/read/update/delete against the simulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ochami_provider import BootSessionProvider, BootTemplateProvider
+from ochami_provider.errors import InvalidInputError
+from ochami_provider.sim import Fleet, SimServer
+from tests.conftest import template_props
+
+SPEC_KEYS = ("name", "description", "boot_sets", "cloud_init")
+
+
+def _created(sim: SimServer, **overrides: Any) -> tuple[BootTemplateProvider, dict[str, Any]]:
+    provider = BootTemplateProvider()
+    inputs = provider.check({}, template_props(sim.url, **overrides)).inputs
+    result = provider.create(inputs)
+    assert result.outs is not None
+    return provider, result.outs
+
+
+def test_create_writes_bss_and_cloud_init_for_group_members(fleet: Fleet, sim: SimServer) -> None:
+    _, outs = _created(sim)
+    compute = fleet.groups["compute"]["members"]["ids"]
+    assert sorted(fleet.bootparams) == sorted(compute)
+    record = fleet.bootparams[compute[0]]
+    assert record["params"] == "console=ttyS0,115200 quiet"
+    assert record["kernel"].endswith("/compute/vmlinuz")
+    group = fleet.cloud_init_groups["compute"]
+    assert group["meta-data"] == {"site": "test"}
+    assert group["file"]["content"].startswith("#cloud-config")
+    assert outs["hosts"] == {"compute": sorted(compute)}
+    assert outs["node_count"] == 12
+    assert len(outs["version"]) == 16
+
+
+def test_create_refuses_cloud_init_group_it_does_not_own_and_writes_nothing(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    fleet.cloud_init_groups["compute"] = {"name": "compute", "file": {"content": "#cloud-config\n"}}
+    provider = BootTemplateProvider()
+    inputs = provider.check({}, template_props(sim.url)).inputs
+    with pytest.raises(InvalidInputError, match="already has data for this group"):
+        provider.create(inputs)
+    assert fleet.bootparams == {}
+
+
+def test_unknown_group_is_an_error_naming_the_boot_set(fleet: Fleet, sim: SimServer) -> None:
+    props = template_props(sim.url)
+    props["boot_sets"]["compute"]["node_groups"] = ["gpu"]
+    provider = BootTemplateProvider()
+    with pytest.raises(InvalidInputError) as caught:
+        provider.create(provider.check({}, props).inputs)
+    assert caught.value.field == "boot_sets.compute.node_groups"
+    assert caught.value.value == "gpu"
+    assert fleet.bootparams == {} and fleet.cloud_init_groups == {}
+
+
+def test_roles_and_arch_select_nodes(fleet: Fleet, sim: SimServer) -> None:
+    props = template_props(sim.url)
+    props["boot_sets"] = {
+        "arm": {"kernel": "http://h/arm/vmlinuz", "node_roles_groups": ["Compute"], "arch": "ARM"},
+        "x86": {"kernel": "http://h/x86/vmlinuz", "node_roles_groups": ["Compute"], "arch": "X86"},
+    }
+    props["cloud_init"] = None
+    props["connection"] = {"uri": sim.url, "verifyArtifacts": False}
+    provider = BootTemplateProvider()
+    outs = provider.create(provider.check({}, props).inputs).outs
+    names = list(fleet.nodes)
+    assert outs is not None
+    assert outs["hosts"]["arm"] == sorted(names[4:8])
+    assert outs["hosts"]["x86"] == sorted(names[8:16])
+
+
+def test_diff_reports_changes_and_replaces_only_on_rename(sim: SimServer) -> None:
+    provider, outs = _created(sim)
+    changed = provider.check(outs, template_props(sim.url)).inputs
+    changed["boot_sets"]["compute"]["kernel_parameters"] = "console=ttyS1"
+    diff = provider.diff("compute", outs, changed)
+    assert diff.changes is True and diff.replaces == []
+    same = provider.check(outs, template_props(sim.url)).inputs
+    assert (
+        provider.diff("compute", outs, {**same, **{k: None for k in ("version",)}}).changes is False
+    )
+    renamed = provider.check(outs, template_props(sim.url, name="compute2")).inputs
+    assert provider.diff("compute", outs, renamed).replaces == ["name"]
+
+
+def test_read_detects_a_manual_bss_edit(fleet: Fleet, sim: SimServer) -> None:
+    provider, outs = _created(sim)
+    victim = outs["hosts"]["compute"][3]
+    fleet.bootparams[victim]["params"] = "console=ttyS0 init=/bin/sh"
+    result = provider.read("compute", outs)
+    assert result.inputs is not None and result.outs is not None
+    assert (
+        result.inputs["boot_sets"]["compute"]["kernel_parameters"] == "console=ttyS0 init=/bin/sh"
+    )
+    assert any("kernel_parameters" in d and "on 1 node" in d for d in result.outs["drift"])
+    # The next `up` sees the drift as a change against the program's inputs.
+    program = provider.check(result.outs, template_props(sim.url)).inputs
+    assert provider.diff("compute", {**result.outs, **result.inputs}, program).changes is True
+
+
+def test_read_detects_edited_cloud_init(fleet: Fleet, sim: SimServer) -> None:
+    provider, outs = _created(sim)
+    fleet.cloud_init_groups["compute"]["file"]["content"] = "#cloud-config\nruncmd: [reboot]\n"
+    result = provider.read("compute", outs)
+    assert result.inputs is not None
+    assert result.inputs["cloud_init"]["user_data"] == "#cloud-config\nruncmd: [reboot]\n"
+
+
+def test_read_without_drift_reports_none(sim: SimServer) -> None:
+    provider, outs = _created(sim)
+    result = provider.read("compute", outs)
+    assert result.outs is not None and result.inputs is not None
+    assert result.outs["drift"] == []
+    assert {k: result.inputs[k] for k in SPEC_KEYS} == {k: outs[k] for k in SPEC_KEYS}
+
+
+def test_update_rewrites_changed_nodes_and_removes_leavers(fleet: Fleet, sim: SimServer) -> None:
+    provider, outs = _created(sim)
+    names = list(fleet.nodes)
+    fleet.add_group("compute", names[8:16])  # four nodes left the group
+    props = template_props(sim.url)
+    props["boot_sets"]["compute"]["kernel_parameters"] = "console=ttyS1"
+    props["cloud_init"]["meta_data"] = {"site": "changed"}
+    before = len(fleet.requests)
+    new_outs = provider.update("compute", outs, provider.check(outs, props).inputs).outs
+    assert new_outs is not None
+    assert sorted(fleet.bootparams) == sorted(names[8:16])
+    assert {r["params"] for r in fleet.bootparams.values()} == {"console=ttyS1"}
+    assert fleet.cloud_init_groups["compute"]["meta-data"] == {"site": "changed"}
+    writes = [r for r in fleet.requests[before:] if r[1] not in ("GET",)]
+    assert [(s, m) for s, m, _ in writes] == [
+        ("bss", "PUT"),
+        ("bss", "DELETE"),
+        ("cloud-init", "PUT"),
+    ]
+    assert any("hosts" in c and "4 node" in c for c in new_outs["changes"])
+
+
+def test_update_with_nothing_changed_writes_nothing(fleet: Fleet, sim: SimServer) -> None:
+    provider, outs = _created(sim)
+    before = len(fleet.requests)
+    provider.update("compute", outs, provider.check(outs, template_props(sim.url)).inputs)
+    assert all(method == "GET" for _, method, _ in fleet.requests[before:])
+
+
+def test_delete_removes_everything_it_wrote(fleet: Fleet, sim: SimServer) -> None:
+    fleet.bootparams["x9999c0s0b0n0"] = {"kernel": "k", "initrd": "", "params": ""}
+    provider, outs = _created(sim)
+    provider.delete("compute", outs)
+    assert list(fleet.bootparams) == ["x9999c0s0b0n0"]  # not ours: untouched
+    assert fleet.cloud_init_groups == {}
+
+
+def _session_props(sim: SimServer, template: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    props = {
+        "name": "reboot-compute",
+        "template": {k: template[k] for k in SPEC_KEYS},
+        "operation": "reboot",
+        "poll_interval_seconds": 0.01,
+        "connection": {"uri": sim.url},
+        **extra,
+    }
+    return BootSessionProvider().check({}, props).inputs
+
+
+def test_session_reboots_every_node_and_records_results(fleet: Fleet, sim: SimServer) -> None:
+    _, template = _created(sim)
+    result = BootSessionProvider().create(_session_props(sim, template))
+    outs = result.outs
+    assert outs is not None
+    assert outs["status"] == "completed" and outs["error_message"] == ""
+    assert outs["pcs_operation"] == "Hard-Restart"
+    assert outs["results"]["succeeded"] == template["hosts"]["compute"]
+    assert outs["completed_at"] >= outs["created"]
+    assert all(fleet.nodes[x].power == "on" for x in template["hosts"]["compute"])
+    assert outs["template_version"] == template["version"]
+    assert result.id.startswith("reboot-compute-")
+
+
+def test_failed_nodes_are_retried_alone_on_the_next_up(fleet: Fleet, sim: SimServer) -> None:
+    _, template = _created(sim)
+    bad = template["hosts"]["compute"][2]
+    fleet.power_failures[bad] = 3  # fails the first run and its one retry
+    provider = BootSessionProvider()
+    props = _session_props(sim, template)
+    outs = provider.create(props).outs
+    assert outs is not None
+    assert outs["status"] == "failed" and outs["retry_count"] == 1
+    assert list(outs["results"]["failed"]) == [bad]
+    assert "BMC did not respond" in outs["results"]["failed"][bad]
+    assert bad in outs["error_message"]
+
+    diff = provider.diff("id", outs, props)
+    assert diff.changes is True and diff.replaces == []
+    before = len(fleet.transitions)
+    retried = provider.update("id", outs, props).outs
+    assert retried is not None
+    new_transitions = list(fleet.transitions.values())[before:]
+    assert {t.xname for tr in new_transitions for t in tr.tasks} == {bad}
+    assert retried["status"] == "completed"
+    assert retried["results"]["succeeded"] == template["hosts"]["compute"]
+    # Four power attempts in all: the first, its in-run retry, the re-run and its retry.
+    assert retried["retry_count"] == 3
+
+
+def test_stage_writes_config_and_powers_nothing(fleet: Fleet, sim: SimServer) -> None:
+    _, template = _created(sim)
+    fleet.bootparams.clear()  # someone wiped BSS: a stage session puts it back
+    outs = BootSessionProvider().create(_session_props(sim, template, operation="stage")).outs
+    assert outs is not None and outs["status"] == "completed"
+    assert sorted(fleet.bootparams) == template["hosts"]["compute"]
+    assert fleet.transitions == {}
+
+
+def test_limit_narrows_the_session(fleet: Fleet, sim: SimServer) -> None:
+    _, template = _created(sim)
+    first = template["hosts"]["compute"][0]
+    outs = (
+        BootSessionProvider()
+        .create(_session_props(sim, template, operation="boot", limit=[first]))
+        .outs
+    )
+    assert outs is not None and outs["results"]["succeeded"] == [first]
+    assert [t.xname for tr in fleet.transitions.values() for t in tr.tasks] == [first]
+
+
+def test_limit_matching_nothing_fails_the_session(sim: SimServer) -> None:
+    _, template = _created(sim)
+    outs = BootSessionProvider().create(_session_props(sim, template, limit=["x3000c0s0b0n0"])).outs
+    assert outs is not None and outs["status"] == "failed"
+    assert "resolve to no node" in outs["error_message"]
+
+
+def test_session_delete_leaves_power_alone_unless_asked(fleet: Fleet, sim: SimServer) -> None:
+    _, template = _created(sim)
+    provider = BootSessionProvider()
+    outs = provider.create(_session_props(sim, template, operation="boot")).outs
+    assert outs is not None
+    count = len(fleet.transitions)
+    provider.delete("id", outs)
+    assert len(fleet.transitions) == count
+    provider.delete("id", {**outs, "shutdown_on_delete": True})
+    last = list(fleet.transitions.values())[-1]
+    assert last.operation == "Soft-Off" and len(last.tasks) == 12
+
+
+@pytest.mark.parametrize("size", [100, 10_000])
+def test_write_requests_do_not_grow_with_the_fleet(size: int) -> None:
+    """Template apply plus a reboot session: the same requests for 100 nodes as for 10,000."""
+    fleet = Fleet.generate(size, power_delay=0.0)
+    with SimServer(fleet) as sim:
+        props = template_props(sim.url)
+        props["connection"]["verifyArtifacts"] = False
+        template = (
+            BootTemplateProvider().create(BootTemplateProvider().check({}, props).inputs).outs
+        )
+        assert template is not None and template["node_count"] == size
+        outs = BootSessionProvider().create(_session_props(sim, template)).outs
+        assert outs is not None and len(outs["results"]["succeeded"]) == size
+    by_service: dict[str, int] = {}
+    for service, method, _path in fleet.requests:
+        if method != "GET":
+            by_service[f"{service} {method}"] = by_service.get(f"{service} {method}", 0) + 1
+    assert by_service == {"bss PUT": 1, "cloud-init POST": 1, "pcs POST": 1}
+    reads = sum(1 for _, method, _ in fleet.requests if method == "GET")
+    assert reads <= 12  # group, BSS and cloud-init reads twice (template, session) + PCS polls

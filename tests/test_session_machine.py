@@ -1,0 +1,154 @@
+"""The session state machine as a pure function of events: no network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ochami_provider.models import BootSessionSpec
+from ochami_provider.session_machine import (
+    Finished,
+    Poll,
+    Resolve,
+    SessionMachine,
+    StartPower,
+    TaskResult,
+    WriteConfig,
+)
+
+NODES = ["x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b0n0"]
+T = "2026-11-24T00:00:00+00:00"
+
+
+def _spec(**extra: Any) -> BootSessionSpec:
+    template = {"name": "t", "boot_sets": {"b": {"kernel": "http://h/k", "node_list": NODES}}}
+    return BootSessionSpec.model_validate(
+        {"name": "s", "template": template, "operation": "reboot", **extra}
+    )
+
+
+def _ok(*nodes: str) -> dict[str, TaskResult]:
+    return {n: TaskResult("succeeded") for n in nodes}
+
+
+def _through_power(machine: SessionMachine) -> None:
+    assert machine.next_action() == Resolve()
+    machine.on_resolved(NODES, T)
+    assert machine.next_action() == WriteConfig(tuple(NODES))
+    machine.on_config_written(T)
+
+
+def test_happy_path_walks_every_phase() -> None:
+    machine = SessionMachine(_spec(), T)
+    assert machine.state.status == "pending"
+    _through_power(machine)
+    assert machine.state.status == "running"
+    assert machine.next_action() == StartPower("Hard-Restart", tuple(NODES))
+    machine.on_power_started("tr-1")
+    assert machine.next_action() == Poll("tr-1")
+    machine.on_polled(False, {}, T)
+    assert machine.next_action() == Poll("tr-1")
+    machine.on_polled(True, _ok(*NODES), "2026-11-24T00:05:00+00:00")
+    action = machine.next_action()
+    assert isinstance(action, Finished)
+    assert action.state.status == "completed"
+    assert action.state.results.succeeded == NODES
+    assert action.state.completed_at == "2026-11-24T00:05:00+00:00"
+    assert action.state.retry_count == 0
+
+
+def test_retry_touches_only_failed_nodes_then_gives_up_with_per_node_errors() -> None:
+    machine = SessionMachine(_spec(retry={"max_retries": 1}), T)
+    _through_power(machine)
+    machine.on_power_started("tr-1")
+    tasks = {**_ok(NODES[0], NODES[2]), NODES[1]: TaskResult("failed", "BMC timeout")}
+    machine.on_polled(True, tasks, T)
+    assert machine.next_action() == StartPower("Hard-Restart", (NODES[1],))
+    assert machine.state.retry_count == 1
+    machine.on_power_started("tr-2")
+    machine.on_polled(True, {NODES[1]: TaskResult("failed", "BMC timeout again")}, T)
+    state = machine.state
+    assert state.status == "failed"
+    assert state.results.failed == {NODES[1]: "BMC timeout again"}
+    assert state.results.succeeded == [NODES[0], NODES[2]]
+    assert "1 of 3 node(s) failed after 2 attempt(s)" in state.error_message
+    assert state.transition_ids == ["tr-1", "tr-2"]
+
+
+def test_node_missing_from_pcs_answer_counts_as_failed() -> None:
+    machine = SessionMachine(_spec(retry={"max_retries": 0}), T)
+    _through_power(machine)
+    machine.on_power_started("tr-1")
+    machine.on_polled(True, _ok(*NODES[:2]), T)
+    assert machine.state.results.failed == {NODES[2]: "PCS reported no task for this node"}
+
+
+def test_unsupported_task_fails_with_its_status() -> None:
+    machine = SessionMachine(_spec(retry={"max_retries": 0}), T)
+    _through_power(machine)
+    machine.on_power_started("tr-1")
+    machine.on_polled(True, {**_ok(*NODES[:2]), NODES[2]: TaskResult("unsupported")}, T)
+    assert machine.state.results.failed[NODES[2]] == "PCS task ended unsupported"
+
+
+@pytest.mark.parametrize(
+    ("operation", "graceful", "pcs"),
+    [
+        ("boot", False, "On"),
+        ("reboot", False, "Hard-Restart"),
+        ("reboot", True, "Soft-Restart"),
+        ("shutdown", False, "Soft-Off"),
+    ],
+)
+def test_operations_map_to_pcs(operation: str, graceful: bool, pcs: str) -> None:
+    machine = SessionMachine(_spec(operation=operation, graceful=graceful), T)
+    _through_power(machine)
+    assert machine.next_action() == StartPower(pcs, tuple(NODES))
+
+
+def test_stage_completes_without_power() -> None:
+    machine = SessionMachine(_spec(operation="stage"), T)
+    _through_power(machine)
+    action = machine.next_action()
+    assert isinstance(action, Finished) and action.state.status == "completed"
+    assert action.state.transition_ids == []
+
+
+def test_no_nodes_fails() -> None:
+    machine = SessionMachine(_spec(limit=["x9c0s0b0n0"]), T)
+    machine.on_resolved([], T)
+    assert machine.state.status == "failed"
+    assert "limit ['x9c0s0b0n0']" in machine.state.error_message
+
+
+def test_timeout_fails_unsettled_nodes() -> None:
+    machine = SessionMachine(_spec(timeout_seconds=30), T)
+    _through_power(machine)
+    machine.on_power_started("tr-1")
+    machine.on_timeout(T)
+    assert machine.state.status == "failed"
+    assert set(machine.state.results.failed) == set(NODES)
+    assert machine.state.error_message == "session timed out after 30s"
+
+
+def test_service_error_leaves_unsettled_nodes_pending() -> None:
+    machine = SessionMachine(_spec(), T)
+    machine.on_resolved(NODES, T)
+    machine.on_error("bss: PUT failed (HTTP 500)", T)
+    assert machine.state.status == "failed"
+    assert machine.state.results.pending == NODES
+
+
+def test_cancel_is_terminal() -> None:
+    machine = SessionMachine(_spec(), T)
+    _through_power(machine)
+    machine.cancel(T, "interrupted")
+    assert machine.state.status == "cancelled"
+    assert isinstance(machine.next_action(), Finished)
+
+
+def test_events_out_of_order_are_refused() -> None:
+    machine = SessionMachine(_spec(), T)
+    with pytest.raises(RuntimeError, match="phase 'created'"):
+        machine.on_power_started("tr-1")
