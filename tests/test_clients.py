@@ -149,3 +149,12 @@ def test_connection_failure_becomes_service_unreachable() -> None:
     with pytest.raises(ServiceUnreachable) as caught:
         _transport(handler).request("GET", "/bootparameters")
     assert caught.value.status is None and "connection refused" in str(caught.value)
+
+
+def test_smd_partition(fleet: Fleet, services: Services) -> None:
+    members = list(fleet.nodes)[:2]
+    fleet.partitions["p1"] = {"name": "p1", "description": "tenant", "members": {"ids": members}}
+    partition = services.smd.get_partition("p1")
+    assert partition.description == "tenant" and partition.members.ids == members
+    with pytest.raises(NotFoundError, match="No such partition: p2"):
+        services.smd.get_partition("p2")

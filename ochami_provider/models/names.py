@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -46,14 +47,20 @@ def _resource_name(value: str) -> str:
     return value
 
 
-def _role(value: str) -> str:
-    for role in ROLES:
-        if value.lower() == role.lower():
-            return role
-    raise ValueError(f"{value!r} is not an SMD role (one of {', '.join(ROLES)})")
+def canonical_choice(choices: tuple[str, ...], what: str) -> Callable[[str], str]:
+    """A validator accepting any casing of `choices` and returning SMD's own spelling."""
+
+    def validate(value: str) -> str:
+        for choice in choices:
+            if value.lower() == choice.lower():
+                return choice
+        raise ValueError(f"{value!r} is not an SMD {what} (one of {', '.join(choices)})")
+
+    return validate
 
 
 Xname = Annotated[str, AfterValidator(normalize_xname)]
 GroupLabel = Annotated[str, AfterValidator(_group_label)]
 ResourceName = Annotated[str, AfterValidator(_resource_name)]
-Role = Annotated[str, AfterValidator(_role)]
+Role = Annotated[str, AfterValidator(canonical_choice(ROLES, "role"))]
+Arch = Annotated[str, AfterValidator(canonical_choice(ARCHES, "architecture"))]

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from .cloud_config import validate_cloud_config
-from .names import ARCHES, GroupLabel, ResourceName, Role, Xname
+from .names import Arch, GroupLabel, ResourceName, Role, Xname
 
 ARTIFACT_SCHEMES = ("http", "https", "s3")
 
@@ -40,17 +40,9 @@ def _kernel_parameters(value: str) -> str:
     return " ".join(value.split())
 
 
-def _arch(value: str) -> str:
-    for arch in ARCHES:
-        if value.lower() == arch.lower():
-            return arch
-    raise ValueError(f"{value!r} is not an SMD architecture (one of {', '.join(ARCHES)})")
-
-
 ArtifactUrl = Annotated[str, AfterValidator(_artifact_url)]
 KernelParameters = Annotated[str, AfterValidator(_kernel_parameters)]
 CloudConfig = Annotated[str, AfterValidator(validate_cloud_config)]
-Arch = Annotated[str, AfterValidator(_arch)]
 
 
 class _Strict(BaseModel):

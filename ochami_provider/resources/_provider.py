@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
@@ -15,6 +15,7 @@ from ..config import CONFIG_KEYS, ProviderConfig, from_sources
 from ..models.validation import FieldProblem, field_problems, problems_from
 
 PROVIDER_KEY = "__provider"
+SpecT = TypeVar("SpecT", bound=BaseModel)
 
 
 def contains_unknown(value: Any) -> bool:
@@ -67,6 +68,26 @@ class OchamiResourceProvider(ResourceProvider):
     def services(self, props: dict[str, Any]) -> Services:
         return Services.from_config(self.settings(props))
 
+    def check_inputs(
+        self,
+        news: dict[str, Any],
+        model: type[SpecT],
+        spec_keys: Iterable[str],
+        known_keys: Iterable[str],
+    ) -> tuple[SpecT | None, list[FieldProblem]]:
+        """The validated spec, or the problems found; (None, []) while inputs are unknown."""
+        spec_data = pick(news, spec_keys)
+        if contains_unknown(spec_data):
+            return None, []
+        problems = (
+            field_problems(model, spec_data)
+            + self.connection_problems(news)
+            + unknown_keys(news, known_keys)
+        )
+        if problems:
+            return None, problems
+        return model.model_validate(spec_data), []
+
     def connection_problems(self, props: dict[str, Any]) -> list[FieldProblem]:
         connection = props.get("connection")
         if connection is None or contains_unknown(connection):
@@ -89,5 +110,5 @@ class OchamiResourceProvider(ResourceProvider):
         return []
 
 
-def validate(model: type[BaseModel], data: dict[str, Any]) -> list[FieldProblem]:
-    return field_problems(model, data)
+def changed_keys(olds: dict[str, Any], news: dict[str, Any], keys: Iterable[str]) -> list[str]:
+    return [k for k in keys if olds.get(k) != news.get(k)]

@@ -10,15 +10,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Up
 
 from ..models.session import BootSessionSpec, SessionState
 from ..session_runner import run_session
-from ._provider import (
-    OchamiResourceProvider,
-    contains_unknown,
-    pick,
-    progress,
-    to_failures,
-    unknown_keys,
-    validate,
-)
+from ._provider import OchamiResourceProvider, changed_keys, pick, progress, to_failures
 
 SPEC_KEYS = (
     "name",
@@ -43,21 +35,15 @@ def _state_outputs(state: SessionState) -> dict[str, Any]:
 
 class BootSessionProvider(OchamiResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        spec_data = pick(news, SPEC_KEYS)
-        if contains_unknown(spec_data):
-            return CheckResult(news, [])
-        problems = (
-            validate(BootSessionSpec, spec_data)
-            + self.connection_problems(news)
-            + unknown_keys(news, (*INPUT_KEYS, *_OUTPUT_KEYS))
+        spec, problems = self.check_inputs(
+            news, BootSessionSpec, SPEC_KEYS, (*INPUT_KEYS, *_OUTPUT_KEYS)
         )
-        if problems:
+        if spec is None:
             return CheckResult(news, to_failures(problems))
-        normalized = BootSessionSpec.model_validate(spec_data).model_dump(mode="json")
-        return CheckResult({**news, **normalized}, [])
+        return CheckResult({**news, **spec.model_dump(mode="json")}, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in INPUT_KEYS if olds.get(k) != news.get(k)]
+        changed = changed_keys(olds, news, INPUT_KEYS)
         # An unfinished or failed run is a change: the next `up` retries its failed nodes.
         retry = olds.get("status") in RETRYABLE
         return DiffResult(

@@ -19,15 +19,7 @@ from ..template_apply import (
     remove_template,
     resolve_targets,
 )
-from ._provider import (
-    OchamiResourceProvider,
-    contains_unknown,
-    pick,
-    progress,
-    to_failures,
-    unknown_keys,
-    validate,
-)
+from ._provider import OchamiResourceProvider, changed_keys, pick, progress, to_failures
 
 SPEC_KEYS = ("name", "description", "boot_sets", "cloud_init")
 INPUT_KEYS = (*SPEC_KEYS, "connection")
@@ -47,17 +39,11 @@ def _artifacts(spec: dict[str, Any]) -> set[tuple[str, str]]:
 
 class BootTemplateProvider(OchamiResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        spec_data = pick(news, SPEC_KEYS)
-        if contains_unknown(spec_data):
-            return CheckResult(news, [])
-        problems = (
-            validate(BootTemplateSpec, spec_data)
-            + self.connection_problems(news)
-            + unknown_keys(news, (*INPUT_KEYS, *OUTPUT_KEYS))
+        spec, problems = self.check_inputs(
+            news, BootTemplateSpec, SPEC_KEYS, (*INPUT_KEYS, *OUTPUT_KEYS)
         )
-        if problems:
+        if spec is None:
             return CheckResult(news, to_failures(problems))
-        spec = BootTemplateSpec.model_validate(spec_data)
         normalized = spec.model_dump(mode="json")
         settings = self.settings(news)
         if settings.verify_artifacts:
@@ -68,7 +54,7 @@ class BootTemplateProvider(OchamiResourceProvider):
         return CheckResult({**news, **normalized}, to_failures(problems))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in INPUT_KEYS if olds.get(k) != news.get(k)]
+        changed = changed_keys(olds, news, INPUT_KEYS)
         return DiffResult(
             changes=bool(changed),
             replaces=["name"] if "name" in changed else [],

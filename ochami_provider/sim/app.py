@@ -165,12 +165,9 @@ def build_app(fleet: Fleet) -> Starlette:
     # cloud-init --------------------------------------------------------------------------
     async def ci_groups(request: Request) -> Response:
         if request.method == "POST":
-            try:
-                body = await _json(request)
-            except ValueError as error:
-                return PlainTextResponse(str(error), status_code=422)
-            if not isinstance(body, dict) or not body.get("name"):
-                return PlainTextResponse("name is required", status_code=422)
+            body = await _ci_body(request)
+            if isinstance(body, Response):
+                return body
             name = body["name"]
             with fleet.lock:
                 if name in fleet.cloud_init_groups:
@@ -190,12 +187,9 @@ def build_app(fleet: Fleet) -> Starlette:
         if request.method == "DELETE":
             fleet.cloud_init_groups.pop(name, None)
             return Response(status_code=200)
-        try:
-            body = await _json(request)
-        except ValueError as error:
-            return PlainTextResponse(str(error), status_code=422)
-        if not isinstance(body, dict) or not body.get("name"):
-            return PlainTextResponse("name is required", status_code=422)
+        body = await _ci_body(request)
+        if isinstance(body, Response):
+            return body
         fleet.cloud_init_groups[name] = _ci_record(body)
         return Response(status_code=201, headers={"Location": f"/groups/{body['name']}"})
 
@@ -323,6 +317,17 @@ def _bss_record(host: str, record: dict[str, Any]) -> dict[str, Any]:
         "phone-home": {},
     }
     return out
+
+
+async def _ci_body(request: Request) -> dict[str, Any] | Response:
+    """A group body as the cloud-init server parses it: 422 in plain text when unusable."""
+    try:
+        body = await _json(request)
+    except ValueError as error:
+        return PlainTextResponse(str(error), status_code=422)
+    if not isinstance(body, dict) or not body.get("name"):
+        return PlainTextResponse("name is required", status_code=422)
+    return body
 
 
 def _ci_record(body: dict[str, Any]) -> dict[str, Any]:
