@@ -95,7 +95,12 @@ class BootSessionProvider(OchamiResourceProvider):
         }
 
 
-_OUTPUT_KEYS = (*SessionState.model_fields, "template_name", "template_version")
+# Outputs only: `operation` is both an input and a state field, and stays an input.
+_OUTPUT_KEYS = tuple(
+    k
+    for k in (*SessionState.model_fields, "template_name", "template_version")
+    if k not in INPUT_KEYS
+)
 
 
 def _merge_retry(previous: SessionState, retry: SessionState) -> SessionState:

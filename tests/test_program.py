@@ -1,0 +1,60 @@
+"""The resource classes as a Pulumi program sees them, under Pulumi's test mocks."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.dynamic.dynamic import serialize_provider
+
+from ochami_provider import BootSession, BootTemplate, BootTemplateProvider
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: dict[str, dict[str, Any]] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        if args.typ.endswith("BootTemplate"):
+            outputs["spec"] = {k: outputs.get(k) for k in ("name", "boot_sets", "cloud_init")}
+            outputs["version"] = "v1"
+        self.resources[args.name] = {"type": args.typ, "inputs": args.inputs}
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        return {}, None
+
+
+@pytest.fixture
+def mocks() -> _Mocks:
+    m = _Mocks()
+    pulumi.runtime.set_mocks(m, preview=False)
+    return m
+
+
+@pulumi.runtime.test
+def test_session_takes_the_template_spec_output(mocks: _Mocks) -> pulumi.Output[Any]:
+    template = BootTemplate(
+        "compute",
+        boot_sets={"compute": {"kernel": "http://h/k", "node_groups": ["compute"]}},
+    )
+    session = BootSession("reboot", template=template, operation="reboot", max_retries=2)
+
+    def verify(_: Any) -> None:
+        assert mocks.resources["compute"]["type"] == "pulumi-python:dynamic/ochami:BootTemplate"
+        inputs = mocks.resources["reboot"]["inputs"]
+        assert inputs["template"]["boot_sets"]["compute"]["kernel"] == "http://h/k"
+        assert inputs["retry"] == {"max_retries": 2}
+        assert inputs["operation"] == "reboot"
+
+    return session.urn.apply(verify)
+
+
+def test_pickled_provider_carries_no_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCHAMI_ACCESS_TOKEN", "tok-do-not-pickle")
+    monkeypatch.setenv("OCHAMI_URI", "http://secret-host.example")
+    pickled = base64.b64decode(serialize_provider(BootTemplateProvider()))
+    assert b"tok-do-not-pickle" not in pickled and b"secret-host" not in pickled
