@@ -270,3 +270,13 @@ def test_write_requests_do_not_grow_with_the_fleet(size: int) -> None:
     assert by_service == {"bss PUT": 1, "cloud-init POST": 1, "pcs POST": 1}
     reads = sum(1 for _, method, _ in fleet.requests if method == "GET")
     assert reads <= 12  # group, BSS and cloud-init reads twice (template, session) + PCS polls
+
+
+def test_read_with_only_inputs_adopts_existing_data(fleet: Fleet, sim: SimServer) -> None:
+    """What `pulumi import` does: read from the program's inputs, no outputs recorded yet."""
+    provider, outs = _created(sim)
+    inputs = provider.check({}, template_props(sim.url)).inputs
+    result = provider.read("compute", inputs)
+    assert result.outs is not None and result.outs["drift"] == []
+    assert result.inputs is not None
+    assert result.inputs["cloud_init"]["user_data"] == outs["cloud_init"]["user_data"]

@@ -11,7 +11,6 @@ from .template import BootTemplateSpec
 
 Operation = Literal["boot", "reboot", "shutdown", "stage"]
 SessionStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
-TERMINAL_STATUSES: tuple[SessionStatus, ...] = ("completed", "failed", "cancelled")
 
 
 class RetrySpec(BaseModel):

@@ -29,10 +29,6 @@ RERUN_KEYS = ("name", "template", "operation", "limit", "graceful")
 RETRYABLE = ("failed", "cancelled")
 
 
-def _state_outputs(state: SessionState) -> dict[str, Any]:
-    return state.model_dump(mode="json")
-
-
 class BootSessionProvider(OchamiResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         spec, problems = self.check_inputs(
@@ -89,7 +85,7 @@ class BootSessionProvider(OchamiResourceProvider):
 
     def _outputs(self, spec: BootSessionSpec, state: SessionState) -> dict[str, Any]:
         return {
-            **_state_outputs(state),
+            **state.model_dump(mode="json"),
             "template_name": spec.template.name,
             "template_version": spec.template.version(),
         }

@@ -91,8 +91,9 @@ class BootTemplateProvider(OchamiResourceProvider):
         with self.services(props) as services:
             hosts_by_set = resolve_targets(services, spec)
             observed = observe(services, spec, hosts_by_set)
+            # Reading adopts: the template's own groups count as owned, so an import works.
             plan = plan_template(
-                spec, observed, _flatten(props.get("hosts")), props.get("cloud_init_groups") or []
+                spec, observed, _flatten(props.get("hosts")), spec.cloud_init_groups()
             )
         seen = observed_spec(spec, hosts_by_set, observed.bss, observed.cloud_init)
         for set_name, hosts in hosts_by_set.items():

@@ -14,15 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-PCS_OPERATIONS = {
-    "on": "On",
-    "off": "Off",
-    "soft-off": "Soft-Off",
-    "soft-restart": "Soft-Restart",
-    "hard-restart": "Hard-Restart",
-    "init": "Init",
-    "force-off": "Force-Off",
-}
+from ..clients.pcs import PCS_OPERATIONS as PCS_CLIENT_OPERATIONS
+
+# PCS matches operation names without regard to case.
+PCS_OPERATIONS = {op.lower(): op for op in PCS_CLIENT_OPERATIONS}
 _POWER_AFTER = {
     "On": "on",
     "Off": "off",
