@@ -149,9 +149,15 @@ def test_session_check_names_field_and_value(
     assert fleet.requests == []
 
 
-def test_unknown_values_during_preview_are_not_judged(sim: SimServer) -> None:
+@pytest.mark.parametrize("unknown", ["wire sentinel", "Unknown object"])
+def test_unknown_values_during_preview_are_not_judged(sim: SimServer, unknown: str) -> None:
+    """The engine hands check() values still unknown in a preview; they are not errors yet."""
+    from pulumi.output import Unknown
     from pulumi.runtime import rpc
 
+    value = rpc.UNKNOWN if unknown == "wire sentinel" else Unknown()
     props = template_props(sim.url)
-    props["boot_sets"]["compute"]["kernel"] = rpc.UNKNOWN
+    props["boot_sets"]["compute"]["kernel"] = value
     assert BootTemplateProvider().check({}, props).failures == []
+    session = {"name": "s", "template": value, "operation": "boot"}
+    assert BootSessionProvider().check({}, session).failures == []

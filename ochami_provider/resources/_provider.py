@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import pulumi
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import BaseModel, ValidationError
 
@@ -20,7 +21,7 @@ SpecT = TypeVar("SpecT", bound=BaseModel)
 
 def contains_unknown(value: Any) -> bool:
     """True while a preview still waits for a value another resource has not produced."""
-    if value is rpc.UNKNOWN or value == rpc.UNKNOWN:
+    if isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN):
         return True
     if isinstance(value, dict):
         return any(contains_unknown(v) for v in value.values())
