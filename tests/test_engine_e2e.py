@@ -1,0 +1,170 @@
+"""End to end through the real `pulumi` CLI and Python language host, against the simulator.
+
+scripts/test.sh puts the engine on PATH and sets OCHAMI_E2E=required, so there these tests
+fail rather than skip when the engine is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ochami_provider.sim import Fleet, SimServer
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINE = all(shutil.which(b) for b in ("pulumi", "pulumi-language-python"))
+if not ENGINE and os.environ.get("OCHAMI_E2E") == "required":
+    raise RuntimeError("OCHAMI_E2E=required but the Pulumi engine is not on PATH")
+pytestmark = pytest.mark.skipif(not ENGINE, reason="Pulumi engine not on PATH (scripts/engine.sh)")
+
+TOKEN = "tok-e2e-9f2c41d7"
+STACK = "e2e"
+
+
+class Project:
+    """A copy of the Pulumi project with its own state backend, pointed at a simulator."""
+
+    def __init__(self, path: Path, sim_url: str) -> None:
+        self.path = path
+        self.sim_url = sim_url
+        self.state = path / "state"
+        self.env = {
+            **os.environ,
+            "PULUMI_HOME": str(path / "home"),
+            "PULUMI_CONFIG_PASSPHRASE": "e2e-passphrase",
+            "PULUMI_SKIP_UPDATE_CHECK": "1",
+            "PULUMI_BACKEND_URL": f"file://{self.state}",
+        }
+        for name in ("Pulumi.yaml", "__main__.py"):
+            shutil.copy(ROOT / name, path / name)
+        (path / "stacks").mkdir()
+        self.state.mkdir()
+
+    def write_config(self, kernel_parameters: str) -> None:
+        config = {
+            "ochami:uri": self.sim_url,
+            "ochami:verifyArtifacts": "false",
+            "ochami-boot:templates": {
+                "compute-image": {
+                    "boot_sets": {
+                        "compute": {
+                            "kernel": "http://images.example/vmlinuz",
+                            "kernel_parameters": kernel_parameters,
+                            "node_groups": ["compute"],
+                        }
+                    },
+                    "cloud_init": {"user_data": "#cloud-config\nruncmd: [[echo, hi]]\n"},
+                }
+            },
+            "ochami-boot:sessions": {
+                "boot-compute": {
+                    "template": "compute-image",
+                    "operation": "boot",
+                    "poll_interval_seconds": 0.1,
+                }
+            },
+        }
+        path = self.path / "stacks" / f"Pulumi.{STACK}.yaml"
+        existing = yaml.safe_load(path.read_text()) if path.exists() else {"config": {}}
+        existing["config"].update(config)
+        path.write_text(yaml.safe_dump(existing))
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["pulumi", *args, "--non-interactive"],
+            cwd=self.path,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"pulumi {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def outputs(self) -> dict[str, Any]:
+        return dict(json.loads(self.run("stack", "output", "--json").stdout))
+
+    def state_text(self) -> str:
+        return "".join(p.read_text() for p in self.state.rglob("*.json"))
+
+
+@pytest.fixture
+def fleet() -> Fleet:
+    return Fleet.generate(8, groups={"compute": range(8)}, power_delay=0.01)
+
+
+@pytest.fixture
+def project(tmp_path: Path, fleet: Fleet) -> Iterator[Project]:
+    fleet.token = TOKEN
+    with SimServer(fleet) as sim:
+        project = Project(tmp_path, sim.url)
+        project.write_config("console=ttyS0 quiet")
+        project.run("stack", "init", STACK)
+        project.run("config", "set", "--secret", "ochami:token", TOKEN)
+        yield project
+
+
+def test_up_preview_refresh_destroy(project: Project, fleet: Fleet) -> None:
+    up = project.run("up", "--yes")
+    assert {r["params"] for r in fleet.bootparams.values()} == {"console=ttyS0 quiet"}
+    assert len(fleet.bootparams) == 8 and "compute" in fleet.cloud_init_groups
+    assert project.outputs()["session:boot-compute:status"] == "completed"
+    assert all(node.power == "on" for node in fleet.nodes.values())
+
+    # preview: a field-level diff, and nothing written.
+    project.write_config("console=ttyS0 quiet splash")
+    writes = fleet.count(writes_only=True)
+    preview = project.run("preview", "--diff")
+    assert 'kernel_parameters: "console=ttyS0 quiet" => "console=ttyS0 quiet splash"' in (
+        preview.stdout
+    )
+    assert fleet.count(writes_only=True) == writes
+
+    # up applies it (and re-runs the session whose template changed).
+    project.run("up", "--yes")
+    assert {r["params"] for r in fleet.bootparams.values()} == {"console=ttyS0 quiet splash"}
+
+    # refresh sees a manual BSS edit; the next up puts the template back.
+    victim = sorted(fleet.bootparams)[0]
+    fleet.bootparams[victim]["params"] = "init=/bin/sh"
+    project.run("refresh", "--yes")
+    drifted = project.run("preview", "--diff")
+    assert '"init=/bin/sh" => "console=ttyS0 quiet splash"' in drifted.stdout
+    project.run("up", "--yes")
+    assert fleet.bootparams[victim]["params"] == "console=ttyS0 quiet splash"
+
+    # destroy removes what was written, and leaves power alone.
+    project.run("destroy", "--yes")
+    assert fleet.bootparams == {} and fleet.cloud_init_groups == {}
+    assert all(node.power == "on" for node in fleet.nodes.values())
+    assert "boot-compute" in up.stdout
+
+
+def test_token_reaches_the_services_but_never_the_state_or_output(
+    project: Project, fleet: Fleet
+) -> None:
+    up = project.run("up", "--yes")
+    assert len(fleet.bootparams) == 8  # so the token was sent: the simulator requires it
+    assert TOKEN not in project.state_text()
+    assert TOKEN not in up.stdout + up.stderr
+    exported = project.run("stack", "export").stdout
+    assert TOKEN not in exported
+
+
+def test_wrong_token_fails_up_with_a_clear_error(project: Project, fleet: Fleet) -> None:
+    project.run("config", "set", "--secret", "ochami:token", "not-the-token")
+    result = project.run("up", "--yes", check=False)
+    assert result.returncode != 0
+    assert "HTTP 401" in result.stdout and "token is not valid" in result.stdout
+    assert fleet.bootparams == {}
