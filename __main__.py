@@ -1,7 +1,10 @@
 """The Pulumi program: a cluster's boot templates and sessions, read from its stack config.
 
-Each stack (`stacks/Pulumi.<cluster>.yaml`) holds `ochami-boot:templates` (name -> template
-spec) and `ochami-boot:sessions` (name -> session spec naming one of the templates).
+Each stack (`stacks/Pulumi.<cluster>.yaml`) holds, under the `ochami-boot` namespace:
+- `templates`: name -> template spec (description, boot_sets, cloud_init);
+- `copyFrom`: templates taken from another cluster's stack through a StackReference
+  (`stack`, and `templates`: source name -> {`name`, `overrides`});
+- `sessions`: name -> session spec naming one of the templates above.
 """
 
 from __future__ import annotations
@@ -11,29 +14,48 @@ from typing import Any
 import pulumi
 
 from ochami_provider import BootSession, BootTemplate
+from ochami_provider.stack_copy import apply_overrides
 
 config = pulumi.Config()
 templates: dict[str, Any] = config.get_object("templates") or {}
+copy_from: dict[str, Any] = config.get_object("copyFrom") or {}
 sessions: dict[str, Any] = config.get_object("sessions") or {}
 
-created: dict[str, BootTemplate] = {}
-for name, spec in templates.items():
-    created[name] = BootTemplate(
+
+def declare(name: str, spec: Any) -> BootTemplate:
+    """A BootTemplate from a spec that may be plain data or an Output of it."""
+    spec_output = pulumi.Output.from_input(spec)
+    template = BootTemplate(
         name,
         name=name,
-        description=spec.get("description", ""),
-        boot_sets=spec["boot_sets"],
-        cloud_init=spec.get("cloud_init"),
+        description=spec_output.apply(lambda s: s.get("description", "")),
+        boot_sets=spec_output.apply(lambda s: s["boot_sets"]),
+        cloud_init=spec_output.apply(lambda s: s.get("cloud_init")),
     )
-    pulumi.export(f"template:{name}:version", created[name].version)
-    pulumi.export(f"template:{name}:spec", created[name].spec)
+    pulumi.export(f"template:{name}:version", template.version)
+    pulumi.export(f"template:{name}:spec", template.spec)
+    return template
+
+
+declared = {name: declare(name, spec) for name, spec in templates.items()}
+
+if copy_from:
+    source = pulumi.StackReference(copy_from["stack"])
+    for source_name, options in (copy_from.get("templates") or {}).items():
+        options = options or {}
+        name = options.get("name", source_name)
+        overrides = options.get("overrides") or {}
+        copied = source.require_output(f"template:{source_name}:spec").apply(
+            lambda spec, o=overrides: apply_overrides(spec, o)
+        )
+        declared[name] = declare(name, copied)
 
 for name, spec in sessions.items():
     options = {k: v for k, v in spec.items() if k not in ("template", "max_retries")}
     session = BootSession(
         name,
         name=name,
-        template=created[spec["template"]],
+        template=declared[spec["template"]],
         max_retries=spec.get("max_retries", 1),
         **options,
     )

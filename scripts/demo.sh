@@ -8,25 +8,31 @@ export PATH="$PWD/.venv/bin:$ENGINE_BIN:$PATH"
 WORK=$(mktemp -d)
 export PULUMI_HOME="$WORK/home" PULUMI_SKIP_UPDATE_CHECK=1
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-demo-passphrase}"
-URI=http://127.0.0.1:27780
-
+# Two clusters, each with its own OpenCHAMI: cluster-a on 27780, cluster-b on 27781.
 python -m ochami_provider.sim --nodes 64 --port 27780 &
-SIM=$!
-trap 'kill $SIM 2>/dev/null; rm -rf "$WORK"' EXIT
+SIM_A=$!
+python -m ochami_provider.sim --nodes 32 --port 27781 --group-prefix b- &
+SIM_B=$!
+trap 'kill $SIM_A $SIM_B 2>/dev/null; rm -rf "$WORK"' EXIT
 python - <<'PY'
 import time, httpx
-for _ in range(100):
-    try:
-        httpx.get("http://127.0.0.1:27780/healthz").raise_for_status()
-        break
-    except httpx.HTTPError:
-        time.sleep(0.1)
+for port in (27780, 27781):
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz").raise_for_status()
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
 PY
 
 pulumi login --non-interactive "file://$WORK" >/dev/null
-pulumi stack select --create --non-interactive cluster-a >/dev/null
-pulumi up --yes --non-interactive --diff
-echo "--- what OpenCHAMI holds now"
-python -m ochami_provider.demo "$URI"
-echo "--- session outputs"
-pulumi stack output --json | python -c 'import json,sys; o=json.load(sys.stdin); [print(k, "=", json.dumps(v)[:300]) for k, v in o.items() if k.startswith("session:")]'
+for cluster in cluster-a cluster-b; do
+  port=$([ "$cluster" = cluster-a ] && echo 27780 || echo 27781)
+  echo "=== $cluster: pulumi up"
+  pulumi stack select --create --non-interactive "$cluster" >/dev/null
+  pulumi up --yes --non-interactive --diff
+  echo "--- what $cluster's OpenCHAMI holds now"
+  python -m ochami_provider.demo "http://127.0.0.1:$port"
+  echo "--- $cluster session outputs"
+  pulumi stack output --json | python -c 'import json,sys; o=json.load(sys.stdin); [print(k, "=", json.dumps(v)[:200]) for k, v in o.items() if k.startswith("session:")]'
+done

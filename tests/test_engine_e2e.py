@@ -168,3 +168,47 @@ def test_wrong_token_fails_up_with_a_clear_error(project: Project, fleet: Fleet)
     assert result.returncode != 0
     assert "HTTP 401" in result.stdout and "token is not valid" in result.stdout
     assert fleet.bootparams == {}
+
+
+def test_stack_reference_copies_a_template_with_overrides(project: Project, fleet: Fleet) -> None:
+    project.run("up", "--yes")
+    other = Fleet.generate(4, groups={"gpu": range(4)}, power_delay=0.01)
+    with SimServer(other) as sim_b:
+        # Cluster B: same backend and project, its own OpenCHAMI, no templates of its own.
+        stack_b = project.path / "stacks" / "Pulumi.e2e-b.yaml"
+        stack_b.write_text(
+            yaml.safe_dump(
+                {
+                    "config": {
+                        "ochami:uri": sim_b.url,
+                        "ochami:verifyArtifacts": "false",
+                        "ochami-boot:copyFrom": {
+                            "stack": f"organization/ochami-boot/{STACK}",
+                            "templates": {
+                                "compute-image": {
+                                    "name": "gpu-image",
+                                    "overrides": {
+                                        "boot_sets": {
+                                            "compute": {
+                                                "kernel_parameters": "console=ttyS1",
+                                                "node_groups": ["gpu"],
+                                            }
+                                        }
+                                    },
+                                }
+                            },
+                        },
+                    }
+                }
+            )
+        )
+        project.run("stack", "init", "e2e-b")
+        project.run("up", "--yes", "--stack", "e2e-b")
+        outputs = json.loads(project.run("stack", "output", "--json", "--stack", "e2e-b").stdout)
+    assert {r["params"] for r in other.bootparams.values()} == {"console=ttyS1"}
+    assert {r["kernel"] for r in other.bootparams.values()} == {"http://images.example/vmlinuz"}
+    assert sorted(other.bootparams) == sorted(other.nodes)
+    assert other.cloud_init_groups["gpu"]["file"]["content"].startswith("#cloud-config")
+    assert outputs["template:gpu-image:spec"]["name"] == "gpu-image"
+    # Cluster A is untouched by cluster B's up.
+    assert {r["params"] for r in fleet.bootparams.values()} == {"console=ttyS0 quiet"}

@@ -28,12 +28,16 @@ def main(argv: list[str] | None = None) -> None:
         help="seconds a power transition takes per node (default 0.2)",
     )
     parser.add_argument("--token", default=None, help="require this bearer token")
+    parser.add_argument("--group-prefix", default="", help="prefix of the SMD group labels")
     args = parser.parse_args(argv)
     count = args.nodes
     login = max(1, count // 8)
     fleet = Fleet.generate(
         count,
-        groups={"compute": range(login, count), "login": range(login)},
+        groups={
+            args.group_prefix + "compute": range(login, count),
+            args.group_prefix + "login": range(login),
+        },
         power_delay=args.power_delay,
         artifacts=DEMO_ARTIFACTS,
     )
