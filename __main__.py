@@ -1,7 +1,8 @@
 """The Pulumi program: a cluster's boot templates and sessions, read from its stack config.
 
 Each stack (`stacks/Pulumi.<cluster>.yaml`) holds, under the `ochami-boot` namespace:
-- `templates`: name -> template spec (description, boot_sets, cloud_init);
+- `templates`: name -> template spec (description, boot_sets, cloud_init; `adopt: true` takes
+  over cloud-init group data that already exists for the template's groups);
 - `copyFrom`: templates taken from another cluster's stack through a StackReference
   (`stack`, and `templates`: source name -> {`name`, `overrides`});
 - `sessions`: name -> session spec naming one of the templates above.
@@ -22,7 +23,7 @@ copy_from: dict[str, Any] = config.get_object("copyFrom") or {}
 sessions: dict[str, Any] = config.get_object("sessions") or {}
 
 
-def declare(name: str, spec: Any) -> BootTemplate:
+def declare(name: str, spec: Any, adopt: bool = False) -> BootTemplate:
     """A BootTemplate from a spec that may be plain data or an Output of it."""
     spec_output = pulumi.Output.from_input(spec)
     template = BootTemplate(
@@ -31,13 +32,17 @@ def declare(name: str, spec: Any) -> BootTemplate:
         description=spec_output.apply(lambda s: s.get("description", "")),
         boot_sets=spec_output.apply(lambda s: s["boot_sets"]),
         cloud_init=spec_output.apply(lambda s: s.get("cloud_init")),
+        adopt=adopt,
     )
     pulumi.export(f"template:{name}:version", template.version)
     pulumi.export(f"template:{name}:spec", template.spec)
     return template
 
 
-declared = {name: declare(name, spec) for name, spec in templates.items()}
+declared = {
+    name: declare(name, {k: v for k, v in spec.items() if k != "adopt"}, bool(spec.get("adopt")))
+    for name, spec in templates.items()
+}
 
 if copy_from:
     source = pulumi.StackReference(copy_from["stack"])

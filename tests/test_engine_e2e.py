@@ -212,3 +212,32 @@ def test_stack_reference_copies_a_template_with_overrides(project: Project, flee
     assert outputs["template:gpu-image:spec"]["name"] == "gpu-image"
     # Cluster A is untouched by cluster B's up.
     assert {r["params"] for r in fleet.bootparams.values()} == {"console=ttyS0 quiet"}
+
+
+def test_adopt_takes_over_existing_boot_and_cloud_init_data(project: Project, fleet: Fleet) -> None:
+    """Data an admin wrote by hand with the ochami CLI is adopted, not refused or rewritten."""
+    for xname in fleet.nodes:
+        fleet.bootparams[xname] = {
+            "kernel": "http://images.example/vmlinuz",
+            "initrd": "",
+            "params": "console=ttyS0 quiet",
+        }
+    fleet.cloud_init_groups["compute"] = {
+        "name": "compute",
+        "description": "ochami_provider template compute-image",
+        "file": {"content": "#cloud-config\nruncmd: [[echo, hi]]\n", "encoding": "plain"},
+    }
+    path = project.path / "stacks" / f"Pulumi.{STACK}.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["config"]["ochami-boot:templates"]["compute-image"]["adopt"] = True
+    config["config"]["ochami-boot:sessions"] = {}
+    path.write_text(yaml.safe_dump(config))
+    before = fleet.count(writes_only=True)
+    project.run("up", "--yes")
+    assert fleet.count(writes_only=True) == before  # already as declared: nothing written
+    # Adopted means owned: a later change is applied, and destroy removes it.
+    project.write_config("console=ttyS0")
+    project.run("up", "--yes")
+    assert {r["params"] for r in fleet.bootparams.values()} == {"console=ttyS0"}
+    project.run("destroy", "--yes")
+    assert fleet.bootparams == {} and fleet.cloud_init_groups == {}

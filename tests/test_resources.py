@@ -280,3 +280,16 @@ def test_read_with_only_inputs_adopts_existing_data(fleet: Fleet, sim: SimServer
     assert result.outs is not None and result.outs["drift"] == []
     assert result.inputs is not None
     assert result.inputs["cloud_init"]["user_data"] == outs["cloud_init"]["user_data"]
+
+
+def test_adopt_takes_over_an_existing_cloud_init_group(fleet: Fleet, sim: SimServer) -> None:
+    fleet.cloud_init_groups["compute"] = {
+        "name": "compute",
+        "meta-data": {"old": True},
+        "file": {"content": "#cloud-config\n"},
+    }
+    provider = BootTemplateProvider()
+    inputs = provider.check({}, {**template_props(sim.url), "adopt": True}).inputs
+    outs = provider.create(inputs).outs
+    assert outs is not None and outs["cloud_init_groups"] == ["compute"]
+    assert fleet.cloud_init_groups["compute"]["meta-data"] == {"site": "test"}

@@ -23,6 +23,9 @@ from ._provider import OchamiResourceProvider, changed_keys, pick, progress, to_
 
 SPEC_KEYS = ("name", "description", "boot_sets", "cloud_init")
 INPUT_KEYS = (*SPEC_KEYS, "connection")
+# `adopt`: on create, take over cloud-init group data that already exists for the template's
+# groups (written by hand with the ochami CLI, say) instead of refusing it.
+ADOPT_KEY = "adopt"
 OUTPUT_KEYS = ("spec", "version", "hosts", "node_count", "cloud_init_groups", "changes", "drift")
 # Shown in outputs at most; a 10,000-node change is summarised per field, not per node.
 MAX_CHANGES_SHOWN = 50
@@ -40,7 +43,7 @@ def _artifacts(spec: dict[str, Any]) -> set[tuple[str, str]]:
 class BootTemplateProvider(OchamiResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         spec, problems = self.check_inputs(
-            news, BootTemplateSpec, SPEC_KEYS, (*INPUT_KEYS, *OUTPUT_KEYS)
+            news, BootTemplateSpec, SPEC_KEYS, (*INPUT_KEYS, ADOPT_KEY, *OUTPUT_KEYS)
         )
         if spec is None:
             return CheckResult(news, to_failures(problems))
@@ -65,8 +68,9 @@ class BootTemplateProvider(OchamiResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         spec = BootTemplateSpec.model_validate(pick(props, SPEC_KEYS))
+        adopted = spec.cloud_init_groups() if props.get(ADOPT_KEY) else []
         with self.services(props) as services:
-            report = apply_template(services, spec, log=progress)
+            report = apply_template(services, spec, owned_groups=adopted, log=progress)
         return CreateResult(spec.name, self._outputs(props, spec, report.hosts_by_set, report))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -101,9 +105,17 @@ class BootTemplateProvider(OchamiResourceProvider):
                 # Some node of this set has no boot parameters at all: that is drift too.
                 seen["boot_sets"][set_name]["kernel"] = ""
         inputs = {**pick(props, ("connection",)), **seen}
+        # On import nothing is recorded yet: what the template would own comes from its spec.
+        recorded: dict[str, list[str]] = props.get("hosts") or hosts_by_set
         outputs = {
             **props,
             **seen,
+            "spec": props.get("spec") or spec.model_dump(mode="json"),
+            "version": props.get("version") or spec.version(),
+            "hosts": recorded,
+            "node_count": sum(len(h) for h in recorded.values()),
+            "cloud_init_groups": props.get("cloud_init_groups") or spec.cloud_init_groups(),
+            "changes": props.get("changes") or [],
             "drift": [c.describe() for c in plan.changes][:MAX_CHANGES_SHOWN],
         }
         return ReadResult(id_, outputs, inputs)
@@ -123,7 +135,7 @@ class BootTemplateProvider(OchamiResourceProvider):
     ) -> dict[str, Any]:
         normalized = spec.model_dump(mode="json")
         return {
-            **pick(props, ("connection",)),
+            **pick(props, ("connection", ADOPT_KEY)),
             **normalized,
             "spec": normalized,
             "version": spec.version(),
@@ -163,9 +175,11 @@ class BootTemplate(pulumi.dynamic.Resource, module="ochami", name="BootTemplate"
         description: pulumi.Input[str] = "",
         cloud_init: pulumi.Input[dict[str, Any]] | None = None,
         connection: pulumi.Input[dict[str, Any]] | None = None,
+        adopt: pulumi.Input[bool] = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
+            ADOPT_KEY: adopt,
             "name": name or resource_name,
             "description": description,
             "boot_sets": boot_sets,
