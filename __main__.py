@@ -2,7 +2,8 @@
 
 Each stack (`stacks/Pulumi.<cluster>.yaml`) holds, under the `ochami-boot` namespace:
 - `templates`: name -> template spec (description, boot_sets, cloud_init; `adopt: true` takes
-  over cloud-init group data that already exists for the template's groups);
+  over cloud-init group data that already exists for the template's groups;
+  `secret_cloud_init: true` keeps the cloud-init data encrypted in state and hidden in diffs);
 - `copyFrom`: templates taken from another cluster's stack through a StackReference
   (`stack`, and `templates`: source name -> {`name`, `overrides`});
 - `sessions`: name -> session spec naming one of the templates above.
@@ -23,7 +24,7 @@ copy_from: dict[str, Any] = config.get_object("copyFrom") or {}
 sessions: dict[str, Any] = config.get_object("sessions") or {}
 
 
-def declare(name: str, spec: Any, adopt: bool = False) -> BootTemplate:
+def declare(name: str, spec: Any, adopt: bool = False, secret: bool = False) -> BootTemplate:
     """A BootTemplate from a spec that may be plain data or an Output of it."""
     spec_output = pulumi.Output.from_input(spec)
     template = BootTemplate(
@@ -33,14 +34,21 @@ def declare(name: str, spec: Any, adopt: bool = False) -> BootTemplate:
         boot_sets=spec_output.apply(lambda s: s["boot_sets"]),
         cloud_init=spec_output.apply(lambda s: s.get("cloud_init")),
         adopt=adopt,
+        secret_cloud_init=secret,
     )
     pulumi.export(f"template:{name}:version", template.version)
     pulumi.export(f"template:{name}:spec", template.spec)
     return template
 
 
+OPTIONS = ("adopt", "secret_cloud_init")
 declared = {
-    name: declare(name, {k: v for k, v in spec.items() if k != "adopt"}, bool(spec.get("adopt")))
+    name: declare(
+        name,
+        {k: v for k, v in spec.items() if k not in OPTIONS},
+        adopt=bool(spec.get("adopt")),
+        secret=bool(spec.get("secret_cloud_init")),
+    )
     for name, spec in templates.items()
 }
 

@@ -241,3 +241,26 @@ def test_adopt_takes_over_existing_boot_and_cloud_init_data(project: Project, fl
     assert {r["params"] for r in fleet.bootparams.values()} == {"console=ttyS0"}
     project.run("destroy", "--yes")
     assert fleet.bootparams == {} and fleet.cloud_init_groups == {}
+
+
+def test_secret_user_data_stays_out_of_state_and_output(project: Project, fleet: Fleet) -> None:
+    secret_line = "echo pw-5e1f0c2a"
+    path = project.path / "stacks" / f"Pulumi.{STACK}.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["config"]["ochami-boot:templates"]["compute-image"]["secret_cloud_init"] = True
+    path.write_text(yaml.safe_dump(config))
+    project.run(
+        "config",
+        "set",
+        "--secret",
+        "--path",
+        "ochami-boot:templates.compute-image.cloud_init.user_data",
+        f"#cloud-config\nruncmd:\n  - {secret_line}\n",
+    )
+    assert secret_line not in path.read_text()  # encrypted in the stack file too
+    up = project.run("up", "--yes")
+    assert secret_line in fleet.cloud_init_groups["compute"]["file"]["content"]
+    assert secret_line not in project.state_text()
+    assert secret_line not in up.stdout + up.stderr
+    preview = project.run("preview", "--diff")
+    assert secret_line not in preview.stdout + preview.stderr

@@ -176,8 +176,15 @@ class BootTemplate(pulumi.dynamic.Resource, module="ochami", name="BootTemplate"
         cloud_init: pulumi.Input[dict[str, Any]] | None = None,
         connection: pulumi.Input[dict[str, Any]] | None = None,
         adopt: pulumi.Input[bool] = False,
+        secret_cloud_init: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        secret_outputs = ["connection"]
+        if secret_cloud_init and cloud_init is not None:
+            # User-data often carries passwords or keys: keep it, and every output that can
+            # quote it (the spec, change and drift lists), encrypted in state and hidden in diffs.
+            cloud_init = pulumi.Output.secret(cloud_init)
+            secret_outputs += ["cloud_init", "spec", "changes", "drift"]
         props = {
             ADOPT_KEY: adopt,
             "name": name or resource_name,
@@ -187,7 +194,7 @@ class BootTemplate(pulumi.dynamic.Resource, module="ochami", name="BootTemplate"
             "connection": connection,
             **{key: None for key in OUTPUT_KEYS},
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=["connection"])
+        secret = pulumi.ResourceOptions(additional_secret_outputs=secret_outputs)
         super().__init__(
             BootTemplateProvider(),
             resource_name,
