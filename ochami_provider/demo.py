@@ -10,6 +10,7 @@ import json
 
 from .clients import Services
 from .config import ProviderConfig
+from .template_apply import batch_by_content
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,15 +18,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("uri", help="base URI of the OpenCHAMI services")
     args = parser.parse_args(argv)
     with Services.from_config(ProviderConfig(uri=args.uri)) as services:
-        records = services.bss.get_all()
-        batches: dict[tuple[str, str, str], list[str]] = {}
-        for record in records:
-            key = (record.kernel, record.initrd, record.params)
-            batches.setdefault(key, []).extend(record.hosts)
-        print(f"BSS: boot parameters for {sum(len(h) for h in batches.values())} nodes")
-        for (kernel, initrd, params), hosts in batches.items():
-            print(f"  {len(hosts)} nodes ({hosts[0]} ...): kernel={kernel}")
-            print(f"      initrd={initrd}\n      params={params}")
+        batches = batch_by_content(services.bss.get_all())
+        print(f"BSS: boot parameters for {sum(len(b.hosts) for b in batches)} nodes")
+        for batch in batches:
+            print(f"  {len(batch.hosts)} nodes ({batch.hosts[0]} ...): kernel={batch.kernel}")
+            print(f"      initrd={batch.initrd}\n      params={batch.params}")
         for name, group in services.cloud_init.list_groups().items():
             print(f"cloud-init group {name}: meta-data {json.dumps(group.meta_data)}")
             for line in group.file.text().splitlines():

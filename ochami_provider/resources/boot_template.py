@@ -95,7 +95,8 @@ class BootTemplateProvider(OchamiResourceProvider):
         with self.services(props) as services:
             hosts_by_set = resolve_targets(services, spec)
             observed = observe(services, spec, hosts_by_set)
-            # Reading adopts: the template's own groups count as owned, so an import works.
+            # Reading reports what is there: the template's own groups count as owned, so a
+            # group present before the template existed shows as drift, not as an error.
             plan = plan_template(
                 spec, observed, _flatten(props.get("hosts")), spec.cloud_init_groups()
             )
@@ -105,7 +106,7 @@ class BootTemplateProvider(OchamiResourceProvider):
                 # Some node of this set has no boot parameters at all: that is drift too.
                 seen["boot_sets"][set_name]["kernel"] = ""
         inputs = {**pick(props, ("connection",)), **seen}
-        # On import nothing is recorded yet: what the template would own comes from its spec.
+        # Read from inputs alone (nothing recorded yet): what it would own comes from its spec.
         recorded: dict[str, list[str]] = props.get("hosts") or hosts_by_set
         outputs = {
             **props,
