@@ -114,6 +114,14 @@ def _field_name(key: str) -> str:
     raise ValueError(f"connection: unknown setting {key!r}; known: {sorted(CONFIG_KEYS.values())}")
 
 
+SERVICE_URI_ENV = {
+    "smd_uri": "OCHAMI_SMD_URI",
+    "bss_uri": "OCHAMI_BSS_URI",
+    "cloud_init_uri": "OCHAMI_CLOUD_INIT_URI",
+    "pcs_uri": "OCHAMI_PCS_URI",
+}
+
+
 def token_env_var(cluster: str) -> str:
     """The ochami CLI's variable: cluster name upper-cased, dashes and spaces to underscores."""
     return cluster.replace("-", "_").replace(" ", "_").upper() + "_ACCESS_TOKEN"
@@ -133,6 +141,9 @@ def from_sources(
                 data[field] = value
     data.setdefault("cluster", env.get("OCHAMI_CLUSTER") or None)
     data.setdefault("uri", env.get("OCHAMI_URI") or None)
+    # Per-service URIs, for services that sit behind no common gateway.
+    for field, var in SERVICE_URI_ENV.items():
+        data.setdefault(field, env.get(var) or None)
     data.setdefault("ca_bundle", env.get("OCHAMI_CACERT") or None)
     if "token" not in data:
         names = [token_env_var(data["cluster"])] if data.get("cluster") else []

@@ -148,7 +148,8 @@ def plan_bss(
             plan.bss_writes.append(record.model_copy(update={"hosts": stale}))
         for (label, old, new), count in sorted(tallies.items()):
             plan.changes.append(FieldChange(f"boot_sets.{set_name}.{label}", old, new, count))
-    leavers = sorted(set(previous_hosts) - wanted_hosts)
+    # Only hosts BSS still holds: BSS refuses a DELETE naming none that exist (HTTP 400).
+    leavers = sorted(h for h in set(previous_hosts) - wanted_hosts if h in actual)
     if leavers:
         plan.bss_deletes = leavers
         plan.changes.append(FieldChange("hosts", "present", "removed", len(leavers)))

@@ -65,13 +65,42 @@ def resolve_targets(services: Services, spec: BootTemplateSpec) -> dict[str, lis
     components: list[Component] = []
     if any(b.node_roles_groups or b.arch for b in spec.boot_sets.values()):
         components = services.smd.list_components(type_="Node")
+    _check_listed_nodes(services, spec, components)
     return resolve_boot_sets(spec, members, components)
 
 
+# Beyond this many listed nodes one listing of every node is cheaper than a query naming each.
+_ID_QUERY_LIMIT = 200
+
+
+def _check_listed_nodes(
+    services: Services, spec: BootTemplateSpec, components: list[Component]
+) -> None:
+    """Every node_list entry must be a node SMD knows. BSS would store parameters for any
+    well-formed xname (seen on the real BSS), so a typo would go unnoticed until PCS failed."""
+    listed = sorted({x for b in spec.boot_sets.values() for x in b.node_list})
+    if not listed:
+        return
+    if not components:
+        ids = listed if len(listed) <= _ID_QUERY_LIMIT else None
+        components = services.smd.list_components(type_="Node", ids=ids)
+    known = {c.id for c in components}
+    for set_name, boot_set in spec.boot_sets.items():
+        for xname in boot_set.node_list:
+            if xname not in known:
+                raise InvalidInputError(
+                    f"boot_sets.{set_name}.node_list", xname, "SMD has no node with this xname"
+                )
+
+
 def observe(
-    services: Services, spec: BootTemplateSpec, hosts_by_set: dict[str, list[str]]
+    services: Services,
+    spec: BootTemplateSpec,
+    hosts_by_set: dict[str, list[str]],
+    previous_hosts: Iterable[str] = (),
 ) -> Observed:
-    hosts = sorted({h for hs in hosts_by_set.values() for h in hs})
+    """One BSS read for the targets and the hosts the template held before (possible leavers)."""
+    hosts = sorted({h for hs in hosts_by_set.values() for h in hs} | set(previous_hosts))
     return Observed(
         hosts_by_set=hosts_by_set,
         bss=services.bss.get(hosts),
@@ -160,13 +189,17 @@ def apply_template(
 ) -> ApplyReport:
     """Resolve, read, plan (all checks pass before the first write), then write."""
     hosts_by_set = resolve_targets(services, spec)
-    observed = observe(services, spec, hosts_by_set)
+    previous_hosts = list(previous_hosts)
+    observed = observe(services, spec, hosts_by_set, previous_hosts)
     plan = plan_template(spec, observed, previous_hosts, owned_groups)
     execute(services, plan, observed, log)
     return ApplyReport(hosts_by_set, spec.cloud_init_groups(), plan.changes)
 
 
 def remove_template(services: Services, hosts: list[str], groups: list[str]) -> None:
-    services.bss.delete(hosts)
+    # Records removed by hand since are already gone, and BSS refuses (HTTP 400) a DELETE
+    # that names no host it holds: delete only what is still there.
+    present = sorted(services.bss.get(hosts)) if hosts else []
+    services.bss.delete(present)
     for group in groups:
         services.cloud_init.delete_group(group)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: install, lint, type-check, get the Pulumi engine, run the test suite
-# (the end-to-end tests drive the real `pulumi` CLI).
+# The test command: install, lint, type-check, get the Pulumi engine and the real OpenCHAMI
+# services, run the test suite (the end-to-end tests drive the real `pulumi` CLI; the contract
+# tests and one end-to-end test run against the real SMD, BSS and cloud-init server too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -8,5 +9,6 @@ bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
 ENGINE_BIN=$(PYTHON="$PWD/.venv/bin/python" bash scripts/engine.sh)
-export PATH="$PWD/.venv/bin:$ENGINE_BIN:$PATH" OCHAMI_E2E=required
+PYTHON="$PWD/.venv/bin/python" bash scripts/openchami-setup.sh >/dev/null
+export PATH="$PWD/.venv/bin:$ENGINE_BIN:$PATH" OCHAMI_E2E=required OCHAMI_REAL=required
 .venv/bin/python -m pytest "$@"

@@ -68,3 +68,7 @@ def template_props(sim_url: str, **overrides: Any) -> dict[str, Any]:
     }
     props.update(overrides)
     return props
+
+
+# The contract tests' backends (simulator and real services), shared with the real e2e test.
+from tests.backends import backend, real_stack  # noqa: E402, F401

@@ -33,6 +33,21 @@ def test_per_service_uri_overrides_the_base() -> None:
     assert config.service_uri("pcs") == "http://pcs:28007"
 
 
+def test_per_service_uris_from_the_environment_when_stack_config_leaves_them_unset() -> None:
+    env = {
+        "OCHAMI_SMD_URI": "https://127.0.0.1:9001/hsm/v2",
+        "OCHAMI_BSS_URI": "http://127.0.0.1:9002/boot/v1",
+        "OCHAMI_CLOUD_INIT_URI": "http://127.0.0.1:9003/cloud-init",
+        "OCHAMI_PCS_URI": "http://127.0.0.1:9004/power-control/v1",
+    }
+    stack = {"ochami:bssUri": "http://bss.example/boot/v1"}
+    config = from_sources(stack.get, env)
+    assert config.service_uri("smd") == "https://127.0.0.1:9001/hsm/v2"
+    assert config.service_uri("bss") == "http://bss.example/boot/v1"
+    assert config.service_uri("cloud-init") == "http://127.0.0.1:9003/cloud-init"
+    assert config.service_uri("pcs") == "http://127.0.0.1:9004/power-control/v1"
+
+
 def test_missing_uri_says_how_to_set_it() -> None:
     with pytest.raises(ValueError, match="ochami:uri"):
         ProviderConfig().service_uri("bss")

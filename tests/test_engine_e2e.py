@@ -32,9 +32,11 @@ STACK = "e2e"
 class Project:
     """A copy of the Pulumi project with its own state backend, pointed at a simulator."""
 
-    def __init__(self, path: Path, sim_url: str) -> None:
+    def __init__(self, path: Path, sim_url: str, connection: dict[str, str] | None = None) -> None:
         self.path = path
         self.sim_url = sim_url
+        # Stack config for the provider's connection: the simulator's one URI, or one per service.
+        self.connection = connection or {"ochami:uri": sim_url}
         self.state = path / "state"
         self.env = {
             **os.environ,
@@ -50,7 +52,7 @@ class Project:
 
     def write_config(self, kernel_parameters: str) -> None:
         config = {
-            "ochami:uri": self.sim_url,
+            **self.connection,
             "ochami:verifyArtifacts": "false",
             "ochami-boot:templates": {
                 "compute-image": {
@@ -166,7 +168,7 @@ def test_wrong_token_fails_up_with_a_clear_error(project: Project, fleet: Fleet)
     project.run("config", "set", "--secret", "ochami:token", "not-the-token")
     result = project.run("up", "--yes", check=False)
     assert result.returncode != 0
-    assert "HTTP 401" in result.stdout and "token is not valid" in result.stdout
+    assert "HTTP 401" in result.stdout and "token is unauthorized" in result.stdout
     assert fleet.bootparams == {}
 
 

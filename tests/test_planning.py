@@ -19,6 +19,7 @@ from ochami_provider.planning import (
 )
 
 A, B, C, D = "x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b0n0", "x1000c0s1b0n1"
+E = "x1000c0s2b0n0"
 
 
 def _spec(**boot_sets: dict[str, Any]) -> BootTemplateSpec:
@@ -66,8 +67,11 @@ def test_plan_bss_writes_only_differing_hosts_in_one_request_per_set() -> None:
     actual = {
         A: BootParams(hosts=[A], kernel="http://h/k"),
         B: BootParams(hosts=[B], kernel="http://h/old", params="quiet"),
+        D: BootParams(hosts=[D], kernel="http://h/k"),
     }
-    plan = plan_bss(desired, actual, previous_hosts=[A, D])
+    # E left the template too, but BSS no longer holds it: BSS refuses a DELETE naming only
+    # hosts it does not hold, so E is not in the delete.
+    plan = plan_bss(desired, actual, previous_hosts=[A, D, E])
     assert [r.hosts for r in plan.bss_writes] == [[B, C]]
     assert plan.bss_deletes == [D]
     described = [c.describe() for c in plan.changes]

@@ -51,9 +51,10 @@ class BssClient:
         return found
 
     def get_all(self) -> list[BootParams]:
-        return [
-            BootParams.model_validate(i) for i in self.t.request("GET", "/bootparameters").json()
-        ]
+        """Every record; BSS lists one per boot configuration with all its hosts, and answers
+        an empty store with JSON null."""
+        body = self.t.request("GET", "/bootparameters").json() or []
+        return [BootParams.model_validate(i) for i in body]
 
     def put(self, record: BootParams) -> None:
         """Create or replace the record for every host in `record.hosts` in one request."""
@@ -64,5 +65,7 @@ class BssClient:
         self.t.request("POST", "/bootparameters", json=record.wire(), ok=(201,))
 
     def delete(self, hosts: list[str]) -> None:
+        """Remove these hosts' parameters. BSS answers 400 when it holds none of them, so
+        callers pass only hosts they have just read back."""
         if hosts:
             self.t.request("DELETE", "/bootparameters", json={"hosts": hosts})

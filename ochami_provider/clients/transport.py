@@ -9,6 +9,7 @@ repeated blindly.
 from __future__ import annotations
 
 import random
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from ..config import ProviderConfig, Service
 from ..errors import (
     AuthenticationError,
     ConflictError,
+    InvalidInputError,
     NotFoundError,
     ServiceError,
     ServiceUnreachable,
@@ -66,7 +68,7 @@ class ServiceTransport:
         self._client = httpx.Client(
             base_url=self.base_url,
             headers=headers,
-            verify=verify,
+            verify=_tls_context(verify),
             timeout=timeout,
             transport=http_transport,
         )
@@ -125,6 +127,16 @@ class ServiceTransport:
                 attempt += 1
                 continue
             raise error_from_response(self.service, method, url, response)
+
+
+def _tls_context(verify: bool | str) -> bool | ssl.SSLContext:
+    """A CA bundle path becomes an SSL context trusting it (httpx no longer takes a path)."""
+    if isinstance(verify, str):
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as error:
+            raise InvalidInputError("caBundle", verify, f"cannot be read as PEM: {error}") from None
+    return verify
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -59,7 +59,9 @@ def build_app(fleet: Fleet) -> Starlette:
                 return problem(400, "Bad Request: group label is required")
             if label in fleet.groups:
                 return problem(
-                    409, "operation would conflict with an existing group that has the same label."
+                    409,
+                    "operation would conflict with an existing group that has the same label "
+                    "or duplicate ids found in request.",
                 )
             fleet.add_group(
                 label, body.get("members", {}).get("ids", []), body.get("description", "")
@@ -70,6 +72,8 @@ def build_app(fleet: Fleet) -> Starlette:
     async def smd_group(request: Request) -> Response:
         label = request.path_params["label"].lower()
         if label not in fleet.groups:
+            if request.method == "DELETE":
+                return problem(404, "no such group.")
             return problem(404, "No such group: " + label)
         if request.method == "DELETE":
             del fleet.groups[label]
@@ -114,7 +118,7 @@ def build_app(fleet: Fleet) -> Starlette:
             for name in request.query_params.getlist("name"):
                 hosts.extend(n for n in name.split(",") if n)
             if not hosts:
-                return JSONResponse([_bss_record(h, r) for h, r in fleet.bootparams.items()])
+                return JSONResponse(_bss_groups(fleet.bootparams) or None)
             found = [_bss_record(h, fleet.bootparams[h]) for h in hosts if h in fleet.bootparams]
             if not found:
                 return problem(404, "Cannot find boot parameters for requested Hosts")
@@ -122,25 +126,28 @@ def build_app(fleet: Fleet) -> Starlette:
         hosts = list(args.get("hosts") or [])
         if request.method == "DELETE":
             with fleet.lock:
-                for host in hosts:
-                    fleet.bootparams.pop(host, None)
+                present = [h for h in hosts if h in fleet.bootparams]
+                if not present:
+                    # What BSS on PostgreSQL answers when it holds none of the hosts.
+                    return problem(
+                        400,
+                        "postgres.Delete: error deleting BootGroupAssignment(s): "
+                        "no node IDs specified for deleting boot group assignments",
+                    )
+                for host in present:
+                    del fleet.bootparams[host]
             return Response(status_code=200, media_type="application/json")
-        for host in hosts:
-            try:
-                normalize_xname(host)
-            except ValueError:
-                return problem(400, f"Bad Request: invalid xname: {host}")
-        if request.method == "POST":
-            existing = next((h for h in hosts if h in fleet.bootparams), None)
-            if existing:
-                return problem(400, f"Bad Request: Already exists: {existing}")
+        # BSS stores any host string it is given (it checks no xname syntax).
+        if request.method == "POST" and any(h in fleet.bootparams for h in hosts):
+            return problem(400, "Bad Request: postgres.Add: data already exists")
         if request.method == "PATCH":
             missing = next((h for h in hosts if h not in fleet.bootparams), None)
             if missing:
                 return problem(404, f"Not Found: {missing} does not exist")
         record = {k: args.get(k, "") for k in ("kernel", "initrd", "params")}
         with fleet.lock:
-            for host in hosts:
+            # BSS answers 200 for a host that is no xname, and stores nothing for it.
+            for host in (h for h in hosts if _is_xname(h)):
                 if request.method == "PATCH":
                     current = fleet.bootparams[host]
                     current.update({k: v for k, v in record.items() if v})
@@ -182,7 +189,8 @@ def build_app(fleet: Fleet) -> Starlette:
         name = request.path_params["name"]
         if request.method == "GET":
             if name not in fleet.cloud_init_groups:
-                return PlainTextResponse(f"group ({name}) not found in memstore", status_code=404)
+                # The real server's in-memory store answers a missing group with a 500.
+                return PlainTextResponse(f"group ({name}) not found in memstore", status_code=500)
             return JSONResponse(fleet.cloud_init_groups[name])
         if request.method == "DELETE":
             fleet.cloud_init_groups.pop(name, None)
@@ -298,12 +306,51 @@ class _RecordAndAuthorize(BaseHTTPMiddleware):
         service = next((svc for prefix, svc in SERVICE_PREFIXES if path.startswith(prefix)), "")
         if service and service != "artifacts":
             self.fleet.record(service, request.method, path)
-            if self.fleet.token is not None:
+            if self.fleet.token is not None and _protected(request.method, path):
                 header = request.headers.get("authorization", "")
                 if header != f"Bearer {self.fleet.token}":
-                    reason = "no bearer token" if not header else "token is not valid"
-                    return problem(401, f"Unauthorized: {reason}")
+                    # go-chi/jwtauth's answers, which SMD, BSS and cloud-init all pass on.
+                    reason = "no token found" if not header else "token is unauthorized"
+                    return PlainTextResponse(reason, status_code=401)
         return await call_next(request)
+
+
+# Routes the real services leave open when authentication is on.
+_PUBLIC_READS = (
+    "/hsm/v2/service/",
+    "/hsm/v2/State/Components",
+    "/hsm/v2/Inventory/EthernetInterfaces",
+    "/boot/v1/bootscript",
+    "/boot/v1/service/",
+)
+
+
+def _is_xname(host: str) -> bool:
+    try:
+        normalize_xname(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _protected(method: str, path: str) -> bool:
+    if path.startswith("/cloud-init/") and not path.startswith("/cloud-init/admin/"):
+        return False
+    return not (method in ("GET", "HEAD") and path.startswith(_PUBLIC_READS))
+
+
+def _bss_groups(bootparams: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """All records, as BSS on PostgreSQL lists them: one per boot configuration, with its hosts."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for host, record in bootparams.items():
+        key = (record.get("kernel", ""), record.get("initrd", ""), record.get("params", ""))
+        grouped.setdefault(key, []).append(host)
+    out = []
+    for hosts in grouped.values():
+        entry = _bss_record(hosts[0], bootparams[hosts[0]])
+        entry["hosts"] = hosts
+        out.append(entry)
+    return out
 
 
 def _bss_record(host: str, record: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,11 @@
-"""Serve the simulator on loopback from a background thread, for tests and the demo."""
+"""Serve the simulator (or any ASGI app) on loopback from a background thread."""
 
 from __future__ import annotations
 
 import threading
 import time
 from types import TracebackType
+from typing import Any, Self
 
 import uvicorn
 
@@ -12,11 +13,12 @@ from .app import build_app
 from .fleet import Fleet
 
 
-class SimServer:
-    def __init__(self, fleet: Fleet, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.fleet = fleet
+class ThreadedServer:
+    """An ASGI app served by uvicorn on a loopback port (0: any free one) in a daemon thread."""
+
+    def __init__(self, app: Any, *, name: str, host: str = "127.0.0.1", port: int = 0) -> None:
         self._config = uvicorn.Config(
-            build_app(fleet),
+            app,
             host=host,
             port=port,
             log_level="warning",
@@ -24,7 +26,8 @@ class SimServer:
             access_log=False,
         )
         self._server = uvicorn.Server(self._config)
-        self._thread = threading.Thread(target=self._server.run, name="ochami-sim", daemon=True)
+        self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
+        self._name = name
         self.url = ""
 
     def start(self, timeout: float = 10.0) -> str:
@@ -32,7 +35,7 @@ class SimServer:
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the OpenCHAMI simulator did not start")
+                raise RuntimeError(f"{self._name} did not start")
             time.sleep(0.005)
         socket = self._server.servers[0].sockets[0]
         host, port = socket.getsockname()[:2]
@@ -41,9 +44,10 @@ class SimServer:
 
     def stop(self) -> None:
         self._server.should_exit = True
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
 
-    def __enter__(self) -> SimServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -54,3 +58,9 @@ class SimServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class SimServer(ThreadedServer):
+    def __init__(self, fleet: Fleet, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(build_app(fleet), name="the OpenCHAMI simulator", host=host, port=port)
+        self.fleet = fleet

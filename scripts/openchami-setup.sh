@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Everything the real OpenCHAMI services need on this machine: PostgreSQL from Debian's packages
+# (installed when missing), and the services built from their Go modules (through the Go module
+# proxy) into a cache that later runs reuse. Prints the cache directory. Each service is built
+# inside its own module directory, so it gets exactly the dependency versions its go.sum pins.
+# tests/openchami starts them (python -m tests.openchami for a developer; pytest fixtures).
+#
+# Layout of the printed directory:
+#   bin/smd bin/smd-init bin/boot-script-service bin/bss-init bin/cloud-init-server
+#   migrations/smd/*.sql migrations/bss/*.sql   (the PostgreSQL migrations each service ships)
+#   versions                                    (what was built, one "name version" per line)
+#
+# Versions: the proxy this project may use serves only some versions of these modules (and of
+# their dependencies); each pin below is the newest that builds from it. See docs/real-services.md.
+#   SMD        v2.19.1  (v2.20.x need a tokensmith pseudo-version the proxy refuses)
+#   BSS        v1.32.2
+#   cloud-init v1.2.3   (v1.4.5 needs github.com/OpenCHAMI/quack v0.0.3, refused by the proxy)
+#   PCS        none     (no version of github.com/OpenCHAMI/power-control/v2 is served)
+set -euo pipefail
+SMD_VERSION="${OPENCHAMI_SMD_VERSION:-v2.19.1}"
+BSS_VERSION="${OPENCHAMI_BSS_VERSION:-v1.32.2}"
+CLOUD_INIT_VERSION="${OPENCHAMI_CLOUD_INIT_VERSION:-v1.2.3}"
+CACHE="${OCHAMI_SERVICES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ochami-provider/openchami}"
+PYTHON="${PYTHON:-python3}"
+
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "installing PostgreSQL from Debian's packages" >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >&2
+fi
+
+stamp="smd=$SMD_VERSION bss=$BSS_VERSION cloud-init=$CLOUD_INIT_VERSION"
+if [ -f "$CACHE/.done" ] && [ "$(cat "$CACHE/.done")" = "$stamp" ]; then
+  echo "$CACHE"
+  exit 0
+fi
+mkdir -p "$CACHE/bin" "$CACHE/migrations/smd" "$CACHE/migrations/bss" "$CACHE/work"
+log="$CACHE/build.log"
+: >"$log"
+
+module_dir() {  # module_dir <module>@<version>: download it, print its directory in the cache
+  (cd "$CACHE/work" && go mod download -json "$1") \
+    | "$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(d.get("Dir") or sys.exit(d.get("Error")))'
+}
+
+build() {  # build <module> <version> <package dir>...
+  local module="$1" version="$2" dir
+  shift 2
+  echo "building $module $version from the Go module proxy (log: $log)" >&2
+  dir=$(module_dir "$module@$version")
+  if ! (cd "$dir" && go build -o "$CACHE/bin/" "$@") >>"$log" 2>&1; then
+    tail -20 "$log" >&2
+    exit 1
+  fi
+  echo "$dir"
+}
+
+smd_dir=$(build github.com/OpenCHAMI/smd/v2 "$SMD_VERSION" ./cmd/smd ./cmd/smd-init)
+bss_dir=$(build github.com/OpenCHAMI/bss "$BSS_VERSION" ./cmd/boot-script-service ./cmd/bss-init)
+build github.com/OpenCHAMI/cloud-init "$CLOUD_INIT_VERSION" ./cmd/cloud-init-server >/dev/null
+
+rm -f "$CACHE/migrations/smd/"*.sql "$CACHE/migrations/bss/"*.sql
+install -m 0644 "$smd_dir"/migrations/postgres/*.sql "$CACHE/migrations/smd/"
+install -m 0644 "$bss_dir"/migrations/postgres/*.sql "$CACHE/migrations/bss/"
+printf 'smd %s\nbss %s\ncloud-init %s\n' "$SMD_VERSION" "$BSS_VERSION" "$CLOUD_INIT_VERSION" \
+  >"$CACHE/versions"
+echo "$stamp" >"$CACHE/.done"
+echo "$CACHE"

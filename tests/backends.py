@@ -1,0 +1,97 @@
+"""The two places a test can point the clients at: the embedded simulator or the real services.
+
+A contract test takes the `backend` fixture and runs once against each, so any difference in wire
+format between the simulator and OpenCHAMI shows up as a failing test. The real services start
+once per test session (a few seconds) and are shared, so contract tests clean up what they write.
+
+scripts/test.sh builds the services and sets OCHAMI_REAL=required; there a missing build is an
+error, elsewhere the real half of each test is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from ochami_provider.clients import Services
+from ochami_provider.config import ProviderConfig
+from ochami_provider.sim import Fleet, SimServer
+from tests.openchami.stack import OpenchamiStack, built, services_cache
+
+REAL_REQUIRED = os.environ.get("OCHAMI_REAL") == "required"
+if REAL_REQUIRED and not built():
+    raise RuntimeError(
+        f"OCHAMI_REAL=required but the OpenCHAMI services are not built in {services_cache()} "
+        "(scripts/openchami-setup.sh)"
+    )
+needs_real = pytest.mark.skipif(
+    not built(), reason="OpenCHAMI services not built (scripts/openchami-setup.sh)"
+)
+
+
+def contract_fleet() -> Fleet:
+    """16 nodes: 0-3 in `login` (Application, ARM), 4-15 in `compute`; 0-7 ARM."""
+    fleet = Fleet.generate(
+        16, groups={"login": range(4), "compute": range(4, 16)}, power_delay=0.01
+    )
+    for i, node in enumerate(fleet.nodes.values()):
+        node.arch = "ARM" if i < 8 else "X86"
+        node.role = "Application" if i < 4 else "Compute"
+    return fleet
+
+
+@dataclass
+class Backend:
+    kind: str
+    fleet: Fleet
+    config: Callable[..., ProviderConfig]
+    token: str | None
+    wrong_token: str
+
+    @property
+    def nodes(self) -> list[str]:
+        return list(self.fleet.nodes)
+
+    def services(self, **overrides: Any) -> Services:
+        return Services.from_config(self.config(**overrides))
+
+
+@pytest.fixture(scope="session")
+def real_stack() -> Iterator[OpenchamiStack]:
+    if not built():
+        pytest.skip("OpenCHAMI services not built (scripts/openchami-setup.sh)")
+    with OpenchamiStack(contract_fleet()) as stack:
+        yield stack
+
+
+def sim_backend(fleet: Fleet, url: str, token: str = "sim-token") -> Backend:
+    fleet.token = token
+
+    def config(**overrides: Any) -> ProviderConfig:
+        return ProviderConfig.model_validate({"uri": url, "token": token, **overrides})
+
+    return Backend("sim", fleet, config, token, "not-the-sim-token")
+
+
+def real_backend(stack: OpenchamiStack) -> Backend:
+    return Backend(
+        "real",
+        stack.fleet,
+        stack.config,
+        stack.token,
+        stack.issuer.token(signed_by_stranger=True),
+    )
+
+
+@pytest.fixture(params=["sim", pytest.param("real", marks=needs_real)])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    if request.param == "sim":
+        fleet = contract_fleet()
+        with SimServer(fleet) as sim:
+            yield sim_backend(fleet, sim.url)
+    else:
+        yield real_backend(request.getfixturevalue("real_stack"))

@@ -1,0 +1,352 @@
+"""The real OpenCHAMI services on loopback: SMD and BSS on PostgreSQL, the cloud-init server, with
+JWT authentication against a local issuer, and a small fleet loaded into SMD.
+
+PCS is the one service that cannot be built here (no version of its Go module is served by the
+module proxy this project may use), so power goes to the embedded simulator's PCS, which holds the
+same fleet. Binaries come from scripts/openchami-setup.sh.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from ochami_provider.config import ProviderConfig
+from ochami_provider.sim import Fleet, SimServer
+
+from .issuer import TokenIssuer
+from .ports import closed_port, free_port
+from .postgres import Postgres
+from .tls import write_loopback_certificates
+
+SMD_DB = ("hmsds", "hmsdsuser", "hmsds-local-password")
+BSS_DB = ("bssdb", "bssuser", "bss-local-password")
+CLUSTER_NAME = "ochami-provider-test"
+
+
+def services_cache() -> Path:
+    """Where scripts/openchami-setup.sh put the binaries (same default, same override)."""
+    override = os.environ.get("OCHAMI_SERVICES_CACHE")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ochami-provider" / "openchami"
+
+
+def built() -> bool:
+    return (services_cache() / ".done").is_file()
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    argv: list[str]
+    env: Mapping[str, str]
+    ready_url: str
+    log: Path
+    ca_bundle: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> None:
+        out = self.log.open("ab")
+        self.process = subprocess.Popen(
+            self.argv,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **self.env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}:\n{self.tail()}"
+                )
+            try:
+                verify = (
+                    ssl.create_default_context(cafile=str(self.ca_bundle))
+                    if self.ca_bundle
+                    else True
+                )
+                if httpx.get(self.ready_url, timeout=2, verify=verify).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} not ready at {self.ready_url}:\n{self.tail()}")
+            time.sleep(0.1)
+
+    def tail(self, lines: int = 30) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+class OpenchamiStack:
+    def __init__(self, fleet: Fleet, *, auth: bool = True, workdir: Path | None = None) -> None:
+        self.fleet = fleet
+        self.auth = auth
+        self.cache = services_cache()
+        self._own_workdir = workdir is None
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="ochami-real-"))
+        self.issuer = TokenIssuer()
+        self.postgres = Postgres(self.workdir)
+        self.pcs = SimServer(fleet)
+        self.processes: list[ServiceProcess] = []
+        self.smd_url = self.bss_url = self.cloud_init_url = self.pcs_url = ""
+        self.token: str | None = None
+        self.ca_bundle, self._server_cert, self._server_key = write_loopback_certificates(
+            self.workdir / "tls"
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> Self:
+        if not built():
+            raise RuntimeError(
+                f"the OpenCHAMI services are not built in {self.cache}; "
+                "run scripts/openchami-setup.sh"
+            )
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self.issuer.start()
+        self.token = self.issuer.token() if self.auth else None
+        self.postgres.start()
+        for name, user, password in (SMD_DB, BSS_DB):
+            self.postgres.create_database(name, user, password)
+        self._migrate()
+        self.smd_url = self._start_smd()
+        self.bss_url = self._start_bss()
+        self.cloud_init_url = self._start_cloud_init()
+        self.pcs_url = self.pcs.start() + "/power-control/v1"
+        self._load_fleet()
+
+    def stop(self) -> None:
+        """Stop everything that was started, each step whatever happened to the one before."""
+        steps = [p.stop for p in reversed(self.processes)]
+        steps += [self.pcs.stop, self.postgres.stop, self.issuer.stop]
+        errors = []
+        for step in steps:
+            try:
+                step()
+            except Exception as error:  # keep stopping the rest; report after
+                errors.append(error)
+        self.processes.clear()
+        if self._own_workdir and not os.environ.get("OCHAMI_KEEP_REAL_LOGS"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        if errors:
+            raise RuntimeError(f"stopping the OpenCHAMI services: {errors}")
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- what callers use --------------------------------------------------------------------
+    def config(self, **overrides: Any) -> ProviderConfig:
+        values: dict[str, Any] = {
+            "smdUri": self.smd_url + "/hsm/v2",
+            "bssUri": self.bss_url + "/boot/v1",
+            "cloudInitUri": self.cloud_init_url + "/cloud-init",
+            "pcsUri": self.pcs_url,
+            "token": self.token,
+            "caBundle": str(self.ca_bundle),
+        }
+        values.update(overrides)
+        return ProviderConfig.model_validate(values)
+
+    def connection(self) -> dict[str, Any]:
+        """The `connection` input of a resource, as a Pulumi program would pass it."""
+        return {
+            "smdUri": self.smd_url + "/hsm/v2",
+            "bssUri": self.bss_url + "/boot/v1",
+            "cloudInitUri": self.cloud_init_url + "/cloud-init",
+            "pcsUri": self.pcs_url,
+        }
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    # -- the services ------------------------------------------------------------------------
+    def _bin(self, name: str) -> str:
+        return str(self.cache / "bin" / name)
+
+    def _run_once(self, name: str, argv: list[str], env: Mapping[str, str]) -> None:
+        done = subprocess.run(
+            argv, env={"PATH": os.environ.get("PATH", ""), **env}, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{name} failed:\n{done.stdout}\n{done.stderr}")
+
+    def _migrate(self) -> None:
+        name, user, password = SMD_DB
+        self._run_once(
+            "smd-init",
+            [self._bin("smd-init"), "-migrationsdir", str(self.cache / "migrations" / "smd")],
+            {
+                "SMD_DBHOST": self.postgres.host,
+                "SMD_DBPORT": str(self.postgres.port),
+                "SMD_DBNAME": name,
+                "SMD_DBUSER": user,
+                "SMD_DBPASS": password,
+                "SMD_DBOPTS": "sslmode=disable",
+            },
+        )
+        name, user, password = BSS_DB
+        self._run_once(
+            "bss-init",
+            [
+                self._bin("bss-init"),
+                "--postgres-host", self.postgres.host,
+                "--postgres-port", str(self.postgres.port),
+                "--postgres-dbname", name,
+                "--postgres-user", user,
+                "--postgres-password", password,
+                "--postgres-insecure",
+                "--postgres-migrations", str(self.cache / "migrations" / "bss"),
+            ],
+            {},
+        )  # fmt: skip
+
+    def _launch(
+        self,
+        name: str,
+        argv: list[str],
+        env: Mapping[str, str],
+        port: int,
+        ready_path: str,
+        *,
+        tls: bool = False,
+    ) -> str:
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        process = ServiceProcess(
+            name,
+            argv,
+            env,
+            url + ready_path,
+            self.workdir / f"{name}.log",
+            ca_bundle=self.ca_bundle if tls else None,
+        )
+        self.processes.append(process)
+        process.start()
+        return url
+
+    def _start_smd(self) -> str:
+        port = free_port()
+        name, user, password = SMD_DB
+        argv = [
+            self._bin("smd"),
+            "--http-listen", f"127.0.0.1:{port}",
+            "--dbtype", "postgres",
+            "--dbhost", self.postgres.host,
+            "--dbport", str(self.postgres.port),
+            "--dbname", name,
+            "--dbuser", user,
+            "--dbopts", "sslmode=disable",
+            # SMD serves HTTPS with the key pair it is given (or one it makes up for its
+            # hostname); ours names 127.0.0.1 and chains to a CA the client can trust.
+            "--tls-cert", str(self._server_cert),
+            "--tls-key", str(self._server_key),
+            "--enable-discovery=false",
+        ]  # fmt: skip
+        if self.auth:
+            argv += ["--jwks-url", self.issuer.jwks_url]
+        env = {"SMD_DBPASS": password}
+        return self._launch("smd", argv, env, port, "/hsm/v2/service/ready", tls=True)
+
+    def _start_bss(self) -> str:
+        port = free_port()
+        name, user, password = BSS_DB
+        argv = [
+            self._bin("boot-script-service"),
+            "--http-listen", f"127.0.0.1:{port}",
+            "--hsm", self.smd_url,
+            "--postgres",
+            "--postgres-host", self.postgres.host,
+            "--postgres-port", str(self.postgres.port),
+            "--postgres-dbname", name,
+            "--postgres-username", user,
+            "--postgres-password", password,
+            "--insecure",
+            "--cloud-init-address", f"127.0.0.1:{port}",
+            # Optional peers BSS would otherwise look for on cluster DNS names: keep them on
+            # loopback so nothing leaves this machine.
+            "--nfd", f"http://127.0.0.1:{closed_port()}",
+            "--spire-url", f"http://127.0.0.1:{closed_port()}",
+        ]  # fmt: skip
+        if self.auth:
+            # BSS calls SMD with a token it fetches itself, opaal-style: POST <admin>/token.
+            argv += ["--jwks-url", self.issuer.jwks_url]
+            argv += ["--oauth2-admin-base-url", self.issuer.url]
+            argv += ["--oauth2-public-base-url", self.issuer.url]
+        return self._launch("bss", argv, {}, port, "/boot/v1/service/status")
+
+    def _start_cloud_init(self) -> str:
+        port = free_port()
+        argv = [
+            self._bin("cloud-init-server"),
+            "--listen", f"127.0.0.1:{port}",
+            "--smd-url", self.smd_url,
+            "--token-url", self.issuer.url + "/token",
+            # v1.2.3 reads --cacert into a pool it then drops (a shadowed variable in
+            # NewSMDClient), so its calls to SMD can only skip verification.
+            "--insecure",
+            "--cluster-name", CLUSTER_NAME,
+            "--base-url", f"http://127.0.0.1:{port}/cloud-init",
+        ]  # fmt: skip
+        if self.auth:
+            argv += ["--jwks-url", self.issuer.jwks_url, "--access-token", self.issuer.token()]
+        return self._launch("cloud-init", argv, {}, port, "/cloud-init/version")
+
+    # -- the fleet ---------------------------------------------------------------------------
+    def _load_fleet(self) -> None:
+        """Components, their interfaces and groups: what discovery would have put in SMD."""
+        with httpx.Client(
+            base_url=self.smd_url + "/hsm/v2",
+            headers=self.headers(),
+            verify=ssl.create_default_context(cafile=str(self.ca_bundle)),
+        ) as smd:
+            components = [node.component() for node in self.fleet.nodes.values()]
+            smd.post("/State/Components", json={"Components": components}).raise_for_status()
+            for node in self.fleet.nodes.values():
+                interface = {
+                    "MACAddress": node.mac,
+                    "ComponentID": node.xname,
+                    "Description": "management",
+                    "IPAddresses": [],
+                }
+                smd.post("/Inventory/EthernetInterfaces", json=interface).raise_for_status()
+            for group in self.fleet.groups.values():
+                smd.post("/groups", json=group).raise_for_status()

@@ -1,0 +1,211 @@
+"""Client-level contract: each test runs against the embedded simulator and the real services.
+
+What the real services taught the simulator (and the client) is written next to the assertion
+that pins it; docs/real-services.md lists the differences found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ochami_provider.clients import BootParams, CloudConfigFile, CloudInitGroup, Services
+from ochami_provider.clients.smd import Group, Members
+from ochami_provider.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    ServiceError,
+)
+from ochami_provider.template_apply import apply_template, remove_template
+from tests.backends import Backend
+
+
+@pytest.fixture
+def services(backend: Backend) -> Iterator[Services]:
+    with backend.services() as s:
+        yield s
+
+
+def test_smd_groups_members_and_components(backend: Backend, services: Services) -> None:
+    nodes = backend.nodes
+    login = services.smd.get_group("login")
+    assert login.label == "login" and login.members.ids == nodes[:4]
+    assert sorted(services.smd.get_group_members("compute")) == sorted(nodes[4:])
+    assert {g.label for g in services.smd.list_groups()} >= {"login", "compute"}
+    apps = services.smd.list_components(role="Application")
+    assert sorted(c.id for c in apps) == nodes[:4]
+    first = next(c for c in apps if c.id == nodes[0])
+    assert first.arch == "ARM" and first.nid == 1 and first.type == "Node"
+    picked = services.smd.list_components(ids=nodes[4:6])
+    assert sorted(c.id for c in picked) == nodes[4:6]
+
+
+def test_smd_missing_group_and_partition_are_not_found(services: Services) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        services.smd.get_group("gpu")
+    assert caught.value.status == 404 and "No such group: gpu" in str(caught.value)
+    assert caught.value.service == "smd" and caught.value.url.endswith("/hsm/v2/groups/gpu")
+    with pytest.raises(NotFoundError, match="No such partition: p9"):
+        services.smd.get_partition("p9")
+
+
+def test_smd_group_create_conflict_delete(backend: Backend, services: Services) -> None:
+    group = Group(label="contract-tmp", members=Members(ids=backend.nodes[:2]))
+    services.smd.create_group(group)
+    try:
+        assert services.smd.get_group_members("contract-tmp") == backend.nodes[:2]
+        with pytest.raises(ConflictError, match="same label"):
+            services.smd.create_group(group)
+    finally:
+        services.smd.delete_group("contract-tmp")
+    # SMD words the missing group differently for DELETE than for GET.
+    with pytest.raises(NotFoundError, match="no such group"):
+        services.smd.delete_group("contract-tmp")
+
+
+def test_bss_batch_put_get_delete(backend: Backend, services: Services) -> None:
+    hosts = backend.nodes[:3]
+    services.bss.put(BootParams(hosts=hosts, kernel="http://h/k", initrd="http://h/i", params="q"))
+    try:
+        found = services.bss.get([*hosts, "x2000c0s0b0n0"])
+        assert sorted(found) == sorted(hosts)
+        assert all(r.hosts == [h] for h, r in found.items())  # one record per asked host
+        assert found[hosts[0]].kernel == "http://h/k" and found[hosts[0]].params == "q"
+        assert found[hosts[0]].initrd == "http://h/i"
+        # Listing everything groups hosts that share a boot configuration into one record.
+        listed = [r for r in services.bss.get_all() if set(r.hosts) & set(hosts)]
+        assert len(listed) == 1 and sorted(listed[0].hosts) == sorted(hosts)
+        # POST creates only; BSS answers 400 (not 409) when a host already has parameters.
+        with pytest.raises(ServiceError) as caught:
+            services.bss.post(BootParams(hosts=hosts[:1], kernel="http://h/k"))
+        assert caught.value.status == 400 and "already exists" in caught.value.message
+        # PUT replaces per host, whatever group it was in.
+        services.bss.put(BootParams(hosts=hosts[1:2], kernel="http://h/k2", params="r"))
+        assert services.bss.get(hosts[1:2])[hosts[1]].params == "r"
+        services.bss.delete(hosts[:2])
+        assert list(services.bss.get(hosts)) == [hosts[2]]
+    finally:
+        left = sorted(services.bss.get(hosts))
+        services.bss.delete(left)
+    assert services.bss.get(hosts) == {}
+
+
+def test_bss_delete_of_hosts_it_does_not_hold_is_refused(
+    backend: Backend, services: Services
+) -> None:
+    # Why callers delete only hosts they have just read back (see remove_template).
+    with pytest.raises(ServiceError) as caught:
+        services.bss.delete(["x3000c0s0b0n0"])
+    assert caught.value.status == 400 and "no node IDs" in caught.value.message
+    # A mix of held and unheld hosts deletes the held ones.
+    services.bss.put(BootParams(hosts=backend.nodes[:1], kernel="http://h/k"))
+    services.bss.delete([backend.nodes[0], "x3000c0s0b0n0"])
+    assert services.bss.get(backend.nodes[:1]) == {}
+
+
+def test_bss_drops_hosts_that_are_not_xnames(services: Services) -> None:
+    # 200 for a host that is no xname, and nothing stored: the provider's check refuses such
+    # names before anything is sent (test_check_validation).
+    services.bss.put(BootParams(hosts=["not-an-xname"], kernel="http://h/k"))
+    assert services.bss.get(["not-an-xname"]) == {}
+    assert all("not-an-xname" not in r.hosts for r in services.bss.get_all())
+
+
+def test_bss_lists_an_empty_store_as_null(backend: Backend, services: Services) -> None:
+    # JSON null, not []: get_all() must still give a list.
+    assert services.bss.get_all() == []
+
+
+def test_cloud_init_group_lifecycle(services: Services) -> None:
+    name = "contract-ci"
+    group = CloudInitGroup(
+        name=name,
+        description="contract",
+        meta_data={"a": 1, "nested": {"b": [1, 2]}},
+        file=CloudConfigFile(content="#cloud-config\nruncmd:\n  - echo hi\n"),
+    )
+    # A missing group: the server's memstore answers 500 "not found"; the client says None.
+    assert services.cloud_init.get_group(name) is None
+    services.cloud_init.create_group(group)
+    try:
+        with pytest.raises(ConflictError) as caught:
+            services.cloud_init.create_group(group)
+        assert caught.value.status == 409 and "already exists" in caught.value.message
+        stored = services.cloud_init.get_group(name)
+        assert stored is not None
+        assert stored.meta_data == {"a": 1, "nested": {"b": [1, 2]}}
+        assert stored.file.content == group.file.content and stored.description == "contract"
+        services.cloud_init.put_group(group.model_copy(update={"meta_data": {"a": 2}}))
+        stored = services.cloud_init.get_group(name)
+        assert stored is not None and stored.meta_data == {"a": 2}
+        assert name in services.cloud_init.list_groups()
+    finally:
+        services.cloud_init.delete_group(name)
+    assert services.cloud_init.get_group(name) is None
+    services.cloud_init.delete_group(name)  # deleting a missing group is not an error
+
+
+def test_cloud_init_put_creates_a_missing_group(services: Services) -> None:
+    group = CloudInitGroup(name="contract-put", file=CloudConfigFile(content="#cloud-config\n"))
+    services.cloud_init.put_group(group)
+    try:
+        stored = services.cloud_init.get_group("contract-put")
+        assert stored is not None and stored.file.content == "#cloud-config\n"
+    finally:
+        services.cloud_init.delete_group("contract-put")
+
+
+@pytest.mark.parametrize("which", ["missing", "wrong"])
+def test_missing_or_wrong_token_is_a_clear_authentication_error(
+    backend: Backend, which: str
+) -> None:
+    token = None if which == "missing" else backend.wrong_token
+    reason = "no token found" if which == "missing" else "token is unauthorized"
+    with backend.services(token=token) as anonymous:
+        for call in (
+            lambda: anonymous.smd.get_group("compute"),
+            lambda: anonymous.bss.get(backend.nodes[:1]),
+            lambda: anonymous.cloud_init.list_groups(),
+        ):
+            with pytest.raises(AuthenticationError) as caught:
+                call()
+            assert caught.value.status == 401 and reason in str(caught.value)
+            assert "ochami:token" in str(caught.value)
+            if token:
+                assert token not in str(caught.value)
+        # SMD leaves component and interface listings open; the provider reads them unauthenticated.
+        assert len(anonymous.smd.list_components()) == len(backend.nodes)
+
+
+def test_template_apply_and_remove(backend: Backend, services: Services) -> None:
+    """The provider's own apply path, end to end through the clients: one PUT per boot set,
+    cloud-init written, and removal that survives records already deleted by hand."""
+    from ochami_provider.models.template import BootTemplateSpec
+
+    spec = BootTemplateSpec.model_validate(
+        {
+            "name": "contract",
+            "boot_sets": {
+                "login": {
+                    "kernel": "http://h/vmlinuz",
+                    "kernel_parameters": "console=ttyS0",
+                    "node_groups": ["login"],
+                }
+            },
+            "cloud_init": {"meta_data": {"site": "c"}, "user_data": "#cloud-config\n{}\n"},
+        }
+    )
+    report = apply_template(services, spec)
+    hosts = report.hosts_by_set["login"]
+    try:
+        assert sorted(hosts) == backend.nodes[:4]
+        stored = services.bss.get(hosts)
+        assert {r.params for r in stored.values()} == {"console=ttyS0"}
+        assert services.cloud_init.get_group("login") is not None
+        services.bss.delete(hosts[:2])  # drift: records removed by hand
+    finally:
+        remove_template(services, hosts, ["login"])
+    assert services.bss.get(hosts) == {}
+    assert services.cloud_init.get_group("login") is None

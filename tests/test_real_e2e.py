@@ -1,0 +1,78 @@
+"""The end-to-end scenario of test_engine_e2e once more, through the real `pulumi` CLI against the
+real SMD, BSS and cloud-init server (HTTPS to SMD with a CA bundle, JWT authentication); power
+goes to the simulator's PCS, which holds the same fleet (PCS cannot be built here).
+
+What the simulator lets a test count (requests), this one checks by reading the services back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ochami_provider.clients import BootParams, Services
+from tests.backends import needs_real
+from tests.openchami.stack import OpenchamiStack
+from tests.test_engine_e2e import ENGINE, STACK, Project
+
+pytestmark = [
+    needs_real,
+    pytest.mark.skipif(not ENGINE, reason="Pulumi engine not on PATH (scripts/engine.sh)"),
+]
+
+
+@pytest.fixture
+def real_project(tmp_path: Path, real_stack: OpenchamiStack) -> Iterator[Project]:
+    assert real_stack.token is not None
+    connection = {f"ochami:{k}": v for k, v in real_stack.connection().items()}
+    connection["ochami:caBundle"] = str(real_stack.ca_bundle)
+    project = Project(tmp_path, real_stack.pcs_url, connection)
+    project.write_config("console=ttyS0 quiet")
+    project.run("stack", "init", STACK)
+    project.run("config", "set", "--secret", "ochami:token", real_stack.token)
+    yield project
+    project.run("destroy", "--yes", check=False)
+
+
+def _params(services: Services, hosts: list[str]) -> dict[str, str]:
+    return {h: r.params for h, r in services.bss.get(hosts).items()}
+
+
+def test_up_preview_refresh_destroy_against_the_real_services(
+    real_project: Project, real_stack: OpenchamiStack
+) -> None:
+    compute = real_stack.fleet.groups["compute"]["members"]["ids"]
+    with Services.from_config(real_stack.config()) as services:
+        up = real_project.run("up", "--yes")
+        assert _params(services, compute) == {h: "console=ttyS0 quiet" for h in compute}
+        group = services.cloud_init.get_group("compute")
+        assert group is not None and "runcmd" in group.file.content
+        assert real_project.outputs()["session:boot-compute:status"] == "completed"
+        assert all(real_stack.fleet.nodes[h].power == "on" for h in compute)
+
+        # preview shows the field-level change and writes nothing.
+        real_project.write_config("console=ttyS0 quiet splash")
+        preview = real_project.run("preview", "--diff")
+        assert '"console=ttyS0 quiet" => "console=ttyS0 quiet splash"' in preview.stdout
+        assert set(_params(services, compute).values()) == {"console=ttyS0 quiet"}
+
+        real_project.run("up", "--yes")
+        assert set(_params(services, compute).values()) == {"console=ttyS0 quiet splash"}
+
+        # A manual edit in BSS: refresh sees it, the next up puts the template back.
+        victim = sorted(compute)[0]
+        services.bss.put(BootParams(hosts=[victim], kernel="http://x/k", params="init=/bin/sh"))
+        real_project.run("refresh", "--yes")
+        drifted = real_project.run("preview", "--diff")
+        assert '"init=/bin/sh" => "console=ttyS0 quiet splash"' in drifted.stdout
+        real_project.run("up", "--yes")
+        assert _params(services, [victim]) == {victim: "console=ttyS0 quiet splash"}
+
+        assert real_stack.token not in real_project.state_text()
+        assert real_stack.token not in up.stdout + up.stderr
+
+        real_project.run("destroy", "--yes")
+        assert services.bss.get(compute) == {}
+        assert services.cloud_init.get_group("compute") is None
