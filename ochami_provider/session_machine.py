@@ -127,6 +127,14 @@ class SessionMachine:
         """Record a poll; once PCS says the transition is over, settle every node in it."""
         self._expect("polling")
         if not finished:
+            # Keep what is already settled, so a timeout later fails only the nodes that are not.
+            for node in self._attempt:
+                task = tasks.get(node)
+                if task is not None and task.status == TASK_SUCCEEDED:
+                    self._nodes[node].status, self._nodes[node].error = "succeeded", ""
+                elif task is not None and task.status in TASK_FAILED:
+                    self._nodes[node].status = "failed"
+                    self._nodes[node].error = task.error or f"PCS task ended {task.status}"
             return
         failed: list[str] = []
         for node in self._attempt:
@@ -159,7 +167,7 @@ class SessionMachine:
     def on_timeout(self, now: str) -> None:
         for node in self._attempt:
             outcome = self._nodes[node]
-            if outcome.status != "succeeded":
+            if outcome.status not in ("succeeded", "failed"):
                 outcome.status = "failed"
                 outcome.error = f"timed out after {self.spec.timeout_seconds:g}s"
         self._finish("failed", now, f"session timed out after {self.spec.timeout_seconds:g}s")

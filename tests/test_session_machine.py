@@ -132,6 +132,22 @@ def test_timeout_fails_unsettled_nodes() -> None:
     assert machine.state.error_message == "session timed out after 30s"
 
 
+def test_timeout_keeps_what_polls_already_settled() -> None:
+    machine = SessionMachine(_spec(timeout_seconds=30), T)
+    _through_power(machine)
+    machine.on_power_started("tr-1")
+    progress = {
+        NODES[0]: TaskResult("succeeded"),
+        NODES[1]: TaskResult("failed", "BMC said no"),
+        NODES[2]: TaskResult("in-progress"),
+    }
+    machine.on_polled(False, progress, T)
+    machine.on_timeout(T)
+    results = machine.state.results
+    assert results.succeeded == [NODES[0]]
+    assert results.failed == {NODES[1]: "BMC said no", NODES[2]: "timed out after 30s"}
+
+
 def test_service_error_leaves_unsettled_nodes_pending() -> None:
     machine = SessionMachine(_spec(), T)
     machine.on_resolved(NODES, T)

@@ -6,6 +6,7 @@ import argparse
 import signal
 import threading
 
+from .faults import parse_fault
 from .fleet import Fleet
 from .server import SimServer
 
@@ -29,7 +30,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--token", default=None, help="require this bearer token")
     parser.add_argument("--group-prefix", default="", help="prefix of the SMD group labels")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault: service:method:path:kind[:key=value...], e.g. "
+        "bss:PUT::status:status=503:times=2 or pcs:::delay:delay=5:times=always",
+    )
     args = parser.parse_args(argv)
+    try:
+        faults = [parse_fault(text) for text in args.fault]
+    except ValueError as error:
+        parser.error(str(error))
     count = args.nodes
     login = max(1, count // 8)
     fleet = Fleet.generate(
@@ -42,6 +55,11 @@ def main(argv: list[str] | None = None) -> None:
         artifacts=DEMO_ARTIFACTS,
     )
     fleet.token = args.token
+    for spec in faults:
+        try:
+            fleet.faults.add(**spec)  # type: ignore[arg-type]
+        except ValueError as error:
+            parser.error(str(error))
     server = SimServer(fleet, port=args.port)
     url = server.start()
     print(f"OpenCHAMI simulator with {count} nodes at {url}", flush=True)

@@ -7,6 +7,7 @@ plain text from the cloud-init server.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -15,6 +16,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..models.names import normalize_xname
 from .fleet import PCS_OPERATIONS, Fleet
@@ -29,7 +31,15 @@ SERVICE_PREFIXES = (
 
 
 def problem(status: int, detail: str, title: str | None = None) -> JSONResponse:
-    titles = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict"}
+    titles = {
+        400: "Bad Request",
+        401: "Unauthorized",
+        404: "Not Found",
+        409: "Conflict",
+        429: "Too Many Requests",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }
     return JSONResponse(
         {
             "type": "about:blank",
@@ -49,7 +59,7 @@ async def _json(request: Request) -> Any:
     return json.loads(raw)
 
 
-def build_app(fleet: Fleet) -> Starlette:
+def build_app(fleet: Fleet) -> FaultInjector:
     # SMD ---------------------------------------------------------------------------------
     async def smd_groups(request: Request) -> Response:
         if request.method == "POST":
@@ -293,7 +303,57 @@ def build_app(fleet: Fleet) -> Starlette:
     ]
     app = Starlette(routes=routes)
     app.add_middleware(_RecordAndAuthorize, fleet=fleet)
-    return app
+    return FaultInjector(app, fleet)
+
+
+def _service_of(path: str) -> tuple[str, str]:
+    """(service, path below its prefix) for a request path; ("", path) outside the services."""
+    for prefix, service in SERVICE_PREFIXES:
+        if path.startswith(prefix):
+            return service, path[len(prefix) :]
+    return "", path
+
+
+class FaultInjector:
+    """Pure ASGI, outermost: it must be able to drop a connection mid-response, which a
+    Starlette middleware cannot. Injected requests are recorded like any other."""
+
+    def __init__(self, app: ASGIApp, fleet: Fleet) -> None:
+        self.app = app
+        self.fleet = fleet
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        service, below = _service_of(scope["path"])
+        fault = self.fleet.faults.take(service, scope["method"], below) if service else None
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        if fault.kind == "delay":
+            await asyncio.sleep(fault.delay)
+            await self.app(scope, receive, send)
+            return
+        self.fleet.record(service, scope["method"], scope["path"])
+        if fault.kind == "reset":
+            # Promise a body, send part of it, end: the client sees the connection drop.
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b'{"partial":', "more_body": False})
+            return
+        headers = {}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = f"{fault.retry_after:g}"
+        detail = f"injected fault: HTTP {fault.status} on {scope['method']} {scope['path']}"
+        response = problem(fault.status, detail)
+        response.headers.update(headers)
+        await response(scope, receive, send)
 
 
 class _RecordAndAuthorize(BaseHTTPMiddleware):

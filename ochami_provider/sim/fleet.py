@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..clients.pcs import PCS_OPERATIONS as PCS_CLIENT_OPERATIONS
+from .faults import FaultPlan
 
 # PCS matches operation names without regard to case.
 PCS_OPERATIONS = {op.lower(): op for op in PCS_CLIENT_OPERATIONS}
@@ -130,6 +131,9 @@ class Fleet:
     # Nodes whose next N power tasks fail, and nodes PCS cannot power at all.
     power_failures: dict[str, int] = field(default_factory=dict)
     unsupported: set[str] = field(default_factory=set)
+    # Nodes whose power tasks never finish (a BMC that stopped answering).
+    stuck: set[str] = field(default_factory=set)
+    faults: FaultPlan = field(default_factory=FaultPlan)
     power_delay: float = 0.05
     token: str | None = None
     requests: list[tuple[str, str, str]] = field(default_factory=list)
@@ -208,7 +212,7 @@ class Fleet:
         now = self.clock()
         with self.lock:
             for task in record.tasks:
-                if task.status != "in-progress" or task.ready_at > now:
+                if task.status != "in-progress" or task.ready_at > now or task.xname in self.stuck:
                     continue
                 remaining = self.power_failures.get(task.xname, 0)
                 if remaining > 0:
