@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from .ports import free_port
+from .processes import stop_process_group
 
 
 def _pg_bin(name: str) -> str:
@@ -100,12 +101,5 @@ class Postgres:
             )
 
     def stop(self) -> None:
-        if self._process is None or self._process.poll() is not None:
-            return
         # SIGINT: PostgreSQL's "fast" shutdown (ends open sessions, then exits cleanly).
-        os.killpg(self._process.pid, signal.SIGINT)
-        try:
-            self._process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self._process.pid, signal.SIGKILL)
-            self._process.wait()
+        stop_process_group(self._process, signal.SIGINT, timeout=30)

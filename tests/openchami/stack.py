@@ -29,6 +29,7 @@ from ochami_provider.sim import Fleet, SimServer
 from .issuer import TokenIssuer
 from .ports import closed_port, free_port
 from .postgres import Postgres
+from .processes import stop_process_group
 from .tls import write_loopback_certificates
 
 SMD_DB = ("hmsds", "hmsdsuser", "hmsds-local-password")
@@ -93,14 +94,7 @@ class ServiceProcess:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_process_group(self.process, signal.SIGTERM, timeout=15)
 
 
 class OpenchamiStack:
@@ -177,14 +171,11 @@ class OpenchamiStack:
     # -- what callers use --------------------------------------------------------------------
     def config(self, **overrides: Any) -> ProviderConfig:
         values: dict[str, Any] = {
-            "smdUri": self.smd_url + "/hsm/v2",
-            "bssUri": self.bss_url + "/boot/v1",
-            "cloudInitUri": self.cloud_init_url + "/cloud-init",
-            "pcsUri": self.pcs_url,
+            **self.connection(),
             "token": self.token,
             "caBundle": str(self.ca_bundle),
+            **overrides,
         }
-        values.update(overrides)
         return ProviderConfig.model_validate(values)
 
     def connection(self) -> dict[str, Any]:
