@@ -133,8 +133,7 @@ class SessionMachine:
                 if task is not None and task.status == TASK_SUCCEEDED:
                     self._nodes[node].status, self._nodes[node].error = "succeeded", ""
                 elif task is not None and task.status in TASK_FAILED:
-                    self._nodes[node].status = "failed"
-                    self._nodes[node].error = task.error or f"PCS task ended {task.status}"
+                    self._nodes[node].status, self._nodes[node].error = "failed", _task_error(task)
             return
         failed: list[str] = []
         for node in self._attempt:
@@ -144,11 +143,7 @@ class SessionMachine:
                 outcome.status, outcome.error = "succeeded", ""
             else:
                 outcome.status = "failed"
-                outcome.error = (
-                    "PCS reported no task for this node"
-                    if task is None
-                    else task.error or f"PCS task ended {task.status}"
-                )
+                outcome.error = _task_error(task)
                 failed.append(node)
         if failed and self.state.retry_count < self.spec.retry.max_retries:
             self.state.retry_count += 1
@@ -202,3 +197,9 @@ class SessionMachine:
             else:
                 results.pending.append(node)
         self.state.results = results
+
+
+def _task_error(task: TaskResult | None) -> str:
+    if task is None:
+        return "PCS reported no task for this node"
+    return task.error or f"PCS task ended {task.status}"

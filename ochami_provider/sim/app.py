@@ -347,12 +347,10 @@ class FaultInjector:
             )
             await send({"type": "http.response.body", "body": b'{"partial":', "more_body": False})
             return
-        headers = {}
-        if fault.retry_after is not None:
-            headers["Retry-After"] = f"{fault.retry_after:g}"
         detail = f"injected fault: HTTP {fault.status} on {scope['method']} {scope['path']}"
         response = problem(fault.status, detail)
-        response.headers.update(headers)
+        if fault.retry_after is not None:
+            response.headers["Retry-After"] = f"{fault.retry_after:g}"
         await response(scope, receive, send)
 
 
@@ -363,7 +361,7 @@ class _RecordAndAuthorize(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         path = request.url.path
-        service = next((svc for prefix, svc in SERVICE_PREFIXES if path.startswith(prefix)), "")
+        service = _service_of(path)[0]
         if service and service != "artifacts":
             self.fleet.record(service, request.method, path)
             if self.fleet.token is not None and _protected(request.method, path):
