@@ -5,6 +5,8 @@ simulator and the real services."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -13,7 +15,9 @@ from ochami_provider.clients import (
     Services,
     ServiceTransport,
 )
+from ochami_provider.config import ProviderConfig
 from ochami_provider.errors import (
+    InvalidInputError,
     NotFoundError,
     ServiceError,
     ServiceUnreachable,
@@ -94,3 +98,12 @@ def test_smd_partition(fleet: Fleet, services: Services) -> None:
     assert partition.description == "tenant" and partition.members.ids == members
     with pytest.raises(NotFoundError, match="No such partition: p2"):
         services.smd.get_partition("p2")
+
+
+def test_unreadable_ca_bundle_is_an_error_naming_the_setting(tmp_path: Path) -> None:
+    bogus = tmp_path / "not-a-ca.pem"
+    bogus.write_text("this is not PEM\n")
+    for path in (str(bogus), str(tmp_path / "missing.pem")):
+        with pytest.raises(InvalidInputError) as caught:
+            Services.from_config(ProviderConfig(uri="https://h.example", caBundle=path))
+        assert caught.value.field == "caBundle" and caught.value.value == path

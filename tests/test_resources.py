@@ -293,3 +293,17 @@ def test_adopt_takes_over_an_existing_cloud_init_group(fleet: Fleet, sim: SimSer
     outs = provider.create(inputs).outs
     assert outs is not None and outs["cloud_init_groups"] == ["compute"]
     assert fleet.cloud_init_groups["compute"]["meta-data"] == {"site": "test"}
+
+
+def test_node_list_entry_smd_does_not_know_is_refused_before_any_write(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    # BSS would store it without complaint (see test_contract), so the provider checks first.
+    props = template_props(sim.url)
+    props["boot_sets"]["compute"]["node_list"] = [list(fleet.nodes)[0], "x9999c0s0b0n0"]
+    provider = BootTemplateProvider()
+    with pytest.raises(InvalidInputError) as caught:
+        provider.create(provider.check({}, props).inputs)
+    assert caught.value.field == "boot_sets.compute.node_list"
+    assert caught.value.value == "x9999c0s0b0n0"
+    assert fleet.count(writes_only=True) == 0
