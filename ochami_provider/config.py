@@ -37,6 +37,7 @@ CONFIG_KEYS: dict[str, str] = {
     "insecure": "insecure",
     "timeout_seconds": "timeout",
     "verify_artifacts": "verifyArtifacts",
+    "verify_targets": "verifyTargets",
     "s3_endpoint_url": "s3EndpointUrl",
 }
 CONFIG_NAMESPACE = "ochami"
@@ -58,6 +59,9 @@ class ProviderConfig(BaseModel):
     insecure: bool = False
     timeout_seconds: float = Field(default=30.0, gt=0, alias="timeout")
     verify_artifacts: bool = Field(default=True, alias="verifyArtifacts")
+    # `check` (so `pulumi preview`) reads SMD and BSS: unknown or empty groups, unknown nodes,
+    # and nodes another template boots are refused before anything is written.
+    verify_targets: bool = Field(default=True, alias="verifyTargets")
     s3_endpoint_url: str | None = Field(default=None, alias="s3EndpointUrl")
 
     @field_validator("uri", "smd_uri", "bss_uri", "cloud_init_uri", "pcs_uri", "s3_endpoint_url")
@@ -152,7 +156,7 @@ def from_sources(
             if env.get(name):
                 data["token"] = env[name]
                 break
-    for flag in ("insecure", "verify_artifacts"):
+    for flag in ("insecure", "verify_artifacts", "verify_targets"):
         if isinstance(data.get(flag), str):
             data[flag] = data[flag].strip().lower() in ("1", "true", "yes")
     return ProviderConfig.model_validate({k: v for k, v in data.items() if v is not None})

@@ -14,7 +14,23 @@ from .clients.bss import BootParams
 from .clients.cloud_init import CloudConfigFile, CloudInitGroup
 from .clients.smd import Component
 from .errors import InvalidInputError
-from .models.template import BootTemplateSpec
+from .models.template import OWNER_PARAMETER, BootTemplateSpec
+
+
+def owner_of(params: str) -> str | None:
+    for word in params.split():
+        key, _, value = word.partition("=")
+        if key == OWNER_PARAMETER:
+            return value
+    return None
+
+
+def strip_owner(params: str) -> str:
+    return " ".join(w for w in params.split() if w.partition("=")[0] != OWNER_PARAMETER)
+
+
+def with_owner(params: str, template: str) -> str:
+    return f"{strip_owner(params)} {OWNER_PARAMETER}={template}".strip()
 
 
 @dataclass(frozen=True)
@@ -91,7 +107,7 @@ def desired_boot_params(
             hosts=list(hosts_by_set.get(set_name, [])),
             kernel=boot_set.kernel,
             initrd=boot_set.initrd or "",
-            params=boot_set.kernel_parameters,
+            params=with_owner(boot_set.kernel_parameters, spec.name),
         )
         for set_name, boot_set in spec.boot_sets.items()
     }
@@ -112,7 +128,49 @@ def desired_cloud_init(spec: BootTemplateSpec) -> dict[str, CloudInitGroup]:
     }
 
 
-_BSS_FIELDS = (("kernel", "kernel"), ("initrd", "initrd"), ("params", "kernel_parameters"))
+def _bss_fields(record: BootParams) -> dict[str, str | None]:
+    """A record as the user thinks of it: the owner marker apart from their parameters."""
+    return {
+        "kernel": record.kernel,
+        "initrd": record.initrd,
+        "kernel_parameters": strip_owner(record.params),
+        "owner": owner_of(record.params),
+    }
+
+
+def foreign_owners(
+    spec: BootTemplateSpec,
+    hosts_by_set: Mapping[str, list[str]],
+    actual: Mapping[str, BootParams],
+) -> list[tuple[str, str, str]]:
+    """(boot set, node, other template) for each target BSS says another template boots."""
+    found = []
+    for set_name, hosts in hosts_by_set.items():
+        for host in hosts:
+            record = actual.get(host)
+            owner = owner_of(record.params) if record is not None else None
+            if owner is not None and owner != spec.name:
+                found.append((set_name, host, owner))
+    return found
+
+
+def refuse_foreign_owners(
+    spec: BootTemplateSpec,
+    hosts_by_set: Mapping[str, list[str]],
+    actual: Mapping[str, BootParams],
+) -> None:
+    """Two templates over one node would overwrite each other on every `pulumi up`."""
+    found = foreign_owners(spec, hosts_by_set, actual)
+    if not found:
+        return
+    set_name, host, owner = found[0]
+    more = f" ({len(found) - 1} more node(s) likewise)" if len(found) > 1 else ""
+    raise InvalidInputError(
+        f"boot_sets.{set_name}",
+        host,
+        f"node already boots template {owner!r} ({OWNER_PARAMETER}={owner} in BSS){more};"
+        " a node follows one template: take it out of one of them",
+    )
 
 
 def plan_bss(
@@ -126,7 +184,7 @@ def plan_bss(
     for set_name, record in desired.items():
         wanted_hosts.update(record.hosts)
         stale: list[str] = []
-        tallies: dict[tuple[str, str, str], int] = {}
+        tallies: dict[tuple[str, str | None, str | None], int] = {}
         for host in record.hosts:
             current = actual.get(host)
             if current is None:
@@ -136,8 +194,9 @@ def plan_bss(
                 )
                 continue
             differs = False
-            for wire, label in _BSS_FIELDS:
-                old, new = getattr(current, wire), getattr(record, wire)
+            have, want = _bss_fields(current), _bss_fields(record)
+            for label, new in want.items():
+                old = have[label]
                 if old != new:
                     differs = True
                     key = (label, old, new)
@@ -146,7 +205,7 @@ def plan_bss(
                 stale.append(host)
         if stale:
             plan.bss_writes.append(record.model_copy(update={"hosts": stale}))
-        for (label, old, new), count in sorted(tallies.items()):
+        for (label, old, new), count in sorted(tallies.items(), key=lambda kv: repr(kv[0])):
             plan.changes.append(FieldChange(f"boot_sets.{set_name}.{label}", old, new, count))
     # Only hosts BSS still holds: BSS refuses a DELETE naming none that exist (HTTP 400).
     leavers = sorted(h for h in set(previous_hosts) - wanted_hosts if h in actual)
@@ -245,10 +304,13 @@ def observed_spec(
         if not records:
             continue
         wanted = (boot_set["kernel"], boot_set["initrd"] or "", boot_set["kernel_parameters"])
-        pick = next((r for r in records if (r.kernel, r.initrd, r.params) != wanted), records[0])
+        pick = next(
+            (r for r in records if (r.kernel, r.initrd, strip_owner(r.params)) != wanted),
+            records[0],
+        )
         boot_set["kernel"] = pick.kernel
         boot_set["initrd"] = pick.initrd or None
-        boot_set["kernel_parameters"] = pick.params
+        boot_set["kernel_parameters"] = strip_owner(pick.params)
     if spec.cloud_init is not None:
         for group in spec.cloud_init_groups():
             current = actual_cloud_init.get(group)

@@ -7,9 +7,11 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from .clients.services import Services
-from .errors import NotFoundError, OchamiError
+from .errors import NotFoundError, OchamiError, SessionConflictError
 from .models.names import normalize_xname
 from .models.session import BootSessionSpec, SessionState
+from .planning import refuse_foreign_owners
+from .reservations import NodeReservation
 from .session_machine import (
     Finished,
     Poll,
@@ -67,59 +69,73 @@ def run_session(
     deadline = clock() + spec.timeout_seconds
     template = spec.template
     hosts_by_set: dict[str, list[str]] = {}
-    while True:
-        action = machine.next_action()
-        try:
-            if isinstance(action, Finished):
-                return action.state
-            if isinstance(action, Resolve):
-                hosts_by_set = resolve_targets(services, template)
-                nodes = limit_nodes(
-                    services, (h for hs in hosts_by_set.values() for h in hs), spec.limit
-                )
-                if only_nodes is not None:
-                    nodes = sorted(set(nodes) & set(only_nodes))
-                log(f"session {spec.name}: {len(nodes)} node(s) to {spec.operation}")
-                machine.on_resolved(nodes, now())
-            elif isinstance(action, WriteConfig):
-                chosen = set(action.nodes)
-                scoped = {k: [h for h in v if h in chosen] for k, v in hosts_by_set.items()}
-                observed = observe(services, template, scoped)
-                plan = plan_template(
-                    spec.template, observed, owned_groups=template.cloud_init_groups()
-                )
-                plan.cloud_init_deletes = []  # a session never removes a template's group data
-                execute(services, plan, observed, log)
-                machine.on_config_written(now())
-            elif isinstance(action, StartPower):
-                transition = services.pcs.start_transition(
-                    action.operation, list(action.nodes), spec.task_deadline_minutes
-                )
-                log(
-                    f"session {spec.name}: PCS {action.operation} on {len(action.nodes)} node(s),"
-                    f" transition {transition}"
-                )
-                machine.on_power_started(transition)
-            elif isinstance(action, Poll):
-                if clock() >= deadline:
-                    _abort_quietly(services, action.transition_id, log)
-                    machine.on_timeout(now())
-                    continue
-                sleep(spec.poll_interval_seconds)
-                status = services.pcs.get_transition(action.transition_id)
-                counts = status.task_counts
-                log(
-                    f"session {spec.name}: {status.transition_status}:"
-                    f" {counts.succeeded} succeeded, {counts.failed} failed,"
-                    f" {counts.in_progress + counts.new} in progress of {counts.total}"
-                )
-                tasks = {
-                    t.xname: TaskResult(t.task_status, t.error or t.task_status_description)
-                    for t in status.tasks
-                }
-                machine.on_polled(status.finished, tasks, now())
-        except OchamiError as error:
-            machine.on_error(str(error), now())
+    reservation = NodeReservation(services.smd, spec.name, clock, log)
+    try:
+        while True:
+            action = machine.next_action()
+            try:
+                if isinstance(action, Finished):
+                    return action.state
+                if isinstance(action, Resolve):
+                    hosts_by_set = resolve_targets(services, template)
+                    nodes = limit_nodes(
+                        services, (h for hs in hosts_by_set.values() for h in hs), spec.limit
+                    )
+                    if only_nodes is not None:
+                        nodes = sorted(set(nodes) & set(only_nodes))
+                    # Before any write: a session over nodes another one holds is refused.
+                    reservation.acquire(nodes)
+                    log(f"session {spec.name}: {len(nodes)} node(s) to {spec.operation}")
+                    machine.on_resolved(nodes, now())
+                elif isinstance(action, WriteConfig):
+                    chosen = set(action.nodes)
+                    scoped = {k: [h for h in v if h in chosen] for k, v in hosts_by_set.items()}
+                    observed = observe(services, template, scoped)
+                    refuse_foreign_owners(template, scoped, observed.bss)
+                    plan = plan_template(
+                        spec.template, observed, owned_groups=template.cloud_init_groups()
+                    )
+                    plan.cloud_init_deletes = []  # a session never removes a template's data
+                    execute(services, plan, observed, log)
+                    machine.on_config_written(now())
+                elif isinstance(action, StartPower):
+                    reservation.keep_alive()
+                    transition = services.pcs.start_transition(
+                        action.operation,
+                        list(action.nodes),
+                        spec.task_deadline_minutes,
+                        reservation.deputy_keys(),
+                    )
+                    log(
+                        f"session {spec.name}: PCS {action.operation} on"
+                        f" {len(action.nodes)} node(s), transition {transition}"
+                    )
+                    machine.on_power_started(transition)
+                elif isinstance(action, Poll):
+                    if clock() >= deadline:
+                        _abort_quietly(services, action.transition_id, log)
+                        machine.on_timeout(now())
+                        continue
+                    sleep(spec.poll_interval_seconds)
+                    reservation.keep_alive()
+                    status = services.pcs.get_transition(action.transition_id)
+                    counts = status.task_counts
+                    log(
+                        f"session {spec.name}: {status.transition_status}:"
+                        f" {counts.succeeded} succeeded, {counts.failed} failed,"
+                        f" {counts.in_progress + counts.new} in progress of {counts.total}"
+                    )
+                    tasks = {
+                        t.xname: TaskResult(t.task_status, t.error or t.task_status_description)
+                        for t in status.tasks
+                    }
+                    machine.on_polled(status.finished, tasks, now())
+            except SessionConflictError:
+                raise
+            except OchamiError as error:
+                machine.on_error(str(error), now())
+    finally:
+        reservation.release()
 
 
 def _abort_quietly(services: Services, transition_id: str, log: Log) -> None:

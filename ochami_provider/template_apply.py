@@ -11,20 +11,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 
+from .claims import NodeClaims
 from .clients.bss import BootParams
 from .clients.cloud_init import CloudInitGroup
 from .clients.services import Services
 from .clients.smd import Component
 from .errors import InvalidInputError, NotFoundError, OchamiError
-from .models.template import BootTemplateSpec
+from .models.template import OWNER_PARAMETER, BootTemplateSpec
+from .models.validation import FieldProblem
 from .planning import (
     FieldChange,
     WritePlan,
     desired_boot_params,
     desired_cloud_init,
+    foreign_owners,
     merge_plans,
     plan_bss,
     plan_cloud_init,
+    refuse_foreign_owners,
     resolve_boot_sets,
 )
 
@@ -49,8 +53,12 @@ class ApplyReport:
     changes: list[FieldChange] = field(default_factory=list)
 
 
-def resolve_targets(services: Services, spec: BootTemplateSpec) -> dict[str, list[str]]:
-    """Nodes of each boot set, from SMD. An unknown group is an error naming the boot set."""
+def resolve_targets(
+    services: Services, spec: BootTemplateSpec, *, require_members: bool = False
+) -> dict[str, list[str]]:
+    """Nodes of each boot set, from SMD. An unknown group is an error naming the boot set;
+    with `require_members` (check and apply, not refresh) so are an empty group and a boot set
+    that resolves to no node."""
     members: dict[str, list[str]] = {}
     for set_name, boot_set in spec.boot_sets.items():
         for label in boot_set.node_groups:
@@ -66,7 +74,29 @@ def resolve_targets(services: Services, spec: BootTemplateSpec) -> dict[str, lis
     if any(b.node_roles_groups or b.arch for b in spec.boot_sets.values()):
         components = services.smd.list_components(type_="Node")
     _check_listed_nodes(services, spec, components)
-    return resolve_boot_sets(spec, members, components)
+    resolved = resolve_boot_sets(spec, members, components)
+    if require_members:
+        _refuse_empty(spec, members, resolved)
+    return resolved
+
+
+def _refuse_empty(
+    spec: BootTemplateSpec, members: dict[str, list[str]], resolved: dict[str, list[str]]
+) -> None:
+    for set_name, boot_set in spec.boot_sets.items():
+        for label in boot_set.node_groups:
+            if not members[label]:
+                raise InvalidInputError(
+                    f"boot_sets.{set_name}.node_groups",
+                    label,
+                    "SMD group has no members; the boot set would boot none of its nodes",
+                )
+        if not resolved[set_name]:
+            raise InvalidInputError(
+                f"boot_sets.{set_name}",
+                set_name,
+                "resolves to no node in SMD (check node_roles_groups and arch)",
+            )
 
 
 # Beyond this many listed nodes one listing of every node is cheaper than a query naming each.
@@ -188,12 +218,47 @@ def apply_template(
     log: Log = _quiet,
 ) -> ApplyReport:
     """Resolve, read, plan (all checks pass before the first write), then write."""
-    hosts_by_set = resolve_targets(services, spec)
+    hosts_by_set = resolve_targets(services, spec, require_members=True)
     previous_hosts = list(previous_hosts)
     observed = observe(services, spec, hosts_by_set, previous_hosts)
+    refuse_foreign_owners(spec, hosts_by_set, observed.bss)
     plan = plan_template(spec, observed, previous_hosts, owned_groups)
     execute(services, plan, observed, log)
     return ApplyReport(hosts_by_set, spec.cloud_init_groups(), plan.changes)
+
+
+def target_problems(
+    services: Services, spec: BootTemplateSpec, claims: NodeClaims
+) -> list[FieldProblem]:
+    """What `check` finds in SMD and BSS, as (field, message) problems; reads only.
+
+    Unknown or empty groups, unknown nodes, nodes another template of this deployment
+    targets, and nodes BSS says another template boots (unless that template, checked in this
+    deployment, lets them go)."""
+    try:
+        hosts_by_set = resolve_targets(services, spec, require_members=True)
+    except InvalidInputError as error:
+        return [FieldProblem(error.field, str(error).removeprefix(f"{error.field}: "))]
+    cluster = services.bss.t.base_url
+    problems = [
+        FieldProblem(
+            f"boot_sets.{set_name}",
+            f"node {host!r} is also a target of template {other!r} in this stack;"
+            " a node follows one template",
+        )
+        for set_name, host, other in claims.claim(cluster, spec.name, hosts_by_set)
+    ]
+    hosts = sorted({h for hs in hosts_by_set.values() for h in hs})
+    for set_name, host, other in foreign_owners(spec, hosts_by_set, services.bss.get(hosts)):
+        if not claims.releases(cluster, other, host):
+            problems.append(
+                FieldProblem(
+                    f"boot_sets.{set_name}",
+                    f"node {host!r} already boots template {other!r} ({OWNER_PARAMETER}={other}"
+                    " in BSS); a node follows one template: take it out of one of them",
+                )
+            )
+    return problems
 
 
 def remove_template(services: Services, hosts: list[str], groups: list[str]) -> None:

@@ -57,7 +57,7 @@ TEMPLATE_CASES = [
         "not valid YAML",
     ),
     ("cloud_init.user_data", "#cloud-config\n- a list\n", "cloud_init.user_data", "mapping"),
-    ("cloud_init.meta_data", "not a dict", "cloud_init.meta_data", "not a dict"),
+    ("cloud_init.meta_data", "not a dict", "cloud_init.meta_data", "valid dictionary (a str;"),
     ("cloud_init.vendor", "x", "cloud_init.vendor", "unknown field"),
     ("connection.uri", "localhost:8080", "connection.uri", "localhost:8080"),
     ("connection.timeout", -1, "connection.timeout", "-1"),
@@ -103,8 +103,13 @@ def test_valid_template_passes_and_is_normalized(fleet: Fleet, sim: SimServer) -
     boot_set = result.inputs["boot_sets"]["compute"]
     assert boot_set["node_roles_groups"] == ["Compute"]
     assert boot_set["kernel_parameters"] == "console=ttyS0 quiet"
-    # Artifact probes go to the artifact store only, never to an OpenCHAMI service.
-    assert fleet.requests == []
+    # check reads SMD (the group, the components for the role) and BSS once each; it writes
+    # nothing, and artifact probes go to the artifact store, not to an OpenCHAMI service.
+    assert [(s, m) for s, m, _ in fleet.requests] == [
+        ("smd", "GET"),
+        ("smd", "GET"),
+        ("bss", "GET"),
+    ]
 
 
 def test_missing_http_artifact_fails_check(sim: SimServer) -> None:
@@ -135,6 +140,7 @@ def test_session_check_names_field_and_value(
     fleet: Fleet, sim: SimServer, key: str, value: Any, field: str, text: str
 ) -> None:
     template = BootTemplateProvider().check({}, template_props(sim.url)).inputs
+    fleet.requests.clear()
     props: dict[str, Any] = {
         "name": "reboot-compute",
         "template": {k: template[k] for k in ("name", "description", "boot_sets", "cloud_init")},

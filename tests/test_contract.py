@@ -202,7 +202,7 @@ def test_template_apply_and_remove(backend: Backend, services: Services) -> None
     try:
         assert sorted(hosts) == backend.nodes[:4]
         stored = services.bss.get(hosts)
-        assert {r.params for r in stored.values()} == {"console=ttyS0"}
+        assert {r.params for r in stored.values()} == {"console=ttyS0 ochami.template=contract"}
         assert services.cloud_init.get_group("login") is not None
         services.bss.delete(hosts[:2])  # drift: records removed by hand
     finally:

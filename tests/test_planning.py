@@ -12,10 +12,15 @@ from ochami_provider.models import BootTemplateSpec
 from ochami_provider.planning import (
     desired_boot_params,
     desired_cloud_init,
+    foreign_owners,
     observed_spec,
+    owner_of,
     plan_bss,
     plan_cloud_init,
+    refuse_foreign_owners,
     resolve_boot_sets,
+    strip_owner,
+    with_owner,
 )
 
 A, B, C, D = "x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b0n0", "x1000c0s1b0n1"
@@ -65,9 +70,9 @@ def test_plan_bss_writes_only_differing_hosts_in_one_request_per_set() -> None:
     spec = _spec()
     desired = desired_boot_params(spec, {"b": [A, B, C]})
     actual = {
-        A: BootParams(hosts=[A], kernel="http://h/k"),
-        B: BootParams(hosts=[B], kernel="http://h/old", params="quiet"),
-        D: BootParams(hosts=[D], kernel="http://h/k"),
+        A: BootParams(hosts=[A], kernel="http://h/k", params="ochami.template=t"),
+        B: BootParams(hosts=[B], kernel="http://h/old", params="quiet ochami.template=t"),
+        D: BootParams(hosts=[D], kernel="http://h/k", params="ochami.template=t"),
     }
     # E left the template too, but BSS no longer holds it: BSS refuses a DELETE naming only
     # hosts it does not hold, so E is not in the delete.
@@ -84,8 +89,39 @@ def test_plan_bss_writes_only_differing_hosts_in_one_request_per_set() -> None:
 def test_plan_bss_in_sync_is_empty() -> None:
     spec = _spec()
     desired = desired_boot_params(spec, {"b": [A]})
-    plan = plan_bss(desired, {A: BootParams(hosts=[A], kernel="http://h/k")}, [A])
+    in_sync = BootParams(hosts=[A], kernel="http://h/k", params="ochami.template=t")
+    plan = plan_bss(desired, {A: in_sync}, [A])
     assert plan.empty and plan.changes == []
+
+
+def test_every_record_names_its_template_and_a_hand_written_one_is_taken_over() -> None:
+    spec = _spec()
+    desired = desired_boot_params(spec, {"b": [A]})
+    assert desired["b"].params.split()[-1] == "ochami.template=t"
+    hand_written = BootParams(hosts=[A], kernel="http://h/k", params="")
+    plan = plan_bss(desired, {A: hand_written})
+    assert [r.hosts for r in plan.bss_writes] == [[A]]
+    assert [c.describe() for c in plan.changes] == ["boot_sets.b.owner: None -> 't' on 1 node(s)"]
+
+
+def test_nodes_another_template_boots_are_refused_by_name() -> None:
+    spec = _spec()
+    theirs = BootParams(hosts=[B], kernel="http://h/k", params="quiet ochami.template=other")
+    mine = BootParams(hosts=[A], kernel="http://h/k", params="ochami.template=t")
+    assert foreign_owners(spec, {"b": [A, B]}, {A: mine, B: theirs}) == [("b", B, "other")]
+    with pytest.raises(InvalidInputError) as caught:
+        refuse_foreign_owners(spec, {"b": [A, B]}, {A: mine, B: theirs})
+    assert caught.value.field == "boot_sets.b" and caught.value.value == B
+    assert "'other'" in str(caught.value)
+    refuse_foreign_owners(spec, {"b": [A]}, {A: mine, B: theirs})  # B is not a target: fine
+
+
+def test_owner_marker_helpers_keep_the_users_parameters() -> None:
+    assert owner_of("quiet ochami.template=x console=ttyS0") == "x"
+    assert owner_of("quiet") is None
+    assert strip_owner("quiet ochami.template=x console=ttyS0") == "quiet console=ttyS0"
+    assert with_owner("quiet ochami.template=old", "new") == "quiet ochami.template=new"
+    assert with_owner("", "new") == "ochami.template=new"
 
 
 def test_plan_cloud_init_creates_updates_refuses_and_deletes() -> None:

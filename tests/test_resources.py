@@ -27,7 +27,8 @@ def test_create_writes_bss_and_cloud_init_for_group_members(fleet: Fleet, sim: S
     compute = fleet.groups["compute"]["members"]["ids"]
     assert sorted(fleet.bootparams) == sorted(compute)
     record = fleet.bootparams[compute[0]]
-    assert record["params"] == "console=ttyS0,115200 quiet"
+    # The last parameter names the template: the node shows which template it booted.
+    assert record["params"] == "console=ttyS0,115200 quiet ochami.template=compute"
     assert record["kernel"].endswith("/compute/vmlinuz")
     group = fleet.cloud_init_groups["compute"]
     assert group["meta-data"] == {"site": "test"}
@@ -131,7 +132,9 @@ def test_update_rewrites_changed_nodes_and_removes_leavers(fleet: Fleet, sim: Si
     new_outs = provider.update("compute", outs, provider.check(outs, props).inputs).outs
     assert new_outs is not None
     assert sorted(fleet.bootparams) == sorted(names[8:16])
-    assert {r["params"] for r in fleet.bootparams.values()} == {"console=ttyS1"}
+    assert {r["params"] for r in fleet.bootparams.values()} == {
+        "console=ttyS1 ochami.template=compute"
+    }
     assert fleet.cloud_init_groups["compute"]["meta-data"] == {"site": "changed"}
     writes = [r for r in fleet.requests[before:] if r[1] not in ("GET",)]
     assert [(s, m) for s, m, _ in writes] == [
@@ -267,9 +270,11 @@ def test_write_requests_do_not_grow_with_the_fleet(size: int) -> None:
     for service, method, _path in fleet.requests:
         if method != "GET":
             by_service[f"{service} {method}"] = by_service.get(f"{service} {method}", 0) + 1
-    assert by_service == {"bss PUT": 1, "cloud-init POST": 1, "pcs POST": 1}
+    # smd POST: the session's reservation of its nodes, and its release.
+    assert by_service == {"bss PUT": 1, "cloud-init POST": 1, "pcs POST": 1, "smd POST": 2}
     reads = sum(1 for _, method, _ in fleet.requests if method == "GET")
-    assert reads <= 12  # group, BSS and cloud-init reads twice (template, session) + PCS polls
+    # group, BSS and cloud-init reads in check, create and the session, plus PCS polls
+    assert reads <= 15
 
 
 def test_read_with_only_inputs_adopts_existing_data(fleet: Fleet, sim: SimServer) -> None:

@@ -57,11 +57,19 @@ class PcsClient:
         self.t = transport
 
     def start_transition(
-        self, operation: str, xnames: list[str], deadline_minutes: int | None = None
+        self,
+        operation: str,
+        xnames: list[str],
+        deadline_minutes: int | None = None,
+        deputy_keys: dict[str, str] | None = None,
     ) -> str:
+        """Start a transition; `deputy_keys` lets PCS act on nodes this session reserved."""
+        keys = deputy_keys or {}
         body: dict[str, object] = {
             "operation": operation,
-            "location": [{"xname": x} for x in xnames],
+            "location": [
+                {"xname": x, "deputyKey": keys[x]} if x in keys else {"xname": x} for x in xnames
+            ],
         }
         if deadline_minutes is not None:
             body["taskDeadlineMinutes"] = deadline_minutes

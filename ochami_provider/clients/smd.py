@@ -44,6 +44,28 @@ class Component(BaseModel):
     enabled: bool | None = Field(default=None, alias="Enabled")
 
 
+class Reservation(BaseModel):
+    """An SMD service reservation on one component; the deputy key lets PCS act on it."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    id: str = Field(alias="ID")
+    deputy_key: str = Field(alias="DeputyKey")
+    reservation_key: str = Field(alias="ReservationKey")
+    expiration_time: str = Field(default="", alias="ExpirationTime")
+
+
+class LockStatus(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    id: str = Field(alias="ID")
+    locked: bool = Field(default=False, alias="Locked")
+    reserved: bool = Field(default=False, alias="Reserved")
+    reservation_disabled: bool = Field(default=False, alias="ReservationDisabled")
+
+
+def _keys(reservations: list[Reservation]) -> list[dict[str, str]]:
+    return [{"ID": r.id, "Key": r.reservation_key} for r in reservations]
+
+
 class SmdClient:
     def __init__(self, transport: ServiceTransport) -> None:
         self.t = transport
@@ -89,3 +111,39 @@ class SmdClient:
     def post_components(self, components: list[dict[str, Any]]) -> None:
         """Create or update components in one request (used to seed a fleet)."""
         self.t.request("POST", "/State/Components", json={"Components": components}, ok=(200, 204))
+
+    # Service reservations (/locks/service/reservations): all or nothing ("rigid"), time-boxed.
+    def reserve(self, ids: list[str], minutes: int) -> list[Reservation]:
+        body = self.t.request(
+            "POST",
+            "/locks/service/reservations",
+            json={"ComponentIDs": ids, "ProcessingModel": "rigid", "ReservationDuration": minutes},
+        ).json()
+        return [Reservation.model_validate(r) for r in body.get("Success") or []]
+
+    def renew(self, reservations: list[Reservation], minutes: int) -> None:
+        # Renewing twice is harmless: safe to retry.
+        self.t.request(
+            "POST",
+            "/locks/service/reservations/renew",
+            json={
+                "ReservationKeys": _keys(reservations),
+                "ProcessingModel": "flexible",
+                "ReservationDuration": minutes,
+            },
+            idempotent=True,
+        )
+
+    def release(self, reservations: list[Reservation]) -> None:
+        self.t.request(
+            "POST",
+            "/locks/service/reservations/release",
+            json={"ReservationKeys": _keys(reservations), "ProcessingModel": "flexible"},
+            idempotent=True,
+        )
+
+    def lock_status(self, ids: list[str]) -> list[LockStatus]:
+        body = self.t.request(
+            "POST", "/locks/status", json={"ComponentIDs": ids}, idempotent=True
+        ).json()
+        return [LockStatus.model_validate(c) for c in body.get("Components") or []]

@@ -20,7 +20,7 @@ def validate_cloud_config(value: str) -> str:
     if cloud_config_line != "#cloud-config":
         raise ValueError(
             "must start with '#cloud-config' (optionally after '#template: jinja');"
-            f" first line is {lines[0][:60]!r}"
+            " its first line is something else"
             if lines
             else "is empty; a cloud-config starts with '#cloud-config'"
         )

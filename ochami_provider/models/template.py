@@ -13,6 +13,17 @@ from .cloud_config import validate_cloud_config
 from .names import Arch, GroupLabel, ResourceName, Role, Xname
 
 ARTIFACT_SCHEMES = ("http", "https", "s3")
+# Every BSS record a template writes ends with this kernel parameter naming the template: the node
+# shows which template it booted (/proc/cmdline), and a second template, in this stack or another,
+# sees that the node is taken. The kernel keeps a dotted parameter for a module that does not
+# exist to itself, so nothing on the node acts on it.
+OWNER_PARAMETER = "ochami.template"
+# x86_64 and aarch64 kernels truncate a command line beyond COMMAND_LINE_SIZE (2048 bytes);
+# BSS and iPXE add the initrd, the owner marker and their own parameters, so leave them room.
+KERNEL_PARAMETERS_MAX_BYTES = 1536
+# The cloud-init server (v1.2.3) takes any size, but every node fetches its group's cloud-config
+# at every boot, and cloud-init's NoCloud/EC2-style sources commonly cap user-data at 16 KiB-64 KiB.
+USER_DATA_MAX_BYTES = 64 * 1024
 
 
 def _artifact_url(value: str) -> str:
@@ -37,12 +48,34 @@ def _kernel_parameters(value: str) -> str:
         raise ValueError(
             f"{value[:80]!r} contains a control character or line break; iPXE takes one line"
         )
-    return " ".join(value.split())
+    normalized = " ".join(value.split())
+    if any(w.partition("=")[0] == OWNER_PARAMETER for w in normalized.split()):
+        raise ValueError(
+            f"{value[:80]!r} sets {OWNER_PARAMETER}, which the provider writes itself"
+            " to record which template a node boots"
+        )
+    size = len(normalized.encode())
+    if size > KERNEL_PARAMETERS_MAX_BYTES:
+        raise ValueError(
+            f"{normalized[:60]!r}... is {size} bytes; the limit is {KERNEL_PARAMETERS_MAX_BYTES}"
+            " (the kernel truncates its command line at 2048 bytes, and BSS adds its own)"
+        )
+    return normalized
+
+
+def _user_data_size(value: str) -> str:
+    size = len(value.encode())
+    if size > USER_DATA_MAX_BYTES:
+        raise ValueError(
+            f"is {size} bytes; the limit is {USER_DATA_MAX_BYTES} (every node fetches it at"
+            " every boot)"
+        )
+    return value
 
 
 ArtifactUrl = Annotated[str, AfterValidator(_artifact_url)]
 KernelParameters = Annotated[str, AfterValidator(_kernel_parameters)]
-CloudConfig = Annotated[str, AfterValidator(validate_cloud_config)]
+CloudConfig = Annotated[str, AfterValidator(_user_data_size), AfterValidator(validate_cloud_config)]
 
 
 class _Strict(BaseModel):

@@ -29,6 +29,10 @@ def _shorten(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def _may_be_secret(field: str) -> bool:
+    return field.startswith("cloud_init.") or ".cloud_init." in field
+
+
 def problems_from(error: ValidationError, prefix: str = "") -> list[FieldProblem]:
     problems = []
     for item in error.errors(include_url=False):
@@ -40,7 +44,10 @@ def problems_from(error: ValidationError, prefix: str = "") -> list[FieldProblem
         message = str(item["msg"]).removeprefix("Value error, ")
         if kind == "extra_forbidden":
             message = "unknown field"
-        if kind not in ("missing",) and "got " not in message and "is not" not in message:
+        if _may_be_secret(field):
+            # Cloud-init data can be a secret (secret_cloud_init): describe it, never quote it.
+            message += f" (a {type(item.get('input')).__name__}; cloud-init values are not shown)"
+        elif kind not in ("missing",) and "got " not in message and "is not" not in message:
             message += f" (got {_shorten(item.get('input'))})"
         problems.append(FieldProblem(field, message))
     return problems

@@ -8,8 +8,10 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
+from ..errors import OchamiError
 from ..models.session import BootSessionSpec, SessionState
-from ..session_runner import run_session
+from ..models.validation import FieldProblem
+from ..session_runner import limit_nodes, run_session
 from ._provider import OchamiResourceProvider, changed_keys, pick, progress, to_failures
 
 SPEC_KEYS = (
@@ -36,7 +38,13 @@ class BootSessionProvider(OchamiResourceProvider):
         )
         if spec is None:
             return CheckResult(news, to_failures(problems))
-        return CheckResult({**news, **spec.model_dump(mode="json")}, [])
+        if spec.limit and self.settings(news).verify_targets:
+            with self.services(news) as services:
+                try:
+                    limit_nodes(services, [], spec.limit)
+                except OchamiError as error:
+                    problems.append(FieldProblem("limit", str(error).removeprefix("limit: ")))
+        return CheckResult({**news, **spec.model_dump(mode="json")}, to_failures(problems))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = changed_keys(olds, news, INPUT_KEYS)

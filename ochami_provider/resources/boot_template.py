@@ -8,6 +8,7 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from ..artifacts import artifact_problems
+from ..claims import DEPLOYMENT_CLAIMS
 from ..errors import InvalidInputError
 from ..models.template import BootTemplateSpec
 from ..models.validation import FieldProblem
@@ -18,6 +19,7 @@ from ..template_apply import (
     plan_template,
     remove_template,
     resolve_targets,
+    target_problems,
 )
 from ._provider import OchamiResourceProvider, changed_keys, pick, progress, to_failures
 
@@ -54,6 +56,9 @@ class BootTemplateProvider(OchamiResourceProvider):
             fresh = _artifacts(normalized) - _artifacts(pick(olds, SPEC_KEYS))
             found = artifact_problems(sorted(fresh), s3_endpoint_url=settings.s3_endpoint_url)
             problems += [FieldProblem(field, message) for field, message in found]
+        if settings.verify_targets and not problems:
+            with self.services(news) as services:
+                problems += target_problems(services, spec, DEPLOYMENT_CLAIMS)
         return CheckResult({**news, **normalized}, to_failures(problems))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

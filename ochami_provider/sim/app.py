@@ -19,7 +19,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..models.names import normalize_xname
-from .fleet import PCS_OPERATIONS, Fleet
+from .fleet import PCS_OPERATIONS, Fleet, ReservationRefused
 
 SERVICE_PREFIXES = (
     ("/hsm/v2", "smd"),
@@ -115,6 +115,48 @@ def build_app(fleet: Fleet) -> FaultInjector:
             if (not ids or node.xname in ids) and (not roles or node.role.lower() in roles)
         ]
         return JSONResponse({"Components": out})
+
+    async def smd_reservations(request: Request) -> Response:
+        body = await _json(request) or {}
+        minutes = int(body.get("ReservationDuration") or 0)
+        if minutes <= 0:
+            return problem(400, "ReservationDuration must be greater than 0")
+        if minutes > 15:
+            return problem(400, "Invalid Reservation Duration")
+        try:
+            made = fleet.reserve([str(x).lower() for x in body.get("ComponentIDs") or []], minutes)
+        except ReservationRefused as error:
+            return problem(400, str(error))
+        return JSONResponse({"Success": [r.wire() for r in made], "Failure": []})
+
+    async def smd_reservations_renew_or_release(request: Request) -> Response:
+        body = await _json(request) or {}
+        keys = {
+            str(k["ID"]).lower(): str(k["Key"]).lower() for k in body.get("ReservationKeys") or []
+        }
+        if request.url.path.endswith("/renew"):
+            minutes = int(body.get("ReservationDuration") or 0)
+            if minutes <= 0:
+                return problem(400, "ReservationDuration must be greater than 0")
+            done = fleet.renew(keys, minutes)
+        else:
+            done = fleet.release(keys)
+        failed = [{"ID": x, "Reason": "NotFound"} for x in keys if x not in done]
+        counts = {"Total": len(keys), "Success": len(done), "Failure": len(failed)}
+        return JSONResponse(
+            {"Counts": counts, "Success": {"ComponentIDs": done}, "Failure": failed}
+        )
+
+    async def smd_lock_status(request: Request) -> Response:
+        ids = [str(x).lower() for x in (await _json(request) or {}).get("ComponentIDs") or []]
+        held = fleet.reservation_holders()
+        components = [
+            {"ID": x, "Locked": False, "Reserved": x in held, "ReservationDisabled": False}
+            for x in ids
+            if x in fleet.nodes
+        ]
+        missing = [x for x in ids if x not in fleet.nodes]
+        return JSONResponse({"Components": components, "NotFound": missing})
 
     # BSS ---------------------------------------------------------------------------------
     async def bss_bootparameters(request: Request) -> Response:
@@ -228,7 +270,10 @@ def build_app(fleet: Fleet) -> FaultInjector:
         if not locations:
             return problem(400, "location is required")
         deadline = body.get("taskDeadlineMinutes") or 5
-        tid = fleet.start_transition(operation, [loc["xname"] for loc in locations], deadline)
+        deputies = {loc["xname"]: loc["deputyKey"] for loc in locations if loc.get("deputyKey")}
+        tid = fleet.start_transition(
+            operation, [loc["xname"] for loc in locations], deadline, deputies
+        )
         return JSONResponse({"transitionID": tid, "operation": operation})
 
     async def pcs_transition(request: Request) -> Response:
@@ -289,6 +334,13 @@ def build_app(fleet: Fleet) -> FaultInjector:
         Route("/hsm/v2/groups/{label}/members", smd_group_members),
         Route("/hsm/v2/partitions/{name}", smd_partition),
         Route("/hsm/v2/State/Components", smd_components),
+        Route("/hsm/v2/locks/service/reservations", smd_reservations, methods=["POST"]),
+        Route(
+            "/hsm/v2/locks/service/reservations/{action:str}",
+            smd_reservations_renew_or_release,
+            methods=["POST"],
+        ),
+        Route("/hsm/v2/locks/status", smd_lock_status, methods=["POST"]),
         Route(
             "/boot/v1/bootparameters",
             bss_bootparameters,

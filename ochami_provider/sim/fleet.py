@@ -120,6 +120,35 @@ def node_xname(index: int) -> str:
 
 
 @dataclass
+class Reservation:
+    """An SMD service reservation: the holder's key, and the deputy key it hands to PCS."""
+
+    xname: str
+    reservation_key: str
+    deputy_key: str
+    created: float
+    expires: float
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "ID": self.xname,
+            "DeputyKey": self.deputy_key,
+            "ReservationKey": self.reservation_key,
+            "CreationTime": _iso(self.created),
+            "ExpirationTime": _iso(self.expires),
+        }
+
+
+def _iso(clock_value: float) -> str:
+    # Clock values are monotonic; only their spacing matters to a client.
+    return datetime.fromtimestamp(time.time() + clock_value - time.monotonic(), UTC).isoformat()
+
+
+class ReservationRefused(Exception):
+    """SMD's rigid model: one component it cannot reserve refuses the whole request."""
+
+
+@dataclass
 class Fleet:
     nodes: dict[str, Node] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -134,6 +163,9 @@ class Fleet:
     # Nodes whose power tasks never finish (a BMC that stopped answering).
     stuck: set[str] = field(default_factory=set)
     faults: FaultPlan = field(default_factory=FaultPlan)
+    reservations: dict[str, Reservation] = field(default_factory=dict)
+    # Seconds in one reservation "minute": tests shorten it to watch reservations expire.
+    reservation_minute: float = 60.0
     power_delay: float = 0.05
     token: str | None = None
     requests: list[tuple[str, str, str]] = field(default_factory=list)
@@ -186,16 +218,84 @@ class Fleet:
                 and not (writes_only and (method in reads or _is_read_post(svc, path)))
             )
 
+    # SMD reservations ------------------------------------------------------------------
+    def _live_reservations(self) -> dict[str, Reservation]:
+        now = self.clock()
+        for xname in [x for x, r in self.reservations.items() if r.expires <= now]:
+            del self.reservations[xname]
+        return self.reservations
+
+    def reserve(self, xnames: list[str], minutes: int) -> list[Reservation]:
+        with self.lock:
+            live = self._live_reservations()
+            known = [x for x in xnames if x in self.nodes]
+            if not known:
+                raise ReservationRefused("Component not found")
+            if any(x in live for x in known):
+                raise ReservationRefused("Component is Reserved")
+            now = self.clock()
+            made = [
+                Reservation(
+                    x,
+                    f"{x}:rk:{uuid.uuid4()}",
+                    f"{x}:dk:{uuid.uuid4()}",
+                    now,
+                    now + minutes * self.reservation_minute,
+                )
+                for x in known
+            ]
+            for reservation in made:
+                live[reservation.xname] = reservation
+            return made
+
+    def renew(self, keys: dict[str, str], minutes: int) -> list[str]:
+        with self.lock:
+            live = self._live_reservations()
+            renewed = []
+            for xname, key in keys.items():
+                held = live.get(xname)
+                if held is not None and held.reservation_key == key:
+                    held.expires = self.clock() + minutes * self.reservation_minute
+                    renewed.append(xname)
+            return renewed
+
+    def release(self, keys: dict[str, str]) -> list[str]:
+        with self.lock:
+            live = self._live_reservations()
+            released = []
+            for xname, key in keys.items():
+                held = live.get(xname)
+                if held is not None and held.reservation_key == key:
+                    del live[xname]
+                    released.append(xname)
+            return released
+
+    def reservation_holders(self) -> dict[str, str]:
+        with self.lock:
+            return {x: r.deputy_key for x, r in self._live_reservations().items()}
+
     # PCS ------------------------------------------------------------------------------
-    def start_transition(self, operation: str, xnames: list[str], deadline_minutes: int) -> str:
+    def start_transition(
+        self,
+        operation: str,
+        xnames: list[str],
+        deadline_minutes: int,
+        deputy_keys: dict[str, str] | None = None,
+    ) -> str:
         now = datetime.now(UTC)
         with self.lock:
             tid = str(uuid.uuid4())
             ready = self.clock() + self.power_delay
             tasks = []
+            deputies = deputy_keys or {}
+            held = self.reservation_holders()
             for xname in xnames:
                 task = PowerTask(xname, operation, ready)
-                if xname not in self.nodes:
+                if xname in held and deputies.get(xname) != held[xname]:
+                    # PCS reserves what it powers; a node someone else holds is not touched.
+                    task.status, task.error = "failed", "Unable to reserve component"
+                    task.description = "Component is reserved by another service"
+                elif xname not in self.nodes:
                     task.status, task.error = "failed", "Missing xname: not found in HSM"
                     task.description = "Failed to achieve transition"
                 elif xname in self.unsupported:
@@ -238,4 +338,4 @@ class Fleet:
 
 
 def _is_read_post(service: str, path: str) -> bool:
-    return service == "pcs" and path.endswith("/power-status")
+    return (service, path.rsplit("/", 1)[-1]) in (("pcs", "power-status"), ("smd", "status"))

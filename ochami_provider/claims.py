@@ -1,0 +1,56 @@
+"""Which template each node was given to, as the templates of one deployment are checked.
+
+The engine checks every resource of a stack in one provider process before it writes any of
+them, so two templates of one stack that target the same node are caught here, at preview,
+before either is created. Templates of other stacks are caught through BSS (the owner marker).
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass
+class NodeClaims:
+    # (cluster key, node) -> template name; the cluster key is the BSS endpoint.
+    owners: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Per cluster: template -> the nodes it targets as last checked.
+    targets: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+
+    def claim(
+        self, cluster: str, template: str, hosts_by_set: Mapping[str, Iterable[str]]
+    ) -> list[tuple[str, str, str]]:
+        """Record the template's nodes; return (boot set, node, other template) for each node
+        another template of this deployment already holds. Nothing is recorded on a conflict."""
+        conflicts = []
+        for set_name, hosts in hosts_by_set.items():
+            for host in hosts:
+                owner = self.owners.get((cluster, host))
+                if owner is not None and owner != template:
+                    conflicts.append((set_name, host, owner))
+        if conflicts:
+            return conflicts
+        previous = self.targets.get((cluster, template), set())
+        wanted = {h for hosts in hosts_by_set.values() for h in hosts}
+        for host in previous - wanted:
+            self.owners.pop((cluster, host), None)
+        for host in wanted:
+            self.owners[(cluster, host)] = template
+        self.targets[(cluster, template)] = wanted
+        return []
+
+    def clear(self) -> None:
+        self.owners.clear()
+        self.targets.clear()
+
+    def releases(self, cluster: str, template: str, host: str) -> bool:
+        """True when `template` was checked in this deployment and no longer targets `host`:
+        its own update frees the node, so another template may take it."""
+        checked = self.targets.get((cluster, template))
+        return checked is not None and host not in checked
+
+
+# One per provider process, which is one per deployment.
+DEPLOYMENT_CLAIMS = NodeClaims()
