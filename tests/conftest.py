@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from ochami_provider.claims import DEPLOYMENT_CLAIMS
 from ochami_provider.clients import Services
@@ -54,6 +56,20 @@ def config(sim: SimServer) -> ProviderConfig:
 def services(config: ProviderConfig) -> Iterator[Services]:
     with Services.from_config(config) as s:
         yield s
+
+
+@pytest.fixture
+def bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An S3 bucket (moto) with a kernel and an initrd under rocky9/."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="boot-images")
+        s3.put_object(Bucket="boot-images", Key="rocky9/vmlinuz", Body=b"kernel")
+        s3.put_object(Bucket="boot-images", Key="rocky9/initramfs.img", Body=b"initrd")
+        yield "boot-images"
 
 
 def template_props(sim_url: str, **overrides: Any) -> dict[str, Any]:

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import boto3
-import pytest
-from moto import mock_aws
 
 from ochami_provider import BootTemplateProvider
 from ochami_provider.artifacts import artifact_problem
 from ochami_provider.sim import Fleet, SimServer
 from tests.conftest import template_props
-
-
-@pytest.fixture
-def bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="boot-images")
-        s3.put_object(Bucket="boot-images", Key="rocky9/vmlinuz", Body=b"kernel")
-        s3.put_object(Bucket="boot-images", Key="rocky9/initramfs.img", Body=b"initrd")
-        yield "boot-images"
 
 
 def test_present_object_passes(bucket: str) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from ochami_provider import BootSessionProvider, BootTemplateProvider
+from ochami_provider.claims import DEPLOYMENT_CLAIMS
+from ochami_provider.errors import InvalidInputError
 from ochami_provider.sim import Fleet, SimServer
 from tests.conftest import template_props
 
@@ -60,7 +62,25 @@ TEMPLATE_CASES = [
     ("cloud_init.meta_data", "not a dict", "cloud_init.meta_data", "valid dictionary (a str;"),
     ("cloud_init.vendor", "x", "cloud_init.vendor", "unknown field"),
     ("connection.uri", "localhost:8080", "connection.uri", "localhost:8080"),
+    ("connection.uri", "ftp://h", "connection.uri", "ftp://h"),
     ("connection.timeout", -1, "connection.timeout", "-1"),
+    (f"{BS}.node_list", ["x1000c0s0b0n"], f"{BS}.node_list[0]", "x1000c0s0b0n"),
+    (f"{BS}.node_list", ["x10000c0s0b0n0"], f"{BS}.node_list[0]", "x10000c0s0b0n0"),
+    (f"{BS}.node_list", [""], f"{BS}.node_list[0]", "''"),
+    (f"{BS}.kernel", "https://h/", f"{BS}.kernel", "names no file"),
+    (
+        f"{BS}.kernel_parameters",
+        "quiet ochami.template=x",
+        f"{BS}.kernel_parameters",
+        "sets ochami",
+    ),
+    (f"{BS}.kernel_parameters", "a" * 1600, f"{BS}.kernel_parameters", "1600 bytes"),
+    (
+        "cloud_init.user_data",
+        "#cloud-config\n#" + "x" * 70_000 + "\n",
+        "cloud_init.user_data",
+        "70016 bytes; the limit is 65536",
+    ),
 ]
 
 
@@ -120,6 +140,164 @@ def test_missing_http_artifact_fails_check(sim: SimServer) -> None:
     assert "HTTP 404" in failures[0].reason and "/nope/vmlinuz" in failures[0].reason
 
 
+def _targets(props: dict[str, Any], **boot_set: Any) -> None:
+    props["boot_sets"]["compute"].update(boot_set)
+
+
+def _foreign_record(fleet: Fleet) -> None:
+    fleet.bootparams["x1000c0s5b0n0"] = {
+        "kernel": "http://h/k",
+        "initrd": "",
+        "params": "quiet ochami.template=other-team",
+    }
+
+
+# Bad input only the services can reveal: check reads SMD, BSS and the artifact store (never
+# writes). (case, change to props and fleet, field the failure names, text it contains)
+SERVICE_CASES: list[tuple[str, Any, str, str]] = [
+    (
+        "unknown group",
+        lambda p, f: _targets(p, node_groups=["nosuch"]),
+        f"{BS}.node_groups",
+        "'nosuch'",
+    ),
+    (
+        "empty group",
+        lambda p, f: (f.add_group("empty", []), _targets(p, node_groups=["empty"])),
+        f"{BS}.node_groups",
+        "has no members",
+    ),
+    (
+        "node SMD does not know",
+        lambda p, f: _targets(p, node_list=["x9000c0s0b0n0"]),
+        f"{BS}.node_list",
+        "'x9000c0s0b0n0'",
+    ),
+    (
+        "role no node has",
+        lambda p, f: (
+            p.pop("cloud_init"),
+            _targets(p, node_groups=[], node_roles_groups=["Storage"]),
+        ),
+        BS,
+        "resolves to no node",
+    ),
+    (
+        "arch no member has",
+        lambda p, f: _targets(p, node_groups=["login"], arch="X86"),
+        BS,
+        "resolves to no node",
+    ),
+    (
+        "node another template boots",
+        lambda p, f: _foreign_record(f),
+        BS,
+        "'other-team'",
+    ),
+    (
+        "initrd HTTP 404",
+        lambda p, f: _targets(p, initrd=p["connection"]["uri"] + "/artifacts/nope/initrd.img"),
+        f"{BS}.initrd",
+        "HTTP 404",
+    ),
+    (
+        "kernel host unreachable",
+        lambda p, f: _targets(p, kernel="http://127.0.0.1:9/vmlinuz"),
+        f"{BS}.kernel",
+        "127.0.0.1:9",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "text"), [c[1:] for c in SERVICE_CASES], ids=[c[0] for c in SERVICE_CASES]
+)
+def test_template_check_asks_the_services(
+    fleet: Fleet, sim: SimServer, change: Any, field: str, text: str
+) -> None:
+    props = template_props(sim.url)
+    change(props, fleet)
+    result = BootTemplateProvider().check({}, props)
+    matching = [f for f in result.failures if f.property == field]
+    assert matching, [(f.property, f.reason) for f in result.failures]
+    assert text in matching[0].reason
+    assert fleet.count(writes_only=True) == 0
+
+
+def test_s3_object_absent_is_refused_in_check(fleet: Fleet, sim: SimServer, bucket: str) -> None:
+    props = template_props(sim.url)
+    _targets(props, kernel=f"s3://{bucket}/rocky9/vmlinuz", initrd=f"s3://{bucket}/rocky9/gone.img")
+    failures = BootTemplateProvider().check({}, props).failures
+    assert [(f.property, "rocky9/gone.img" in f.reason) for f in failures] == [
+        (f"{BS}.initrd", True)
+    ]
+    assert fleet.count(writes_only=True) == 0
+
+
+def test_two_templates_of_one_stack_over_one_node_fail_check_before_any_write(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    provider = BootTemplateProvider()
+    first = template_props(sim.url, name="compute-a")
+    assert provider.check({}, first).failures == []
+    second = template_props(sim.url, name="compute-b", cloud_init=None)
+    _targets(second, node_groups=[], node_list=["x1000c0s0b0n0", "x1000c0s6b0n1"])
+    failures = provider.check({}, second).failures
+    assert [f.property for f in failures] == [BS]
+    assert "'x1000c0s6b0n1'" in failures[0].reason and "'compute-a'" in failures[0].reason
+    # Disjoint targets are fine.
+    _targets(second, node_list=["x1000c0s0b0n0"])
+    assert provider.check({}, second).failures == []
+    assert fleet.count(writes_only=True) == 0
+
+
+def test_a_node_moved_between_templates_in_one_deployment_passes_check(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """Template a gives up its last node to template b in the same `pulumi up`."""
+    provider = BootTemplateProvider()
+    a = template_props(sim.url, name="compute-a")
+    created = provider.create(provider.check({}, a).inputs).outs
+    assert created["node_count"] == 12
+    DEPLOYMENT_CLAIMS.clear()  # the next deployment
+    moved = "x1000c0s7b0n1"
+    _targets(
+        a,
+        node_groups=[],
+        node_list=[n for n in fleet.groups["compute"]["members"]["ids"] if n != moved],
+    )
+    a["cloud_init"] = None
+    assert provider.check(created, a).failures == []
+    b = template_props(sim.url, name="compute-b", cloud_init=None)
+    _targets(b, node_groups=[], node_list=[moved])
+    assert provider.check({}, b).failures == []
+    # Checked alone, without a's release in the same deployment, b is refused.
+    DEPLOYMENT_CLAIMS.clear()
+    failures = provider.check({}, b).failures
+    assert (
+        failures and "'compute'" not in failures[0].reason and "'compute-a'" in failures[0].reason
+    )
+
+
+def test_a_template_of_another_stack_is_refused_in_check_and_in_create(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """Another stack's template: visible only through the owner marker BSS holds."""
+    provider = BootTemplateProvider()
+    provider.create(provider.check({}, template_props(sim.url, name="compute-a")).inputs)
+    DEPLOYMENT_CLAIMS.clear()  # another stack: another provider process
+    other = template_props(sim.url, name="compute-b", cloud_init=None)
+    _targets(other, node_groups=[], node_list=["x1000c0s2b0n0"])
+    failures = provider.check({}, other).failures
+    assert [f.property for f in failures] == [BS]
+    assert "already boots template 'compute-a'" in failures[0].reason
+    writes = fleet.count(writes_only=True)
+    with pytest.raises(InvalidInputError, match="compute-a"):
+        provider.create({**other, "name": "compute-b"})
+    assert fleet.count(writes_only=True) == writes
+    assert fleet.bootparams["x1000c0s2b0n0"]["params"].endswith("ochami.template=compute-a")
+
+
 SESSION_CASES = [
     ("operation", "explode", "operation", "explode"),
     ("operation", _DELETE, "operation", "Field required"),
@@ -132,6 +310,16 @@ SESSION_CASES = [
     ("graceful", "sometimes", "graceful", "sometimes"),
     ("template", {"name": "t"}, "template.boot_sets", "Field required"),
     ("priority", 5, "priority", "unknown field"),
+    ("operation", "Reboot", "operation", "Reboot"),
+    ("operation", "", "operation", "''"),
+    ("name", "Reboot Compute", "name", "Reboot Compute"),
+    ("poll_interval_seconds", 0, "poll_interval_seconds", "0"),
+    ("task_deadline_minutes", 2000, "task_deadline_minutes", "2000"),
+    ("retry", {"max_retries": 11}, "retry.max_retries", "11"),
+    ("timeout_seconds", "soon", "timeout_seconds", "soon"),
+    ("limit", ["bad group!"], "limit", "bad group!"),
+    ("limit", ["nosuch"], "limit", "'nosuch'"),
+    ("connection", {"uri": "http://h", "timeout": 0}, "connection.timeout", "0"),
 ]
 
 
@@ -152,7 +340,12 @@ def test_session_check_names_field_and_value(
     matching = [f for f in result.failures if f.property == field]
     assert matching, [(f.property, f.reason) for f in result.failures]
     assert text in matching[0].reason
-    assert fleet.requests == []
+    assert fleet.count(writes_only=True) == 0
+
+
+def test_the_corpus_has_at_least_forty_cases() -> None:
+    cases = len(TEMPLATE_CASES) + len(SERVICE_CASES) + len(SESSION_CASES) + 1  # + the S3 case
+    assert cases >= 40, cases
 
 
 @pytest.mark.parametrize("unknown", ["wire sentinel", "Unknown object"])

@@ -209,3 +209,28 @@ def test_template_apply_and_remove(backend: Backend, services: Services) -> None
         remove_template(services, hosts, ["login"])
     assert services.bss.get(hosts) == {}
     assert services.cloud_init.get_group("login") is None
+
+
+def test_smd_service_reservations_hold_nodes_until_released(
+    backend: Backend, services: Services
+) -> None:
+    """The protocol sessions use to keep out of each other's way (and PCS honours)."""
+    nodes = backend.nodes[6:9]
+    held = services.smd.reserve(nodes, 1)
+    try:
+        assert sorted(r.id for r in held) == nodes
+        assert all(r.deputy_key and r.reservation_key for r in held)
+        # Rigid: one node already held refuses the whole request, naming no node...
+        with pytest.raises(ServiceError) as caught:
+            services.smd.reserve([backend.nodes[5], nodes[0]], 1)
+        assert caught.value.status == 400 and "Reserved" in caught.value.message
+        # ...so the lock status says which.
+        status = {s.id: s.reserved for s in services.smd.lock_status([backend.nodes[5], *nodes])}
+        assert status == {backend.nodes[5]: False, **{n: True for n in nodes}}
+        services.smd.renew(held, 2)
+    finally:
+        services.smd.release(held)
+    again = services.smd.reserve(nodes, 1)
+    services.smd.release(again)
+    with pytest.raises(ServiceError, match="greater than 0"):
+        services.smd.reserve(nodes, 0)
