@@ -169,6 +169,7 @@ def test_wrong_token_fails_up_with_a_clear_error(project: Project, fleet: Fleet)
     result = project.run("up", "--yes", check=False)
     assert result.returncode != 0
     assert "HTTP 401" in result.stdout and "token is unauthorized" in result.stdout
+    assert "not-the-token" not in result.stdout + result.stderr  # not even a wrong one
     assert fleet.bootparams == {}
 
 
@@ -266,3 +267,57 @@ def test_secret_user_data_stays_out_of_state_and_output(project: Project, fleet:
     assert secret_line not in up.stdout + up.stderr
     preview = project.run("preview", "--diff")
     assert secret_line not in preview.stdout + preview.stderr
+
+
+def _set_secret_user_data(project: Project, line: str) -> None:
+    project.run(
+        "config",
+        "set",
+        "--secret",
+        "--path",
+        "ochami-boot:templates.compute-image.cloud_init.user_data",
+        line,
+    )
+
+
+def test_secret_user_data_stays_out_of_diffs_errors_and_refresh(
+    project: Project, fleet: Fleet
+) -> None:
+    """Every path a secret could leak by: a changed value's diff, a failed write's error, a
+    check error about the secret itself, and drift read back by refresh."""
+    path = project.path / "stacks" / f"Pulumi.{STACK}.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["config"]["ochami-boot:templates"]["compute-image"]["secret_cloud_init"] = True
+    path.write_text(yaml.safe_dump(config))
+    first, second, third = "pw-1a2b3c4d", "pw-5e6f7a8b", "pw-9c0d1e2f"
+    secrets = (first, second, third)
+    outputs: list[str] = []
+
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        result = project.run(*args, check=ok)
+        outputs.append(result.stdout + result.stderr)
+        return result
+
+    _set_secret_user_data(project, f"#cloud-config\nruncmd:\n  - echo {first}\n")
+    run("up", "--yes")
+    _set_secret_user_data(project, f"#cloud-config\nruncmd:\n  - echo {second}\n")
+    assert "cloud_init" in run("preview", "--diff").stdout  # the change shows, its value not
+    # A write that fails: the error names the request, not the data it carried.
+    fleet.faults.add("cloud-init", "PUT", kind="status", status=500, times=None)
+    failed = run("up", "--yes", ok=False)
+    assert failed.returncode != 0 and "HTTP 500" in failed.stdout
+    fleet.faults.clear()
+    # A secret that is not valid YAML: check says where, never what.
+    _set_secret_user_data(project, f"#cloud-config\nruncmd: [echo {second}\n")
+    invalid = run("up", "--yes", ok=False)
+    assert invalid.returncode != 0 and "not valid YAML" in invalid.stdout
+    _set_secret_user_data(project, f"#cloud-config\nruncmd:\n  - echo {second}\n")
+    run("up", "--yes")
+    # Someone edits the group by hand: refresh records the drift, still as a secret.
+    fleet.cloud_init_groups["compute"]["file"]["content"] = f"#cloud-config\n# {third}\n"
+    run("refresh", "--yes")
+    run("preview", "--diff")
+    for secret in secrets:
+        assert all(secret not in text for text in outputs), secret
+        assert secret not in project.state_text(), secret
+        assert secret not in project.run("stack", "export").stdout, secret
