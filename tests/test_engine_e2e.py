@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,6 +98,14 @@ class Project:
 
     def outputs(self) -> dict[str, Any]:
         return dict(json.loads(self.run("stack", "output", "--json").stdout))
+
+    def resource_outputs(self, name: str) -> dict[str, Any] | None:
+        """Outputs the state holds for the resource `name`, None when it holds none."""
+        deployment = json.loads(self.run("stack", "export").stdout)["deployment"]
+        for resource in deployment.get("resources") or []:
+            if resource["urn"].endswith(f"::{name}"):
+                return dict(resource.get("outputs") or {})
+        return None
 
     def state_text(self) -> str:
         return "".join(p.read_text() for p in self.state.rglob("*.json"))
@@ -321,3 +331,75 @@ def test_secret_user_data_stays_out_of_diffs_errors_and_refresh(
         assert all(secret not in text for text in outputs), secret
         assert secret not in project.state_text(), secret
         assert secret not in project.run("stack", "export").stdout, secret
+
+
+def _session_config(project: Project, **settings: Any) -> None:
+    path = project.path / "stacks" / f"Pulumi.{STACK}.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["config"]["ochami-boot:sessions"]["boot-compute"].update(settings)
+    path.write_text(yaml.safe_dump(config))
+
+
+def _interrupt_mid_session(project: Project, fleet: Fleet, signals: int) -> int:
+    """Start `pulumi up`, wait until PCS is powering the nodes, press Ctrl-C `signals` times."""
+    up = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--non-interactive"],
+        cwd=project.path,
+        env=project.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not fleet.transitions:
+        assert up.poll() is None and time.monotonic() < deadline, "the session never started"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    for _ in range(signals):
+        up.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+    return up.wait(timeout=120)
+
+
+def test_ctrl_c_waits_for_the_session_and_records_it_truthfully(
+    project: Project, fleet: Fleet
+) -> None:
+    """One Ctrl-C: Pulumi lets the running session finish (at worst at its timeout) and
+    records what happened; the next `up` retries only the node that failed."""
+    stuck = next(iter(fleet.nodes))
+    fleet.stuck.add(stuck)
+    _session_config(project, timeout_seconds=3)
+    assert _interrupt_mid_session(project, fleet, signals=1) != 0
+    # A cancelled update registers no stack outputs; the resource's own state is there.
+    recorded = project.resource_outputs("boot-compute")
+    assert recorded["status"] == "failed"
+    assert list(recorded["results"]["failed"]) == [stuck]
+    fleet.stuck.clear()
+    before = len(fleet.transitions)
+    project.run("up", "--yes")
+    assert project.outputs()["session:boot-compute:status"] == "completed"
+    retried = list(fleet.transitions.values())[before:]
+    assert [[t.xname for t in r.tasks] for r in retried] == [[stuck]]
+    assert fleet.reservations == {}
+
+
+def test_a_second_ctrl_c_stops_at_once_and_the_next_up_recovers(
+    project: Project, fleet: Fleet
+) -> None:
+    """Two Ctrl-Cs: the engine stops the provider mid-session; nothing about the session is
+    recorded, its SMD reservation stays until it lapses, and the next `up` runs it again."""
+    fleet.stuck.add(next(iter(fleet.nodes)))
+    fleet.reservation_minute = 30.0  # the killed run's reservation outlives the interrupt
+    _session_config(project, timeout_seconds=60)
+    assert _interrupt_mid_session(project, fleet, signals=2) != 0
+    fleet.stuck.clear()
+    assert project.resource_outputs("boot-compute") is None
+    refused = project.run("up", "--yes", check=False)
+    assert refused.returncode != 0
+    assert "held in SMD by another session" in refused.stdout
+    assert "lapses 2 minutes" in refused.stdout
+    project.run("refresh", "--yes")  # refresh has nothing to repair
+    for reservation in fleet.reservations.values():
+        reservation.expires = 0.0  # two minutes later
+    project.run("up", "--yes")
+    assert project.outputs()["session:boot-compute:status"] == "completed"
+    assert fleet.reservations == {}
