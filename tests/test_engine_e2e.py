@@ -129,7 +129,9 @@ def project(tmp_path: Path, fleet: Fleet) -> Iterator[Project]:
 
 def test_up_preview_refresh_destroy(project: Project, fleet: Fleet) -> None:
     up = project.run("up", "--yes")
-    assert {r["params"] for r in fleet.bootparams.values()} == {"console=ttyS0 quiet"}
+    assert {r["params"] for r in fleet.bootparams.values()} == {
+        "console=ttyS0 quiet ochami.template=compute-image"
+    }
     assert len(fleet.bootparams) == 8 and "compute" in fleet.cloud_init_groups
     assert project.outputs()["session:boot-compute:status"] == "completed"
     assert all(node.power == "on" for node in fleet.nodes.values())
@@ -145,7 +147,9 @@ def test_up_preview_refresh_destroy(project: Project, fleet: Fleet) -> None:
 
     # up applies it (and re-runs the session whose template changed).
     project.run("up", "--yes")
-    assert {r["params"] for r in fleet.bootparams.values()} == {"console=ttyS0 quiet splash"}
+    assert {r["params"] for r in fleet.bootparams.values()} == {
+        "console=ttyS0 quiet splash ochami.template=compute-image"
+    }
 
     # refresh sees a manual BSS edit; the next up puts the template back.
     victim = sorted(fleet.bootparams)[0]
@@ -154,7 +158,10 @@ def test_up_preview_refresh_destroy(project: Project, fleet: Fleet) -> None:
     drifted = project.run("preview", "--diff")
     assert '"init=/bin/sh" => "console=ttyS0 quiet splash"' in drifted.stdout
     project.run("up", "--yes")
-    assert fleet.bootparams[victim]["params"] == "console=ttyS0 quiet splash"
+    assert (
+        fleet.bootparams[victim]["params"]
+        == "console=ttyS0 quiet splash ochami.template=compute-image"
+    )
 
     # destroy removes what was written, and leaves power alone.
     project.run("destroy", "--yes")
@@ -218,13 +225,17 @@ def test_stack_reference_copies_a_template_with_overrides(project: Project, flee
         project.run("stack", "init", "e2e-b")
         project.run("up", "--yes", "--stack", "e2e-b")
         outputs = json.loads(project.run("stack", "output", "--json", "--stack", "e2e-b").stdout)
-    assert {r["params"] for r in other.bootparams.values()} == {"console=ttyS1"}
+    assert {r["params"] for r in other.bootparams.values()} == {
+        "console=ttyS1 ochami.template=gpu-image"
+    }
     assert {r["kernel"] for r in other.bootparams.values()} == {"http://images.example/vmlinuz"}
     assert sorted(other.bootparams) == sorted(other.nodes)
     assert other.cloud_init_groups["gpu"]["file"]["content"].startswith("#cloud-config")
     assert outputs["template:gpu-image:spec"]["name"] == "gpu-image"
     # Cluster A is untouched by cluster B's up.
-    assert {r["params"] for r in fleet.bootparams.values()} == {"console=ttyS0 quiet"}
+    assert {r["params"] for r in fleet.bootparams.values()} == {
+        "console=ttyS0 quiet ochami.template=compute-image"
+    }
 
 
 def test_adopt_takes_over_existing_boot_and_cloud_init_data(project: Project, fleet: Fleet) -> None:
@@ -245,13 +256,20 @@ def test_adopt_takes_over_existing_boot_and_cloud_init_data(project: Project, fl
     config["config"]["ochami-boot:templates"]["compute-image"]["adopt"] = True
     config["config"]["ochami-boot:sessions"] = {}
     path.write_text(yaml.safe_dump(config))
-    before = fleet.count(writes_only=True)
+    before = {s: fleet.count(s, writes_only=True) for s in ("bss", "cloud-init")}
     project.run("up", "--yes")
-    assert fleet.count(writes_only=True) == before  # already as declared: nothing written
+    # Already as declared: cloud-init untouched; BSS gets one PUT, adding the owner marker.
+    assert fleet.count("cloud-init", writes_only=True) == before["cloud-init"]
+    assert fleet.count("bss", writes_only=True) == before["bss"] + 1
+    assert {r["params"] for r in fleet.bootparams.values()} == {
+        "console=ttyS0 quiet ochami.template=compute-image"
+    }
     # Adopted means owned: a later change is applied, and destroy removes it.
     project.write_config("console=ttyS0")
     project.run("up", "--yes")
-    assert {r["params"] for r in fleet.bootparams.values()} == {"console=ttyS0"}
+    assert {r["params"] for r in fleet.bootparams.values()} == {
+        "console=ttyS0 ochami.template=compute-image"
+    }
     project.run("destroy", "--yes")
     assert fleet.bootparams == {} and fleet.cloud_init_groups == {}
 
@@ -403,3 +421,20 @@ def test_a_second_ctrl_c_stops_at_once_and_the_next_up_recovers(
     project.run("up", "--yes")
     assert project.outputs()["session:boot-compute:status"] == "completed"
     assert fleet.reservations == {}
+
+
+def test_a_failed_session_fails_up_and_keeps_its_results(project: Project, fleet: Fleet) -> None:
+    broken = list(fleet.nodes)[3]
+    fleet.power_failures[broken] = 2  # the first try and its one retry
+    up = project.run("up", "--yes", check=False)
+    assert up.returncode != 0
+    assert "session boot-compute failed" in up.stdout and broken in up.stdout, up.stdout
+    recorded = project.resource_outputs("boot-compute")
+    assert recorded is not None and recorded["status"] == "failed"
+    assert list(recorded["results"]["failed"]) == [broken]
+    before = len(fleet.transitions)
+    project.run("up", "--yes")
+    assert project.outputs()["session:boot-compute:status"] == "completed"
+    assert [[t.xname for t in r.tasks] for r in list(fleet.transitions.values())[before:]] == [
+        [broken]
+    ]

@@ -46,7 +46,9 @@ def test_up_preview_refresh_destroy_against_the_real_services(
     compute = real_stack.fleet.groups["compute"]["members"]["ids"]
     with Services.from_config(real_stack.config()) as services:
         up = real_project.run("up", "--yes")
-        assert _params(services, compute) == {h: "console=ttyS0 quiet" for h in compute}
+        assert _params(services, compute) == {
+            h: "console=ttyS0 quiet ochami.template=compute-image" for h in compute
+        }
         group = services.cloud_init.get_group("compute")
         assert group is not None and "runcmd" in group.file.content
         assert real_project.outputs()["session:boot-compute:status"] == "completed"
@@ -56,10 +58,14 @@ def test_up_preview_refresh_destroy_against_the_real_services(
         real_project.write_config("console=ttyS0 quiet splash")
         preview = real_project.run("preview", "--diff")
         assert '"console=ttyS0 quiet" => "console=ttyS0 quiet splash"' in preview.stdout
-        assert set(_params(services, compute).values()) == {"console=ttyS0 quiet"}
+        assert set(_params(services, compute).values()) == {
+            "console=ttyS0 quiet ochami.template=compute-image"
+        }
 
         real_project.run("up", "--yes")
-        assert set(_params(services, compute).values()) == {"console=ttyS0 quiet splash"}
+        assert set(_params(services, compute).values()) == {
+            "console=ttyS0 quiet splash ochami.template=compute-image"
+        }
 
         # A manual edit in BSS: refresh sees it, the next up puts the template back.
         victim = sorted(compute)[0]
@@ -68,7 +74,9 @@ def test_up_preview_refresh_destroy_against_the_real_services(
         drifted = real_project.run("preview", "--diff")
         assert '"init=/bin/sh" => "console=ttyS0 quiet splash"' in drifted.stdout
         real_project.run("up", "--yes")
-        assert _params(services, [victim]) == {victim: "console=ttyS0 quiet splash"}
+        assert _params(services, [victim]) == {
+            victim: "console=ttyS0 quiet splash ochami.template=compute-image"
+        }
 
         assert real_stack.token not in real_project.state_text()
         assert real_stack.token not in up.stdout + up.stderr

@@ -160,6 +160,7 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
         max_retries: pulumi.Input[int] = 1,
         shutdown_on_delete: pulumi.Input[bool] = False,
         connection: pulumi.Input[dict[str, Any]] | None = None,
+        fail_up_on_error: bool = True,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         from .boot_template import BootTemplate
@@ -186,3 +187,17 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
             props,
             pulumi.ResourceOptions.merge(secret, opts),
         )
+        if fail_up_on_error:
+            # The provider must return a failed session as created, or its per-node results
+            # (and the retry of only the failed nodes) would be lost. The program reports it
+            # as an error once the state holds it, so `pulumi up` exits non-zero.
+            pulumi.Output.all(self.status, self.error_message).apply(self._fail_up_if_failed)
+
+    def _fail_up_if_failed(self, outcome: list[Any]) -> None:
+        status, error = outcome
+        if status in RETRYABLE:
+            # An error diagnostic alone leaves the exit code at 0; a program error does not.
+            raise pulumi.RunError(
+                f"session {self._name} {status}: {error}; its results are recorded and the"
+                " next `pulumi up` retries the nodes that failed"
+            )
