@@ -276,18 +276,8 @@ def test_adopt_takes_over_existing_boot_and_cloud_init_data(project: Project, fl
 
 def test_secret_user_data_stays_out_of_state_and_output(project: Project, fleet: Fleet) -> None:
     secret_line = "echo pw-5e1f0c2a"
-    path = project.path / "stacks" / f"Pulumi.{STACK}.yaml"
-    config = yaml.safe_load(path.read_text())
-    config["config"]["ochami-boot:templates"]["compute-image"]["secret_cloud_init"] = True
-    path.write_text(yaml.safe_dump(config))
-    project.run(
-        "config",
-        "set",
-        "--secret",
-        "--path",
-        "ochami-boot:templates.compute-image.cloud_init.user_data",
-        f"#cloud-config\nruncmd:\n  - {secret_line}\n",
-    )
+    path = _mark_cloud_init_secret(project)
+    _set_secret_user_data(project, f"#cloud-config\nruncmd:\n  - {secret_line}\n")
     assert secret_line not in path.read_text()  # encrypted in the stack file too
     up = project.run("up", "--yes")
     assert secret_line in fleet.cloud_init_groups["compute"]["file"]["content"]
@@ -295,6 +285,14 @@ def test_secret_user_data_stays_out_of_state_and_output(project: Project, fleet:
     assert secret_line not in up.stdout + up.stderr
     preview = project.run("preview", "--diff")
     assert secret_line not in preview.stdout + preview.stderr
+
+
+def _mark_cloud_init_secret(project: Project) -> Path:
+    path = project.path / "stacks" / f"Pulumi.{STACK}.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["config"]["ochami-boot:templates"]["compute-image"]["secret_cloud_init"] = True
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 def _set_secret_user_data(project: Project, line: str) -> None:
@@ -313,10 +311,7 @@ def test_secret_user_data_stays_out_of_diffs_errors_and_refresh(
 ) -> None:
     """Every path a secret could leak by: a changed value's diff, a failed write's error, a
     check error about the secret itself, and drift read back by refresh."""
-    path = project.path / "stacks" / f"Pulumi.{STACK}.yaml"
-    config = yaml.safe_load(path.read_text())
-    config["config"]["ochami-boot:templates"]["compute-image"]["secret_cloud_init"] = True
-    path.write_text(yaml.safe_dump(config))
+    _mark_cloud_init_secret(project)
     first, second, third = "pw-1a2b3c4d", "pw-5e6f7a8b", "pw-9c0d1e2f"
     secrets = (first, second, third)
     outputs: list[str] = []

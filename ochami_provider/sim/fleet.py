@@ -248,27 +248,24 @@ class Fleet:
                 live[reservation.xname] = reservation
             return made
 
+    def _held(self, keys: dict[str, str]) -> list[Reservation]:
+        """The live reservations whose holder presented the right key."""
+        live = self._live_reservations()
+        return [live[x] for x, key in keys.items() if x in live and live[x].reservation_key == key]
+
     def renew(self, keys: dict[str, str], minutes: int) -> list[str]:
         with self.lock:
-            live = self._live_reservations()
-            renewed = []
-            for xname, key in keys.items():
-                held = live.get(xname)
-                if held is not None and held.reservation_key == key:
-                    held.expires = self.clock() + minutes * self.reservation_minute
-                    renewed.append(xname)
-            return renewed
+            held = self._held(keys)
+            for reservation in held:
+                reservation.expires = self.clock() + minutes * self.reservation_minute
+            return [r.xname for r in held]
 
     def release(self, keys: dict[str, str]) -> list[str]:
         with self.lock:
-            live = self._live_reservations()
-            released = []
-            for xname, key in keys.items():
-                held = live.get(xname)
-                if held is not None and held.reservation_key == key:
-                    del live[xname]
-                    released.append(xname)
-            return released
+            held = self._held(keys)
+            for reservation in held:
+                del self.reservations[reservation.xname]
+            return [r.xname for r in held]
 
     def reservation_holders(self) -> dict[str, str]:
         with self.lock:
