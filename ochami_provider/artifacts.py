@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-import boto3
 import httpx
-from botocore.exceptions import BotoCoreError, ClientError
 
 
 def artifact_problem(
@@ -24,6 +22,10 @@ def artifact_problem(
     """None when the artifact is there; otherwise why not, in words a user can act on."""
     parts = urlsplit(url)
     if parts.scheme == "s3":
+        # Imported here: boto3 takes ~0.1 s to import, paid by every provider start otherwise.
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
         bucket, key = parts.netloc, parts.path.lstrip("/")
         try:
             boto3.client("s3", endpoint_url=s3_endpoint_url).head_object(Bucket=bucket, Key=key)

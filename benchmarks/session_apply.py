@@ -1,0 +1,103 @@
+"""One session apply (template written, then a reboot of every node) at fleet sizes 100 to
+10,000: requests per service, our overhead (wall time minus the simulated power delay), and
+the same change done the way sites do it today (baseline.per_node_loop)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ochami_provider import BootSessionProvider, BootTemplateProvider
+from ochami_provider.resources.boot_template import SPEC_KEYS
+from ochami_provider.sim import Fleet, SimServer
+
+from .baseline import per_node_loop
+from .measure import Run, per_service, timed
+
+POWER_DELAY = 1.0  # seconds a node takes to settle in the simulator: the physical part
+POLL_SECONDS = 0.1
+KERNEL = "http://images.example/vmlinuz"
+PARAMS = "console=ttyS0,115200 quiet"
+USER_DATA = "#cloud-config\nruncmd:\n  - echo booted\n"
+
+
+@dataclass
+class ApplyResult:
+    nodes: int
+    template: Run
+    session: Run
+    baseline: Run | None
+
+
+def _template_props(url: str) -> dict[str, Any]:
+    return {
+        "name": "compute",
+        "boot_sets": {
+            "compute": {"kernel": KERNEL, "kernel_parameters": PARAMS, "node_groups": ["compute"]}
+        },
+        "cloud_init": {"user_data": USER_DATA},
+        "connection": {"uri": url, "verifyArtifacts": False},
+    }
+
+
+def _session_props(url: str, template: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": "reboot-compute",
+        "template": {k: template[k] for k in SPEC_KEYS if k in template},
+        "operation": "reboot",
+        "poll_interval_seconds": POLL_SECONDS,
+        "timeout_seconds": 3600,
+        "connection": {"uri": url},
+    }
+
+
+def apply_once(nodes: int, *, with_baseline: bool) -> ApplyResult:
+    fleet = Fleet.generate(nodes, power_delay=POWER_DELAY)
+    with SimServer(fleet) as sim:
+        templates, sessions = BootTemplateProvider(), BootSessionProvider()
+        inputs = templates.check({}, _template_props(sim.url)).inputs
+        created, template_run = timed(fleet, lambda: templates.create(inputs).outs)
+        assert created is not None and created["node_count"] == nodes
+        session_inputs = sessions.check({}, _session_props(sim.url, created)).inputs
+        outs, session_run = timed(fleet, lambda: sessions.create(session_inputs).outs)
+        assert outs is not None and outs["status"] == "completed", outs
+        baseline_run = None
+        if with_baseline:
+            fleet.bootparams.clear()
+            fleet.cloud_init_groups.clear()
+            _, baseline_run = timed(
+                fleet,
+                lambda: per_node_loop(
+                    sim.url, list(fleet.nodes), kernel=KERNEL, params=PARAMS, user_data=USER_DATA
+                ),
+            )
+            assert len(fleet.bootparams) == nodes
+    return ApplyResult(nodes, template_run, session_run, baseline_run)
+
+
+def table(results: list[ApplyResult]) -> list[str]:
+    services = ("smd", "bss", "cloud-init", "pcs")
+    lines = [
+        "| nodes | what | "
+        + " | ".join(f"{s} requests" for s in services)
+        + " | wall s | overhead s (wall − power delay) | overhead per node µs |",
+        "|---:|---|" + "---:|" * (len(services) + 3),
+    ]
+    for r in results:
+        both = Run(r.template.seconds + r.session.seconds, r.template.requests + r.session.requests)
+        rows = [
+            ("template create", r.template, False),
+            ("session apply (reboot)", r.session, True),
+            ("**provider: template + reboot**", both, True),
+        ]
+        if r.baseline is not None:
+            rows.append(("**baseline: per-node loop, template + reboot**", r.baseline, True))
+        for label, run, powered in rows:
+            counts = per_service(run.requests)
+            overhead = run.seconds - (POWER_DELAY if powered else 0.0)
+            lines.append(
+                f"| {r.nodes:,} | {label} | "
+                + " | ".join(str(counts.get(s, 0)) for s in services)
+                + f" | {run.seconds:.2f} | {overhead:.2f} | {overhead / r.nodes * 1e6:,.0f} |"
+            )
+    return lines

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The benchmarks (not part of the test run): session apply at 100, 1,000 and 10,000 nodes
+# against a per-node loop, and `pulumi preview` with 0, 1, 10 and 50 templates and sessions.
+# Writes docs/benchmarks.md. Arguments go to `python -m benchmarks` (see --help).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+ENGINE_BIN=$(PYTHON="$PWD/.venv/bin/python" bash scripts/engine.sh)
+export PATH="$PWD/.venv/bin:$ENGINE_BIN:$PATH"
+.venv/bin/python -m benchmarks "$@"
