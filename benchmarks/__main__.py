@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -25,12 +26,23 @@ def _ints(text: str) -> list[int]:
 
 
 def _engine_version() -> str:
-    try:
-        return subprocess.run(
-            ["pulumi", "version"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "not on PATH"
+    """The module versions a Go binary was built from (a source build's `pulumi version` is
+    empty): the CLI and the Python language host."""
+    found = []
+    for binary in ("pulumi", "pulumi-language-python"):
+        path = shutil.which(binary)
+        if path is None:
+            continue
+        try:
+            info = subprocess.run(
+                ["go", "version", "-m", path], capture_output=True, text=True, check=True
+            ).stdout
+        except (OSError, subprocess.CalledProcessError):
+            continue
+        versions = [line.split("\t")[3] for line in info.splitlines() if line.startswith("\tmod\t")]
+        if versions:
+            found.append(f"{binary} {versions[0]}")
+    return ", ".join(found) or "version unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,9 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC:"
         f" {os.cpu_count()} CPUs, Python {platform.python_version()},"
-        f" Pulumi {_engine_version()}; {time.perf_counter() - started:.0f} s in all.",
+        f" {_engine_version()}; {time.perf_counter() - started:.0f} s in all.",
         "The services are the embedded simulator on loopback (`ochami_provider/sim`), so times",
-        "are this provider's own cost plus the simulator's, never a real cluster's.",
+        "are this provider's own cost plus the simulator's, never a real cluster's. What the",
+        "figures showed, and what was changed because of them, is in",
+        "[design.md](design.md#performance-what-the-benchmarks-showed).",
         "",
         "## One session apply",
         "",

@@ -141,7 +141,8 @@ def build_app(fleet: Fleet) -> FaultInjector:
             done = fleet.renew(keys, minutes)
         else:
             done = fleet.release(keys)
-        failed = [{"ID": x, "Reason": "NotFound"} for x in keys if x not in done]
+        done_set = set(done)
+        failed = [{"ID": x, "Reason": "NotFound"} for x in keys if x not in done_set]
         counts = {"Total": len(keys), "Success": len(done), "Failure": len(failed)}
         return JSONResponse(
             {"Counts": counts, "Success": {"ComponentIDs": done}, "Failure": failed}

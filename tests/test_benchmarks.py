@@ -1,0 +1,26 @@
+"""The benchmark code itself, at small sizes: it measures what it claims to measure.
+
+The benchmarks proper run with `bash scripts/bench.sh`, outside the test run.
+"""
+
+from __future__ import annotations
+
+from benchmarks.measure import per_service
+from benchmarks.session_apply import apply_once, table
+
+
+def test_session_apply_requests_stay_constant_while_the_baseline_grows() -> None:
+    small, large = apply_once(20, with_baseline=True), apply_once(80, with_baseline=True)
+    # The provider: the same writes for 80 nodes as for 20 (polls depend on time, not size).
+    for run in ("template", "session"):
+        a, b = getattr(small, run).requests, getattr(large, run).requests
+        assert {k: v for k, v in a.items() if k != "pcs GET"} == {
+            k: v for k, v in b.items() if k != "pcs GET"
+        }
+    assert small.baseline is not None and large.baseline is not None
+    # The per-node loop: one BSS PUT and one PCS POST per node.
+    assert small.baseline.requests["bss PUT"] == 20 and large.baseline.requests["bss PUT"] == 80
+    assert large.baseline.requests["pcs POST"] == 80
+    assert per_service(large.session.requests)["bss"] == 1  # one read, nothing to rewrite
+    rows = table([small, large])
+    assert len(rows) == 2 + 2 * 4 and rows[-1].startswith("| 80 | **baseline")
