@@ -164,12 +164,14 @@ def refuse_foreign_owners(
     if not found:
         return
     set_name, host, owner = found[0]
-    more = f" ({len(found) - 1} more node(s) likewise)" if len(found) > 1 else ""
-    raise InvalidInputError(
-        f"boot_sets.{set_name}",
-        host,
-        f"node already boots template {owner!r} ({OWNER_PARAMETER}={owner} in BSS){more};"
-        " a node follows one template: take it out of one of them",
+    more = f"; {len(found) - 1} more node(s) likewise" if len(found) > 1 else ""
+    raise InvalidInputError(f"boot_sets.{set_name}", host, foreign_owner_reason(owner) + more)
+
+
+def foreign_owner_reason(owner: str) -> str:
+    return (
+        f"node already boots template {owner!r} ({OWNER_PARAMETER}={owner} in BSS);"
+        " a node follows one template: take it out of one of them"
     )
 
 

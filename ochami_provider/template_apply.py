@@ -17,13 +17,14 @@ from .clients.cloud_init import CloudInitGroup
 from .clients.services import Services
 from .clients.smd import Component
 from .errors import InvalidInputError, NotFoundError, OchamiError
-from .models.template import OWNER_PARAMETER, BootTemplateSpec
+from .models.template import BootTemplateSpec
 from .models.validation import FieldProblem
 from .planning import (
     FieldChange,
     WritePlan,
     desired_boot_params,
     desired_cloud_init,
+    foreign_owner_reason,
     foreign_owners,
     merge_plans,
     plan_bss,
@@ -253,9 +254,7 @@ def target_problems(
         if not claims.releases(cluster, other, host):
             problems.append(
                 FieldProblem(
-                    f"boot_sets.{set_name}",
-                    f"node {host!r} already boots template {other!r} ({OWNER_PARAMETER}={other}"
-                    " in BSS); a node follows one template: take it out of one of them",
+                    f"boot_sets.{set_name}", f"{foreign_owner_reason(other)} (got {host!r})"
                 )
             )
     return problems
