@@ -187,6 +187,7 @@ def plan_bss(
         wanted_hosts.update(record.hosts)
         stale: list[str] = []
         tallies: dict[tuple[str, str | None, str | None], int] = {}
+        want = _bss_fields(record)  # one per boot set, not per host: 10,000 hosts share it
         for host in record.hosts:
             current = actual.get(host)
             if current is None:
@@ -196,7 +197,7 @@ def plan_bss(
                 )
                 continue
             differs = False
-            have, want = _bss_fields(current), _bss_fields(record)
+            have = _bss_fields(current)
             for label, new in want.items():
                 old = have[label]
                 if old != new:
