@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from ochami_provider.clients.cloud_init import CloudConfigFile, CloudInitGroup
+from ochami_provider.models.records import CloudConfigFile, CloudInitGroup
 
 POLL_SECONDS = 0.1
 

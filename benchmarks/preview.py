@@ -118,6 +118,8 @@ def preview_stack(count: int, groups: int) -> PreviewResult:
         project = Path(tmp)
         for name in ("Pulumi.yaml", "__main__.py"):
             shutil.copy(ROOT / name, project / name)
+        # Pulumi.yaml names the project's virtualenv: the copy uses the same one.
+        (project / ".venv").symlink_to(ROOT / ".venv")
         (project / "stacks").mkdir()
         (project / "state").mkdir()
         env = {

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ochami_provider import BootSessionProvider, BootTemplateProvider
-from ochami_provider.resources.boot_template import SPEC_KEYS
+from ochami_provider.models.template import TEMPLATE_SPEC_KEYS as SPEC_KEYS
+from ochami_provider.pulumi_adapter import BootSessionProvider, BootTemplateProvider
 from ochami_provider.sim import Fleet, SimServer
 
 from .baseline import per_node_loop

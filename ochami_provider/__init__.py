@@ -1,7 +1,25 @@
-"""ochami_provider: BOS-style boot templates and sessions for OpenCHAMI, as Pulumi resources."""
+"""ochami_provider: BOS-style boot templates and sessions for OpenCHAMI.
+
+The core (models, planning, the session machine, the template writer, the clients and the
+resources' lifecycles) imports no engine. `BootTemplate` and `BootSession` are the Pulumi
+front end, loaded on first use so that other front ends never import `pulumi`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from .config import ProviderConfig
-from .resources import BootSession, BootSessionProvider, BootTemplate, BootTemplateProvider
+
+if TYPE_CHECKING:
+    from .pulumi_adapter import (
+        BootSession,
+        BootSessionProvider,
+        BootTemplate,
+        BootTemplateProvider,
+    )
+
+_PULUMI_NAMES = ("BootSession", "BootSessionProvider", "BootTemplate", "BootTemplateProvider")
 
 __all__ = [
     "BootSession",
@@ -10,3 +28,11 @@ __all__ = [
     "BootTemplateProvider",
     "ProviderConfig",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PULUMI_NAMES:
+        from . import pulumi_adapter
+
+        return getattr(pulumi_adapter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

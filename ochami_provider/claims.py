@@ -50,7 +50,3 @@ class NodeClaims:
         its own update frees the node, so another template may take it."""
         checked = self.targets.get((cluster, template))
         return checked is not None and host not in checked
-
-
-# One per provider process, which is one per deployment.
-DEPLOYMENT_CLAIMS = NodeClaims()

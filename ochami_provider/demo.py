@@ -10,7 +10,7 @@ import json
 
 from .clients import Services
 from .config import ProviderConfig
-from .template_apply import batch_by_content
+from .planning import batch_by_content
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from .models.problems import Problem
 
 
 class OchamiError(Exception):
@@ -49,13 +52,23 @@ class ConflictError(ServiceError):
 
 
 class InvalidInputError(OchamiError):
-    """Input rejected before any request: names the field and the offending value."""
+    """Input rejected before any write. `problems` says what; `field`, `value` and `reason`
+    describe the first of them."""
 
     def __init__(self, field: str, value: object, reason: str) -> None:
         self.field = field
         self.value = value
         self.reason = reason
-        super().__init__(f"{field}: {reason} (got {value!r})")
+        self.problems: list[Problem] = [Problem.of(field, reason, value)]
+        super().__init__(str(self.problems[0]))
+
+    @classmethod
+    def of(cls, problems: Sequence[Problem]) -> InvalidInputError:
+        first = problems[0]
+        error = cls(first.field, None, first.message)
+        error.problems = list(problems)
+        error.args = ("; ".join(str(p) for p in problems),)
+        return error
 
 
 class SessionConflictError(OchamiError):

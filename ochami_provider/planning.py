@@ -10,10 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .clients.bss import BootParams
-from .clients.cloud_init import CloudConfigFile, CloudInitGroup
-from .clients.smd import Component
 from .errors import InvalidInputError
+from .models.records import BootParams, CloudConfigFile, CloudInitGroup, Component
 from .models.template import OWNER_PARAMETER, BootTemplateSpec
 
 
@@ -210,7 +208,7 @@ def plan_bss(
             plan.bss_writes.append(record.model_copy(update={"hosts": stale}))
         for (label, old, new), count in sorted(tallies.items(), key=lambda kv: repr(kv[0])):
             plan.changes.append(FieldChange(f"boot_sets.{set_name}.{label}", old, new, count))
-    # Only hosts BSS still holds: BSS refuses a DELETE naming none that exist (HTTP 400).
+    # Only hosts BSS still holds: one removed by hand since is no change to make.
     leavers = sorted(h for h in set(previous_hosts) - wanted_hosts if h in actual)
     if leavers:
         plan.bss_deletes = leavers
@@ -263,7 +261,7 @@ def plan_cloud_init(
                 "cloud_init",
                 name,
                 "the cloud-init server already has data for this group and no template owns it;"
-                " adopt it with `pulumi import` or delete it first",
+                " set `adopt: true` on the template to take it over, or delete it first",
             )
         else:
             differences = cloud_init_differences(group, current)
@@ -287,6 +285,17 @@ def merge_plans(*plans: WritePlan) -> WritePlan:
         merged.cloud_init_deletes += plan.cloud_init_deletes
         merged.changes += plan.changes
     return merged
+
+
+def batch_by_content(records: Iterable[BootParams]) -> list[BootParams]:
+    """Merge per-host records with the same kernel, initrd and params into one batch each."""
+    batches: dict[tuple[str, str, str], list[str]] = {}
+    for record in records:
+        batches.setdefault((record.kernel, record.initrd, record.params), []).extend(record.hosts)
+    return [
+        BootParams(hosts=hosts, kernel=kernel, initrd=initrd, params=params)
+        for (kernel, initrd, params), hosts in batches.items()
+    ]
 
 
 def observed_spec(

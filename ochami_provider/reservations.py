@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .clients.smd import Reservation, SmdClient
+from .clients.smd import SmdClient
 from .errors import OchamiError, ServiceError, SessionConflictError
+from .models.records import Reservation
 
 RESERVATION_MINUTES = 2
 _RENEW_AFTER_SECONDS = RESERVATION_MINUTES * 60 / 2

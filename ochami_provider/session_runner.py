@@ -7,10 +7,9 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from .clients.services import Services
-from .errors import NotFoundError, OchamiError, SessionConflictError
+from .errors import InvalidInputError, NotFoundError, OchamiError, SessionConflictError
 from .models.names import normalize_xname
 from .models.session import BootSessionSpec, SessionState
-from .planning import refuse_foreign_owners
 from .reservations import NodeReservation
 from .session_machine import (
     Finished,
@@ -21,17 +20,11 @@ from .session_machine import (
     TaskResult,
     WriteConfig,
 )
-from .template_apply import execute, observe, plan_template, resolve_targets
-
-Log = Callable[[str], None]
+from .template_writer import Log, quiet, resolve_targets, write_template
 
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 def limit_nodes(services: Services, nodes: Iterable[str], limit: list[str]) -> list[str]:
@@ -48,8 +41,8 @@ def limit_nodes(services: Services, nodes: Iterable[str], limit: list[str]) -> l
         try:
             allowed.update(services.smd.get_group(entry.lower()).members.ids)
         except NotFoundError:
-            raise OchamiError(
-                f"limit: {entry!r} is neither a node xname nor an SMD group label"
+            raise InvalidInputError(
+                "limit", entry, "not a node xname, and SMD has no group with this label"
             ) from None
     return sorted(set(nodes) & allowed)
 
@@ -59,7 +52,7 @@ def run_session(
     spec: BootSessionSpec,
     *,
     only_nodes: Iterable[str] | None = None,
-    log: Log = _quiet,
+    log: Log = quiet,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], str] = utc_now,
@@ -88,15 +81,16 @@ def run_session(
                     log(f"session {spec.name}: {len(nodes)} node(s) to {spec.operation}")
                     machine.on_resolved(nodes, now())
                 elif isinstance(action, WriteConfig):
-                    chosen = set(action.nodes)
-                    scoped = {k: [h for h in v if h in chosen] for k, v in hosts_by_set.items()}
-                    observed = observe(services, template, scoped)
-                    refuse_foreign_owners(template, scoped, observed.bss)
-                    plan = plan_template(
-                        spec.template, observed, owned_groups=template.cloud_init_groups()
+                    # The template's own data, re-asserted for these nodes: a manual edit since
+                    # the template was written cannot slip into the boot.
+                    write_template(
+                        services,
+                        template,
+                        owned_groups=template.cloud_init_groups(),
+                        hosts_by_set=hosts_by_set,
+                        only_nodes=action.nodes,
+                        log=log,
                     )
-                    plan.cloud_init_deletes = []  # a session never removes a template's data
-                    execute(services, plan, observed, log)
                     machine.on_config_written(now())
                 elif isinstance(action, StartPower):
                     reservation.keep_alive()

@@ -12,6 +12,9 @@ set -euo pipefail
 CLI_VERSION="${PULUMI_CLI_VERSION:-v3.260.0}"
 HOST_VERSION="${PULUMI_HOST_VERSION:-v3.79.0}"
 CACHE="${OCHAMI_ENGINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ochami-provider/pulumi-engine}"
+# The Python whose pulumi SDK the launcher scripts must match: the project's .venv when there is one.
+VENV_PYTHON="$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/python"
+if [ -z "${PYTHON:-}" ] && [ -x "$VENV_PYTHON" ]; then PYTHON="$VENV_PYTHON"; fi
 PYTHON="${PYTHON:-python3}"
 
 if command -v pulumi >/dev/null && command -v pulumi-language-python >/dev/null \

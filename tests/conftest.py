@@ -9,21 +9,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ochami_provider.claims import DEPLOYMENT_CLAIMS
 from ochami_provider.clients import Services
 from ochami_provider.config import ProviderConfig
 from ochami_provider.sim import Fleet, SimServer
 
 KERNEL = "/boot-images/compute/vmlinuz"
 INITRD = "/boot-images/compute/initramfs.img"
-
-
-@pytest.fixture(autouse=True)
-def fresh_claims() -> Iterator[None]:
-    """Node claims live as long as a provider process: one deployment. Here, one test."""
-    DEPLOYMENT_CLAIMS.clear()
-    yield
-    DEPLOYMENT_CLAIMS.clear()
 
 
 @pytest.fixture

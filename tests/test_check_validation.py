@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from ochami_provider import BootSessionProvider, BootTemplateProvider
-from ochami_provider.claims import DEPLOYMENT_CLAIMS
 from ochami_provider.errors import InvalidInputError
 from ochami_provider.sim import Fleet, SimServer
 from tests.conftest import template_props
@@ -259,7 +258,7 @@ def test_a_node_moved_between_templates_in_one_deployment_passes_check(
     a = template_props(sim.url, name="compute-a")
     created = provider.create(provider.check({}, a).inputs).outs
     assert created["node_count"] == 12
-    DEPLOYMENT_CLAIMS.clear()  # the next deployment
+    provider.core.claims.clear()  # the next deployment
     moved = "x1000c0s7b0n1"
     _targets(
         a,
@@ -272,7 +271,7 @@ def test_a_node_moved_between_templates_in_one_deployment_passes_check(
     _targets(b, node_groups=[], node_list=[moved])
     assert provider.check({}, b).failures == []
     # Checked alone, without a's release in the same deployment, b is refused.
-    DEPLOYMENT_CLAIMS.clear()
+    provider.core.claims.clear()
     failures = provider.check({}, b).failures
     assert (
         failures and "'compute'" not in failures[0].reason and "'compute-a'" in failures[0].reason
@@ -285,7 +284,7 @@ def test_a_template_of_another_stack_is_refused_in_check_and_in_create(
     """Another stack's template: visible only through the owner marker BSS holds."""
     provider = BootTemplateProvider()
     provider.create(provider.check({}, template_props(sim.url, name="compute-a")).inputs)
-    DEPLOYMENT_CLAIMS.clear()  # another stack: another provider process
+    provider = BootTemplateProvider()  # another stack: another provider process
     other = template_props(sim.url, name="compute-b", cloud_init=None)
     _targets(other, node_groups=[], node_list=["x1000c0s2b0n0"])
     failures = provider.check({}, other).failures

@@ -1,4 +1,4 @@
-"""PCS and partitions against the simulator, and the shared transport's errors and retries.
+"""PCS against the simulator, and the shared transport's errors and retries.
 
 The wire contract of SMD, BSS and cloud-init is pinned in test_contract.py, against both the
 simulator and the real services."""
@@ -20,14 +20,13 @@ from ochami_provider.clients import (
 from ochami_provider.config import ProviderConfig
 from ochami_provider.errors import (
     InvalidInputError,
-    NotFoundError,
     ServiceError,
     ServiceUnreachable,
 )
 from ochami_provider.sim import Fleet
 
 
-def test_pcs_transition_and_power_status(fleet: Fleet, services: Services) -> None:
+def test_pcs_transition(fleet: Fleet, services: Services) -> None:
     nodes = list(fleet.nodes)[:2]
     tid = services.pcs.start_transition("On", nodes, 5)
     import time
@@ -37,8 +36,7 @@ def test_pcs_transition_and_power_status(fleet: Fleet, services: Services) -> No
     assert transition.finished and transition.operation == "On"
     assert transition.task_counts.succeeded == 2
     assert {t.xname for t in transition.tasks} == set(nodes)
-    states = {s.xname: s.power_state for s in services.pcs.power_status(nodes)}
-    assert states == {nodes[0]: "on", nodes[1]: "on"}
+    assert [fleet.nodes[n].power for n in nodes] == ["on", "on"]
     with pytest.raises(ServiceError, match="invalid Operation type Explode"):
         services.pcs.start_transition("Explode", nodes)
 
@@ -91,15 +89,6 @@ def test_connection_failure_becomes_service_unreachable() -> None:
     with pytest.raises(ServiceUnreachable) as caught:
         _transport(handler).request("GET", "/bootparameters")
     assert caught.value.status is None and "connection refused" in str(caught.value)
-
-
-def test_smd_partition(fleet: Fleet, services: Services) -> None:
-    members = list(fleet.nodes)[:2]
-    fleet.partitions["p1"] = {"name": "p1", "description": "tenant", "members": {"ids": members}}
-    partition = services.smd.get_partition("p1")
-    assert partition.description == "tenant" and partition.members.ids == members
-    with pytest.raises(NotFoundError, match="No such partition: p2"):
-        services.smd.get_partition("p2")
 
 
 def test_unreadable_ca_bundle_is_an_error_naming_the_setting(tmp_path: Path) -> None:

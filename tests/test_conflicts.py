@@ -14,7 +14,7 @@ import pytest
 from ochami_provider import BootSessionProvider, BootTemplateProvider
 from ochami_provider.clients import Services
 from ochami_provider.errors import SessionConflictError
-from ochami_provider.resources.boot_template import SPEC_KEYS
+from ochami_provider.models.template import TEMPLATE_SPEC_KEYS as SPEC_KEYS
 from ochami_provider.sim import Fleet, SimServer
 from tests.conftest import template_props
 

@@ -49,6 +49,8 @@ class Project:
         }
         for name in ("Pulumi.yaml", "__main__.py"):
             shutil.copy(ROOT / name, path / name)
+        # Pulumi.yaml names the project's virtualenv: the copy uses the same one.
+        (path / ".venv").symlink_to(ROOT / ".venv")
         (path / "stacks").mkdir()
         self.state.mkdir()
 

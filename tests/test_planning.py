@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from ochami_provider.clients import BootParams, CloudConfigFile, CloudInitGroup, Component
 from ochami_provider.errors import InvalidInputError
 from ochami_provider.models import BootTemplateSpec
+from ochami_provider.models.records import BootParams, CloudConfigFile, CloudInitGroup, Component
 from ochami_provider.planning import (
     desired_boot_params,
     desired_cloud_init,

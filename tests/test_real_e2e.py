@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ochami_provider.clients import BootParams, Services
+from ochami_provider.clients import Services
+from ochami_provider.models.records import BootParams
 from tests.backends import needs_real
 from tests.openchami.stack import OpenchamiStack
 from tests.test_engine_e2e import ENGINE, STACK, Project

@@ -1,26 +1,21 @@
-"""HTTP clients, one module per OpenCHAMI service, over a shared transport."""
+"""HTTP clients, one module per OpenCHAMI service, over a shared transport.
 
-from .bss import BootParams, BssClient
-from .cloud_init import CloudConfigFile, CloudInitClient, CloudInitGroup
-from .pcs import PcsClient, PowerStatus, Transition, TransitionTask
+The records they read and write are in `ochami_provider.models.records`.
+"""
+
+from .bss import BssClient
+from .cloud_init import CloudInitClient
+from .pcs import PcsClient
 from .services import Services
-from .smd import Component, Group, SmdClient
+from .smd import SmdClient
 from .transport import RetryPolicy, ServiceTransport
 
 __all__ = [
-    "BootParams",
     "BssClient",
-    "CloudConfigFile",
     "CloudInitClient",
-    "CloudInitGroup",
-    "Component",
-    "Group",
     "PcsClient",
-    "PowerStatus",
     "RetryPolicy",
     "ServiceTransport",
     "Services",
     "SmdClient",
-    "Transition",
-    "TransitionTask",
 ]

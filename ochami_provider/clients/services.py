@@ -29,9 +29,14 @@ class Services:
             pcs=PcsClient(ServiceTransport.from_config("pcs", config)),
         )
 
+    @property
+    def cluster(self) -> str:
+        """What tells one cluster from another: the BSS that holds its boot parameters."""
+        return self.bss.transport.base_url
+
     def close(self) -> None:
         for client in (self.smd, self.bss, self.cloud_init, self.pcs):
-            client.t.close()
+            client.transport.close()
 
     def __enter__(self) -> Services:
         return self

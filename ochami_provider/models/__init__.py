@@ -1,9 +1,10 @@
-"""Pydantic models of what users write (template and session specs) and what sessions report."""
+"""Pydantic models: what users write (template and session specs), what the resources record
+(their state), what the services hold (records), and the one shape of an input problem."""
 
 from .names import ARCHES, ROLES, normalize_xname
+from .problems import Problem, field_problems
 from .session import BootSessionSpec, NodeOutcome, SessionResults, SessionState, SessionStatus
 from .template import BootSet, BootTemplateSpec, CloudInitSpec
-from .validation import FieldProblem, field_problems
 
 __all__ = [
     "ARCHES",
@@ -12,8 +13,8 @@ __all__ = [
     "BootSet",
     "BootTemplateSpec",
     "CloudInitSpec",
-    "FieldProblem",
     "NodeOutcome",
+    "Problem",
     "SessionResults",
     "SessionState",
     "SessionStatus",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,3 +67,58 @@ class SessionState(BaseModel):
     transition_ids: list[str] = Field(default_factory=list)
     node_count: int = 0
     results: SessionResults = Field(default_factory=SessionResults)
+
+
+# The resource: what a front end passes in, and what it records -------------------------
+SESSION_SPEC_KEYS = tuple(BootSessionSpec.model_fields)
+
+
+class SessionInputs(BaseModel):
+    """A BootSession's inputs: the spec, what to do on delete, and a connection override."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spec: BootSessionSpec
+    # On destroy, power off the nodes the session booted (Soft-Off).
+    shutdown_on_delete: bool = False
+    connection: dict[str, Any] | None = None
+
+    KEYS: ClassVar[tuple[str, ...]] = (*SESSION_SPEC_KEYS, "shutdown_on_delete", "connection")
+
+    @staticmethod
+    def spec_data(props: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: props[k] for k in SESSION_SPEC_KEYS if props.get(k) is not None}
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> SessionInputs:
+        return cls(
+            spec=BootSessionSpec.model_validate(cls.spec_data(props)),
+            shutdown_on_delete=bool(props.get("shutdown_on_delete")),
+            connection=props.get("connection"),
+        )
+
+    def to_props(self) -> dict[str, Any]:
+        return {
+            **self.spec.model_dump(mode="json"),
+            "shutdown_on_delete": self.shutdown_on_delete,
+            "connection": self.connection,
+        }
+
+
+class SessionRecord(SessionState):
+    """What a BootSession records: its state, and which template version it applied."""
+
+    template_name: str = ""
+    template_version: str = ""
+
+    @classmethod
+    def output_keys(cls) -> tuple[str, ...]:
+        # `operation` is an input too, and stays one.
+        return tuple(k for k in cls.model_fields if k not in SessionInputs.KEYS)
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> SessionRecord:
+        return cls.model_validate({k: props[k] for k in cls.model_fields if k in props})
+
+    def to_props(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", include=set(self.output_keys()))

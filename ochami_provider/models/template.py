@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -150,3 +151,75 @@ class BootTemplateSpec(_Strict):
         """A content hash: the same spec always has the same version, any change a new one."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+# The resource: what a front end passes in, and what it records -------------------------
+TEMPLATE_SPEC_KEYS = ("name", "description", "boot_sets", "cloud_init")
+
+
+class TemplateInputs(BaseModel):
+    """A BootTemplate's inputs: the spec, a connection override, and `adopt` (on create, take
+    over cloud-init group data that already exists for the template's groups)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spec: BootTemplateSpec
+    connection: dict[str, Any] | None = None
+    adopt: bool = False
+
+    KEYS: ClassVar[tuple[str, ...]] = (*TEMPLATE_SPEC_KEYS, "connection", "adopt")
+
+    @staticmethod
+    def spec_data(props: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: props[k] for k in TEMPLATE_SPEC_KEYS if props.get(k) is not None}
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> TemplateInputs:
+        return cls(
+            spec=BootTemplateSpec.model_validate(cls.spec_data(props)),
+            connection=props.get("connection"),
+            adopt=bool(props.get("adopt")),
+        )
+
+    def to_props(self) -> dict[str, Any]:
+        return {
+            **self.spec.model_dump(mode="json"),
+            "connection": self.connection,
+            "adopt": self.adopt,
+        }
+
+
+class TemplateState(BaseModel):
+    """What a BootTemplate records after a write or a read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The normalized spec as one document: what another stack copies (stack references).
+    spec: dict[str, Any]
+    version: str
+    # The nodes each boot set was written for, and the cloud-init groups the template owns.
+    hosts: dict[str, list[str]] = Field(default_factory=dict)
+    node_count: int = 0
+    cloud_init_groups: list[str] = Field(default_factory=list)
+    # The last write's field-level changes, and what the last read found different.
+    changes: list[str] = Field(default_factory=list)
+    drift: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def output_keys(cls) -> tuple[str, ...]:
+        return tuple(cls.model_fields)
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> TemplateState | None:
+        """The recorded state, or None when nothing is recorded yet (a read from inputs)."""
+        if props.get("spec") is None or props.get("version") is None:
+            return None
+        return cls.model_validate(
+            {k: props[k] for k in cls.output_keys() if props.get(k) is not None}
+        )
+
+    def to_props(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def all_hosts(self) -> list[str]:
+        return sorted({h for hosts in self.hosts.values() for h in hosts})

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..clients.pcs import PCS_OPERATIONS as PCS_CLIENT_OPERATIONS
+from ..models.records import PCS_OPERATIONS as PCS_CLIENT_OPERATIONS
 from .faults import FaultPlan
 
 # PCS matches operation names without regard to case.

@@ -1,4 +1,7 @@
-"""The Pulumi dynamic resources, one module each."""
+"""The Pulumi front end: dynamic resources mapping the engine's calls onto the lifecycles.
+
+The only package of ochami_provider that imports `pulumi`.
+"""
 
 from .boot_session import BootSession, BootSessionProvider
 from .boot_template import BootTemplate, BootTemplateProvider

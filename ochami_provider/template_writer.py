@@ -1,27 +1,29 @@
-"""The I/O around planning: resolve targets in SMD, read BSS and cloud-init, write the plan.
+"""The one writer of a template's data: resolve its nodes in SMD, read BSS and cloud-init,
+plan (pure, in planning.py), then write, putting back what earlier writes replaced if a later
+one fails. Template create, update and delete use it, and so does a session's configuration
+step (restricted to the session's nodes).
 
 Request counts do not grow with the number of nodes: one SMD read per group (plus one component
-read when roles or arch are used), one BSS read, one BSS write per boot set, one cloud-init
-request per group.
+read when roles, arch or node lists are used), one BSS read, one BSS write per boot set, one
+cloud-init request per group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
 from .claims import NodeClaims
-from .clients.bss import BootParams
-from .clients.cloud_init import CloudInitGroup
 from .clients.services import Services
-from .clients.smd import Component
 from .errors import InvalidInputError, NotFoundError, OchamiError
+from .models.problems import Problem
+from .models.records import BootParams, CloudInitGroup, Component
 from .models.template import BootTemplateSpec
-from .models.validation import FieldProblem
 from .planning import (
     FieldChange,
     WritePlan,
+    batch_by_content,
     desired_boot_params,
     desired_cloud_init,
     foreign_owner_reason,
@@ -34,29 +36,30 @@ from .planning import (
 )
 
 Log = Callable[[str], None]
+HostsBySet = dict[str, list[str]]
 
 
-def _quiet(_: str) -> None:
+def quiet(_: str) -> None:
     return None
 
 
 @dataclass
 class Observed:
-    hosts_by_set: dict[str, list[str]]
+    hosts_by_set: HostsBySet
     bss: dict[str, BootParams]
     cloud_init: dict[str, CloudInitGroup | None]
 
 
 @dataclass
-class ApplyReport:
-    hosts_by_set: dict[str, list[str]]
+class WriteReport:
+    hosts_by_set: HostsBySet
     cloud_init_groups: list[str]
     changes: list[FieldChange] = field(default_factory=list)
 
 
 def resolve_targets(
     services: Services, spec: BootTemplateSpec, *, require_members: bool = False
-) -> dict[str, list[str]]:
+) -> HostsBySet:
     """Nodes of each boot set, from SMD. An unknown group is an error naming the boot set;
     with `require_members` (check and apply, not refresh) so are an empty group and a boot set
     that resolves to no node."""
@@ -82,7 +85,7 @@ def resolve_targets(
 
 
 def _refuse_empty(
-    spec: BootTemplateSpec, members: dict[str, list[str]], resolved: dict[str, list[str]]
+    spec: BootTemplateSpec, members: Mapping[str, list[str]], resolved: HostsBySet
 ) -> None:
     for set_name, boot_set in spec.boot_sets.items():
         for label in boot_set.node_groups:
@@ -127,7 +130,7 @@ def _check_listed_nodes(
 def observe(
     services: Services,
     spec: BootTemplateSpec,
-    hosts_by_set: dict[str, list[str]],
+    hosts_by_set: HostsBySet,
     previous_hosts: Iterable[str] = (),
 ) -> Observed:
     """One BSS read for the targets and the hosts the template held before (possible leavers)."""
@@ -151,7 +154,80 @@ def plan_template(
     )
 
 
-def execute(services: Services, plan: WritePlan, observed: Observed, log: Log = _quiet) -> None:
+def write_template(
+    services: Services,
+    spec: BootTemplateSpec,
+    *,
+    previous_hosts: Iterable[str] = (),
+    owned_groups: Iterable[str] = (),
+    hosts_by_set: HostsBySet | None = None,
+    only_nodes: Iterable[str] | None = None,
+    log: Log = quiet,
+) -> WriteReport:
+    """Make BSS and cloud-init hold `spec`: resolve (unless `hosts_by_set` is given), read,
+    plan (every check passes before the first write), write.
+
+    `previous_hosts` and `owned_groups` are what the template held before: hosts it no longer
+    targets lose their records, and groups it owns may be replaced (or removed when dropped).
+    `only_nodes` restricts the BSS writes to those nodes (a session's configuration step)."""
+    if hosts_by_set is None:
+        hosts_by_set = resolve_targets(services, spec, require_members=True)
+    if only_nodes is not None:
+        chosen = set(only_nodes)
+        hosts_by_set = {k: [h for h in v if h in chosen] for k, v in hosts_by_set.items()}
+    previous_hosts = list(previous_hosts)
+    observed = observe(services, spec, hosts_by_set, previous_hosts)
+    refuse_foreign_owners(spec, hosts_by_set, observed.bss)
+    plan = plan_template(spec, observed, previous_hosts, owned_groups)
+    _execute(services, plan, observed, log)
+    return WriteReport(hosts_by_set, spec.cloud_init_groups(), plan.changes)
+
+
+def read_template(
+    services: Services, spec: BootTemplateSpec, previous_hosts: Iterable[str] = ()
+) -> tuple[Observed, WritePlan]:
+    """What the services hold for `spec` now, and what writing it would change (reads only).
+    The template's own groups count as owned, so data present before it shows as drift."""
+    hosts_by_set = resolve_targets(services, spec)
+    observed = observe(services, spec, hosts_by_set, previous_hosts)
+    return observed, plan_template(spec, observed, previous_hosts, spec.cloud_init_groups())
+
+
+def remove_template(services: Services, hosts: list[str], groups: list[str]) -> None:
+    services.bss.delete(hosts)
+    for group in groups:
+        services.cloud_init.delete_group(group)
+
+
+def target_problems(
+    services: Services, spec: BootTemplateSpec, claims: NodeClaims
+) -> list[Problem]:
+    """What `check` finds in SMD and BSS; reads only.
+
+    Unknown or empty groups, unknown nodes, nodes another template of this deployment
+    targets, and nodes BSS says another template boots (unless that template, checked in this
+    deployment, lets them go)."""
+    try:
+        hosts_by_set = resolve_targets(services, spec, require_members=True)
+    except InvalidInputError as error:
+        return error.problems
+    cluster = services.cluster
+    problems = [
+        Problem(
+            f"boot_sets.{set_name}",
+            f"node {host!r} is also a target of template {other!r} in this stack;"
+            " a node follows one template",
+        )
+        for set_name, host, other in claims.claim(cluster, spec.name, hosts_by_set)
+    ]
+    hosts = sorted({h for hs in hosts_by_set.values() for h in hs})
+    for set_name, host, other in foreign_owners(spec, hosts_by_set, services.bss.get(hosts)):
+        if not claims.releases(cluster, other, host):
+            problems.append(Problem.of(f"boot_sets.{set_name}", foreign_owner_reason(other), host))
+    return problems
+
+
+def _execute(services: Services, plan: WritePlan, observed: Observed, log: Log) -> None:
     """Write the plan; if a write fails, put back what the earlier writes replaced."""
     undo: list[Callable[[], None]] = []
     try:
@@ -192,78 +268,8 @@ def _bss_restore(
     services: Services, previous: list[BootParams], fresh: list[str]
 ) -> Callable[[], None]:
     def restore() -> None:
-        if fresh:
-            services.bss.delete(fresh)
+        services.bss.delete(fresh)
         for record in batch_by_content(previous):
             services.bss.put(record)
 
     return restore
-
-
-def batch_by_content(records: Iterable[BootParams]) -> list[BootParams]:
-    """Merge per-host records with the same kernel, initrd and params into one batch each."""
-    batches: dict[tuple[str, str, str], list[str]] = {}
-    for record in records:
-        batches.setdefault((record.kernel, record.initrd, record.params), []).extend(record.hosts)
-    return [
-        BootParams(hosts=hosts, kernel=kernel, initrd=initrd, params=params)
-        for (kernel, initrd, params), hosts in batches.items()
-    ]
-
-
-def apply_template(
-    services: Services,
-    spec: BootTemplateSpec,
-    previous_hosts: Iterable[str] = (),
-    owned_groups: Iterable[str] = (),
-    log: Log = _quiet,
-) -> ApplyReport:
-    """Resolve, read, plan (all checks pass before the first write), then write."""
-    hosts_by_set = resolve_targets(services, spec, require_members=True)
-    previous_hosts = list(previous_hosts)
-    observed = observe(services, spec, hosts_by_set, previous_hosts)
-    refuse_foreign_owners(spec, hosts_by_set, observed.bss)
-    plan = plan_template(spec, observed, previous_hosts, owned_groups)
-    execute(services, plan, observed, log)
-    return ApplyReport(hosts_by_set, spec.cloud_init_groups(), plan.changes)
-
-
-def target_problems(
-    services: Services, spec: BootTemplateSpec, claims: NodeClaims
-) -> list[FieldProblem]:
-    """What `check` finds in SMD and BSS, as (field, message) problems; reads only.
-
-    Unknown or empty groups, unknown nodes, nodes another template of this deployment
-    targets, and nodes BSS says another template boots (unless that template, checked in this
-    deployment, lets them go)."""
-    try:
-        hosts_by_set = resolve_targets(services, spec, require_members=True)
-    except InvalidInputError as error:
-        return [FieldProblem(error.field, str(error).removeprefix(f"{error.field}: "))]
-    cluster = services.bss.t.base_url
-    problems = [
-        FieldProblem(
-            f"boot_sets.{set_name}",
-            f"node {host!r} is also a target of template {other!r} in this stack;"
-            " a node follows one template",
-        )
-        for set_name, host, other in claims.claim(cluster, spec.name, hosts_by_set)
-    ]
-    hosts = sorted({h for hs in hosts_by_set.values() for h in hs})
-    for set_name, host, other in foreign_owners(spec, hosts_by_set, services.bss.get(hosts)):
-        if not claims.releases(cluster, other, host):
-            problems.append(
-                FieldProblem(
-                    f"boot_sets.{set_name}", f"{foreign_owner_reason(other)} (got {host!r})"
-                )
-            )
-    return problems
-
-
-def remove_template(services: Services, hosts: list[str], groups: list[str]) -> None:
-    # Records removed by hand since are already gone, and BSS refuses (HTTP 400) a DELETE
-    # that names no host it holds: delete only what is still there.
-    present = sorted(services.bss.get(hosts)) if hosts else []
-    services.bss.delete(present)
-    for group in groups:
-        services.cloud_init.delete_group(group)

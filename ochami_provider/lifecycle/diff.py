@@ -1,0 +1,37 @@
+"""What changed between a resource's recorded inputs and new ones, and what that means."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models.problems import Problem
+
+
+@dataclass(frozen=True)
+class Diff:
+    changed: list[str] = field(default_factory=list)
+    # Inputs whose change means a new resource (a new run, for a session).
+    replaces: list[str] = field(default_factory=list)
+    # Something to do although no input changed (a failed session's retry).
+    pending_work: bool = False
+    # The replacement takes what the old one holds (nodes, groups): remove the old one first.
+    delete_before_replace: bool = False
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changed) or self.pending_work
+
+
+def changed_keys(
+    olds: Mapping[str, Any], news: Mapping[str, Any], keys: Iterable[str]
+) -> list[str]:
+    return [k for k in keys if olds.get(k) != news.get(k)]
+
+
+def unknown_keys(props: Mapping[str, Any], known: Iterable[str]) -> list[Problem]:
+    allowed = set(known)
+    return [
+        Problem.of(key, "unknown field", props[key]) for key in sorted(props) if key not in allowed
+    ]

@@ -1,0 +1,114 @@
+"""A BootSession's lifecycle: check its inputs, run it, retry its failed nodes, record it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import InvalidInputError, OchamiError
+from ..models.problems import Problem, field_problems
+from ..models.session import (
+    BootSessionSpec,
+    SessionInputs,
+    SessionRecord,
+    SessionState,
+)
+from ..session_runner import limit_nodes, run_session
+from ..template_writer import Log, quiet
+from .connection import Connector
+from .diff import Diff, changed_keys, unknown_keys
+
+# Changing these re-runs the session (a new run, new id); the rest only updates the record.
+RERUN_KEYS = ("name", "template", "operation", "limit", "graceful")
+RETRYABLE = ("failed", "cancelled")
+
+
+class SessionLifecycle:
+    def __init__(
+        self, connector: Connector | None = None, log: Log = quiet, warn: Log = quiet
+    ) -> None:
+        self.connector = connector or Connector()
+        self.log = log
+        self.warn = warn
+
+    def check(
+        self, olds: Mapping[str, Any], news: Mapping[str, Any]
+    ) -> tuple[SessionInputs | None, list[Problem]]:
+        problems = (
+            field_problems(BootSessionSpec, SessionInputs.spec_data(news))
+            + self.connector.problems(news.get("connection"))
+            + unknown_keys(news, (*SessionInputs.KEYS, *SessionRecord.output_keys()))
+        )
+        if problems:
+            return None, problems
+        inputs = SessionInputs.from_props(news)
+        if inputs.spec.limit and self.connector.settings(inputs.connection).verify_targets:
+            with self.connector.services(inputs.connection) as services:
+                try:
+                    limit_nodes(services, [], inputs.spec.limit)
+                except InvalidInputError as error:
+                    problems += error.problems
+                except OchamiError as error:
+                    problems.append(Problem("limit", f"could not be resolved: {error}"))
+        return inputs, problems
+
+    def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
+        changed = changed_keys(olds, news, SessionInputs.KEYS)
+        return Diff(
+            changed=changed,
+            replaces=[k for k in changed if k in RERUN_KEYS],
+            # An unfinished or failed run: the next `up` retries its failed nodes.
+            pending_work=olds.get("status") in RETRYABLE,
+        )
+
+    def create(self, inputs: SessionInputs) -> SessionRecord:
+        with self.connector.services(inputs.connection) as services:
+            state = run_session(services, inputs.spec, log=self.log)
+        return self._record(inputs.spec, state)
+
+    def update(self, before: SessionRecord, inputs: SessionInputs) -> SessionRecord:
+        """A failed or cancelled run: retry the nodes that did not succeed. Otherwise only the
+        inputs that do not re-run the session changed, and the record stands."""
+        if before.status not in RETRYABLE:
+            return before
+        retry_nodes = [*before.results.failed, *before.results.pending]
+        with self.connector.services(inputs.connection) as services:
+            state = run_session(services, inputs.spec, only_nodes=retry_nodes, log=self.log)
+        return self._record(inputs.spec, _merge_retry(before, state))
+
+    def delete(self, inputs: SessionInputs, record: SessionRecord) -> None:
+        if not inputs.shutdown_on_delete:
+            return
+        nodes = sorted({*record.results.succeeded, *record.results.failed})
+        if nodes:
+            with self.connector.services(inputs.connection) as services:
+                transition = services.pcs.start_transition("Soft-Off", nodes)
+            self.log(f"session {inputs.spec.name}: Soft-Off of {len(nodes)} node(s): {transition}")
+
+    def _record(self, spec: BootSessionSpec, state: SessionState) -> SessionRecord:
+        line = (
+            f"session {spec.name}: {state.status}: {len(state.results.succeeded)} succeeded,"
+            f" {len(state.results.failed)} failed of {state.node_count}"
+        )
+        if state.status == "completed":
+            self.log(line)
+        else:
+            self.warn(f"{line}; {state.error_message}")
+        return SessionRecord(
+            **state.model_dump(),
+            template_name=spec.template.name,
+            template_version=spec.template.version(),
+        )
+
+
+def _merge_retry(previous: SessionState, retry: SessionState) -> SessionState:
+    """A retry's outcome on top of the earlier run: nodes that had succeeded stay succeeded."""
+    merged = retry.model_copy(deep=True)
+    merged.created = previous.created
+    merged.retry_count = previous.retry_count + retry.retry_count + 1
+    merged.transition_ids = previous.transition_ids + retry.transition_ids
+    merged.node_count = previous.node_count
+    merged.results.succeeded = sorted(
+        set(previous.results.succeeded) | set(retry.results.succeeded)
+    )
+    return merged

@@ -1,0 +1,133 @@
+"""What the OpenCHAMI services hold, as their APIs spell it: the records clients read and write.
+
+These live beside the specs, not in the clients, so pure code (planning, the session machine,
+the simulator) can use them without importing any HTTP client.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Record(BaseModel):
+    # Services send more fields than this package reads; unknown ones are ignored.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+# SMD ------------------------------------------------------------------------------------
+class Members(_Record):
+    ids: list[str] = Field(default_factory=list)
+
+
+class Group(_Record):
+    label: str
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    exclusive_group: str | None = Field(default=None, alias="exclusiveGroup")
+    members: Members = Field(default_factory=Members)
+
+
+class Component(_Record):
+    """The fields of an SMD component this package reads."""
+
+    id: str = Field(alias="ID")
+    type: str = Field(default="", alias="Type")
+    state: str = Field(default="", alias="State")
+    role: str = Field(default="", alias="Role")
+    sub_role: str = Field(default="", alias="SubRole")
+    arch: str = Field(default="", alias="Arch")
+    nid: int | None = Field(default=None, alias="NID")
+    enabled: bool | None = Field(default=None, alias="Enabled")
+
+
+class Reservation(_Record):
+    """An SMD service reservation on one component; the deputy key lets PCS act on it."""
+
+    id: str = Field(alias="ID")
+    deputy_key: str = Field(alias="DeputyKey")
+    reservation_key: str = Field(alias="ReservationKey")
+    expiration_time: str = Field(default="", alias="ExpirationTime")
+
+
+class LockStatus(_Record):
+    id: str = Field(alias="ID")
+    locked: bool = Field(default=False, alias="Locked")
+    reserved: bool = Field(default=False, alias="Reserved")
+    reservation_disabled: bool = Field(default=False, alias="ReservationDisabled")
+
+
+# BSS ------------------------------------------------------------------------------------
+class BootParams(_Record):
+    """One BSS boot-parameters record: BSS stores one kernel/initrd/params for all its hosts."""
+
+    hosts: list[str] = Field(default_factory=list)
+    macs: list[str] = Field(default_factory=list)
+    nids: list[int] = Field(default_factory=list)
+    params: str = ""
+    kernel: str = ""
+    initrd: str = ""
+    cloud_init: dict[str, Any] = Field(default_factory=dict, alias="cloud-init")
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON BSS expects: empty fields left out, as its Go encoder does."""
+        return self.model_dump(by_alias=True, exclude_defaults=True)
+
+
+# cloud-init server ----------------------------------------------------------------------
+class CloudConfigFile(_Record):
+    content: str = ""
+    filename: str = ""
+    encoding: Literal["plain", "base64"] | str = "plain"
+
+    def text(self) -> str:
+        """The content as the node sees it, whatever encoding it was stored in."""
+        if self.encoding == "base64":
+            return base64.b64decode(self.content).decode()
+        return self.content
+
+
+class CloudInitGroup(_Record):
+    """Group data: meta-data and one cloud-config file, handed to every member node."""
+
+    name: str
+    description: str = ""
+    meta_data: dict[str, Any] = Field(default_factory=dict, alias="meta-data")
+    file: CloudConfigFile = Field(default_factory=CloudConfigFile)
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True)
+
+
+# PCS ------------------------------------------------------------------------------------
+PCS_OPERATIONS = ("On", "Off", "Soft-Off", "Soft-Restart", "Hard-Restart", "Init", "Force-Off")
+
+
+class TransitionTask(_Record):
+    xname: str
+    task_status: str = Field(alias="taskStatus")
+    task_status_description: str = Field(default="", alias="taskStatusDescription")
+    error: str = ""
+
+
+class TaskCounts(_Record):
+    total: int = 0
+    new: int = 0
+    in_progress: int = Field(default=0, alias="in-progress")
+    failed: int = 0
+    succeeded: int = 0
+    unsupported: int = Field(default=0, alias="un-supported")
+
+
+class Transition(_Record):
+    transition_id: str = Field(alias="transitionID")
+    operation: str = ""
+    transition_status: str = Field(alias="transitionStatus")
+    task_counts: TaskCounts = Field(default_factory=TaskCounts, alias="taskCounts")
+    tasks: list[TransitionTask] = Field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.transition_status in ("completed", "aborted")

@@ -1,0 +1,132 @@
+"""BootSession: apply a template to its nodes and power them, recording the outcome per node."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
+
+from ..lifecycle import SessionLifecycle
+from ..lifecycle.session import RETRYABLE
+from ..models.session import SessionInputs, SessionRecord
+from ._provider import (
+    OchamiResourceProvider,
+    check_result,
+    diff_result,
+    info,
+    warn,
+    without_engine_keys,
+)
+
+
+class BootSessionProvider(OchamiResourceProvider):
+    def __init__(self) -> None:
+        super().__init__()
+        self.core = SessionLifecycle(self.connector, log=info, warn=warn)
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        if self.spec_is_unknown(news, SessionInputs.KEYS):
+            return check_result(news, {}, [])
+        inputs, problems = self.core.check(olds, without_engine_keys(news))
+        normalized = inputs.spec.model_dump(mode="json") if inputs else {}
+        return check_result(news, normalized, problems)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return diff_result(self.core.diff(olds, news))
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = SessionInputs.from_props(props)
+        record = self.core.create(inputs)
+        session_id = f"{inputs.spec.name}-{uuid.uuid4().hex[:8]}"
+        return CreateResult(session_id, _outputs(props, record))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = SessionInputs.from_props(news)
+        record = self.core.update(SessionRecord.from_props(olds), inputs)
+        return UpdateResult(_outputs(news, record))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        # A session is a record of something that happened; nothing in a service holds it.
+        return ReadResult(id_, props)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        self.core.delete(SessionInputs.from_props(props), SessionRecord.from_props(props))
+
+
+def _outputs(inputs: dict[str, Any], record: SessionRecord) -> dict[str, Any]:
+    """What the engine records: the inputs as given, and the session's record."""
+    return {**without_engine_keys(inputs), **record.to_props()}
+
+
+class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
+    """A BOS-style session: apply a BootTemplate to its nodes and boot, reboot or shut them down.
+
+    `operation` is boot (PCS On), reboot (Hard-Restart, or Soft-Restart with graceful=True),
+    shutdown (Soft-Off) or stage (write the boot configuration, power nothing).
+    """
+
+    status: pulumi.Output[str]
+    error_message: pulumi.Output[str]
+    retry_count: pulumi.Output[int]
+    completed_at: pulumi.Output[str]
+    results: pulumi.Output[dict[str, Any]]
+    template_version: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        template: Any,
+        operation: pulumi.Input[str],
+        name: pulumi.Input[str] | None = None,
+        limit: pulumi.Input[list[str]] | None = None,
+        graceful: pulumi.Input[bool] = False,
+        timeout_seconds: pulumi.Input[float] = 1800.0,
+        poll_interval_seconds: pulumi.Input[float] = 5.0,
+        task_deadline_minutes: pulumi.Input[int] = 5,
+        max_retries: pulumi.Input[int] = 1,
+        shutdown_on_delete: pulumi.Input[bool] = False,
+        connection: pulumi.Input[dict[str, Any]] | None = None,
+        fail_up_on_error: bool = True,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        from .boot_template import BootTemplate
+
+        template_spec = template.spec if isinstance(template, BootTemplate) else template
+        props: dict[str, Any] = {
+            "name": name or resource_name,
+            "template": template_spec,
+            "operation": operation,
+            "limit": limit or [],
+            "graceful": graceful,
+            "timeout_seconds": timeout_seconds,
+            "poll_interval_seconds": poll_interval_seconds,
+            "task_deadline_minutes": task_deadline_minutes,
+            "retry": {"max_retries": max_retries},
+            "shutdown_on_delete": shutdown_on_delete,
+            "connection": connection,
+            **{key: None for key in SessionRecord.output_keys()},
+        }
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["connection"])
+        super().__init__(
+            _PROVIDER, resource_name, props, pulumi.ResourceOptions.merge(secret, opts)
+        )
+        if fail_up_on_error:
+            # The provider must return a failed session as created, or its per-node results
+            # (and the retry of only the failed nodes) would be lost. The program reports it
+            # as an error once the state holds it, so `pulumi up` exits non-zero.
+            pulumi.Output.all(self.status, self.error_message).apply(self._fail_up_if_failed)
+
+    def _fail_up_if_failed(self, outcome: list[Any]) -> None:
+        status, error = outcome
+        if status in RETRYABLE:
+            # An error diagnostic alone leaves the exit code at 0; a program error does not.
+            raise pulumi.RunError(
+                f"session {self._name} {status}: {error}; its results are recorded and the"
+                " next `pulumi up` retries the nodes that failed"
+            )
+
+
+_PROVIDER = BootSessionProvider()

@@ -1,0 +1,113 @@
+"""BootTemplate: a cluster's boot (BSS) and runtime (cloud-init) settings, declared once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
+
+from ..lifecycle import TemplateLifecycle
+from ..models.template import TemplateInputs, TemplateState
+from ._provider import (
+    OchamiResourceProvider,
+    check_result,
+    diff_result,
+    info,
+    without_engine_keys,
+)
+
+
+class BootTemplateProvider(OchamiResourceProvider):
+    def __init__(self) -> None:
+        super().__init__()
+        self.core = TemplateLifecycle(self.connector, log=info)
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        if self.spec_is_unknown(news, TemplateInputs.KEYS):
+            return check_result(news, {}, [])
+        inputs, problems = self.core.check(olds, without_engine_keys(news))
+        normalized = inputs.spec.model_dump(mode="json") if inputs else {}
+        return check_result(news, normalized, problems)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return diff_result(self.core.diff(olds, news))
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = TemplateInputs.from_props(props)
+        state = self.core.create(inputs)
+        return CreateResult(inputs.spec.name, _outputs(inputs.to_props(), state))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = TemplateInputs.from_props(news)
+        state = self.core.update(TemplateState.from_props(olds), inputs)
+        return UpdateResult(_outputs(inputs.to_props(), state))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        found = self.core.read(id_, props)
+        inputs = {"connection": props.get("connection"), **found.observed}
+        return ReadResult(id_, _outputs({**props, **inputs}, found.state), inputs)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        state = TemplateState.from_props(props)
+        if state is not None:
+            self.core.delete(props.get("connection"), state)
+
+
+def _outputs(inputs: dict[str, Any], state: TemplateState) -> dict[str, Any]:
+    """What the engine records: the inputs as written (or found), and the template's state."""
+    return {**without_engine_keys(inputs), **state.to_props()}
+
+
+class BootTemplate(pulumi.dynamic.Resource, module="ochami", name="BootTemplate"):
+    """A BOS-style session template for OpenCHAMI.
+
+    Writes each boot set's kernel, initrd and parameters to BSS for its nodes, and the cloud-init
+    data to the cloud-init server for each of its groups; `pulumi refresh` reads both back.
+    """
+
+    spec: pulumi.Output[dict[str, Any]]
+    version: pulumi.Output[str]
+    hosts: pulumi.Output[dict[str, list[str]]]
+    node_count: pulumi.Output[int]
+    cloud_init_groups: pulumi.Output[list[str]]
+    changes: pulumi.Output[list[str]]
+    drift: pulumi.Output[list[str]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        boot_sets: pulumi.Input[dict[str, Any]],
+        name: pulumi.Input[str] | None = None,
+        description: pulumi.Input[str] = "",
+        cloud_init: pulumi.Input[dict[str, Any]] | None = None,
+        connection: pulumi.Input[dict[str, Any]] | None = None,
+        adopt: pulumi.Input[bool] = False,
+        secret_cloud_init: bool = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        secret_outputs = ["connection"]
+        if secret_cloud_init and cloud_init is not None:
+            # User-data often carries passwords or keys: keep it, and every output that can
+            # quote it (the spec, change and drift lists), encrypted in state and hidden in diffs.
+            cloud_init = pulumi.Output.secret(cloud_init)
+            secret_outputs += ["cloud_init", "spec", "changes", "drift"]
+        props = {
+            "adopt": adopt,
+            "name": name or resource_name,
+            "description": description,
+            "boot_sets": boot_sets,
+            "cloud_init": cloud_init,
+            "connection": connection,
+            **{key: None for key in TemplateState.output_keys()},
+        }
+        secret = pulumi.ResourceOptions(additional_secret_outputs=secret_outputs)
+        super().__init__(
+            _PROVIDER, resource_name, props, pulumi.ResourceOptions.merge(secret, opts)
+        )
+
+
+# One provider for every BootTemplate: the engine runs one instance per serialized form, and
+# that instance keeps the node claims of the whole deployment.
+_PROVIDER = BootTemplateProvider()
