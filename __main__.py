@@ -26,16 +26,16 @@ sessions: dict[str, Any] = config.get_object("sessions") or {}
 
 def declare(name: str, spec: Any, adopt: bool = False, secret: bool = False) -> BootTemplate:
     """A BootTemplate from a spec that may be plain data or an Output of it."""
-    spec_output = pulumi.Output.from_input(spec)
-    template = BootTemplate(
-        name,
-        name=name,
-        description=spec_output.apply(lambda s: s.get("description", "")),
-        boot_sets=spec_output.apply(lambda s: s["boot_sets"]),
-        cloud_init=spec_output.apply(lambda s: s.get("cloud_init")),
-        adopt=adopt,
-        secret_cloud_init=secret,
-    )
+    if isinstance(spec, pulumi.Output):
+        fields = {
+            "description": spec.apply(lambda s: s.get("description", "")),
+            "boot_sets": spec.apply(lambda s: s["boot_sets"]),
+            "cloud_init": spec.apply(lambda s: s.get("cloud_init")),
+        }
+    else:
+        fields = {k: spec.get(k) for k in ("description", "boot_sets", "cloud_init")}
+        fields["description"] = fields["description"] or ""
+    template = BootTemplate(name, name=name, adopt=adopt, secret_cloud_init=secret, **fields)
     pulumi.export(f"template:{name}:version", template.version)
     pulumi.export(f"template:{name}:spec", template.spec)
     return template

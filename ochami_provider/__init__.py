@@ -7,6 +7,7 @@ front end, loaded on first use so that other front ends never import `pulumi`.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from .config import ProviderConfig
@@ -32,7 +33,5 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _PULUMI_NAMES:
-        from . import pulumi_adapter
-
-        return getattr(pulumi_adapter, name)
+        return getattr(importlib.import_module(".pulumi_adapter", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,7 @@
 #   - the program executor and the dynamic-provider launcher, plain scripts shipped in the
 #     sdk/v3 module of the installed Python SDK's version.
 set -euo pipefail
-CLI_VERSION="${PULUMI_CLI_VERSION:-v3.260.0}"
+CLI_VERSION="${PULUMI_CLI_VERSION:-v3.274.1}"
 HOST_VERSION="${PULUMI_HOST_VERSION:-v3.79.0}"
 CACHE="${OCHAMI_ENGINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ochami-provider/pulumi-engine}"
 # The Python whose pulumi SDK the launcher scripts must match: the project's .venv when there is one.

@@ -131,6 +131,35 @@ def test_valid_template_passes_and_is_normalized(fleet: Fleet, sim: SimServer) -
     ]
 
 
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def test_unchanged_inputs_are_checked_without_asking_the_services(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """A preview of an up-to-date stack writes nothing, so its checks read nothing either;
+    a changed template is verified again (refresh reports what the services hold)."""
+    provider = BootTemplateProvider()
+    created = provider.create(provider.check({}, template_props(sim.url)).inputs).outs
+    recorded = _without_nulls(created)  # as the engine records inputs and passes them back
+    assert recorded != created
+    fleet.requests.clear()
+    again = provider.check(recorded, template_props(sim.url))
+    assert again.failures == [] and fleet.requests == []
+    assert again.inputs["boot_sets"] == created["boot_sets"]
+    changed = template_props(sim.url, description="changed")
+    assert provider.check(recorded, changed).failures == []
+    assert [(s, m) for s, m, _ in fleet.requests] == [("smd", "GET"), ("bss", "GET")]
+    # An unchanged template whose group is gone is not refused by check; refresh shows it.
+    fleet.requests.clear()
+    del fleet.groups["compute"]
+    assert provider.check(recorded, template_props(sim.url)).failures == []
+    assert provider.check(recorded, changed).failures[0].property == f"{BS}.node_groups"
+
+
 def test_missing_http_artifact_fails_check(sim: SimServer) -> None:
     props = template_props(sim.url)
     props["boot_sets"]["compute"]["kernel"] = sim.url + "/artifacts/nope/vmlinuz"

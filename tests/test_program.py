@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import dill
 import pulumi
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from ochami_provider import BootSession, BootTemplate, BootTemplateProvider
+from ochami_provider.sim import SimServer
+from tests.conftest import template_props
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -58,3 +61,17 @@ def test_pickled_provider_carries_no_settings(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("OCHAMI_URI", "http://secret-host.example")
     pickled = base64.b64decode(serialize_provider(BootTemplateProvider()))
     assert b"tok-do-not-pickle" not in pickled and b"secret-host" not in pickled
+
+
+def test_a_provider_reuses_its_clients_and_pickles_without_them(sim: SimServer) -> None:
+    """One set of clients per connection for the provider process: a preview of many
+    resources reuses their connections. Pickled again, the provider carries none of them."""
+    provider = BootTemplateProvider()
+    connector = provider.core.connector
+    first = connector.services({"uri": sim.url})
+    assert connector.services({"uri": sim.url}) is first
+    assert connector.services({"uri": sim.url, "timeout": 5}) is not first
+    provider.check({}, template_props(sim.url))
+    again = dill.loads(base64.b64decode(serialize_provider(provider)))
+    assert again.core.connector._open == {}
+    assert again.core.connector.services({"uri": sim.url}) is not first

@@ -3,8 +3,8 @@ under the resource's own `connection` overrides, with the environment beneath bo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,17 +14,41 @@ from ..config import CONFIG_KEYS, ProviderConfig, from_sources
 from ..models.problems import Problem, problems_from
 
 
-@dataclass
 class Connector:
-    # None until the front end configures it: then the environment alone.
-    base: ProviderConfig | None = None
+    """Settings per resource, and the clients for them, opened once and kept for the life of
+    the process (one deployment): every check, read and write of a preview reuses their
+    connections rather than opening, and on a real network handshaking, its own."""
+
+    def __init__(self, base: ProviderConfig | None = None) -> None:
+        # None until the front end configures it: then the environment alone.
+        self.base = base
+        self._open: dict[ProviderConfig, Services] = {}
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Front ends may pickle their provider (Pulumi does); open clients stay behind.
+        return {"base": self.base}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["base"])  # type: ignore[misc]
 
     def settings(self, connection: Mapping[str, Any] | None) -> ProviderConfig:
         base = self.base if self.base is not None else from_sources()
         return base.merged(connection or {})
 
     def services(self, connection: Mapping[str, Any] | None) -> Services:
-        return Services.from_config(self.settings(connection))
+        settings = self.settings(connection)
+        with self._lock:
+            services = self._open.get(settings)
+            if services is None:
+                services = self._open[settings] = Services.from_config(settings)
+        return services
+
+    def close(self) -> None:
+        with self._lock:
+            for services in self._open.values():
+                services.close()
+            self._open.clear()
 
     def problems(self, connection: Any) -> list[Problem]:
         """What is wrong with a resource's `connection` input, named as the user wrote it."""

@@ -6,8 +6,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models.problems import Problem
-
 
 @dataclass(frozen=True)
 class Diff:
@@ -28,10 +26,3 @@ def changed_keys(
     olds: Mapping[str, Any], news: Mapping[str, Any], keys: Iterable[str]
 ) -> list[str]:
     return [k for k in keys if olds.get(k) != news.get(k)]
-
-
-def unknown_keys(props: Mapping[str, Any], known: Iterable[str]) -> list[Problem]:
-    allowed = set(known)
-    return [
-        Problem.of(key, "unknown field", props[key]) for key in sorted(props) if key not in allowed
-    ]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidInputError, OchamiError
-from ..models.problems import Problem, field_problems
+from ..models.problems import Problem
 from ..models.session import (
     BootSessionSpec,
     SessionInputs,
@@ -16,7 +16,8 @@ from ..models.session import (
 from ..session_runner import limit_nodes, run_session
 from ..template_writer import Log, quiet
 from .connection import Connector
-from .diff import Diff, changed_keys, unknown_keys
+from .diff import Diff, changed_keys
+from .inputs import input_problems
 
 # Changing these re-runs the session (a new run, new id); the rest only updates the record.
 RERUN_KEYS = ("name", "template", "operation", "limit", "graceful")
@@ -34,22 +35,24 @@ class SessionLifecycle:
     def check(
         self, olds: Mapping[str, Any], news: Mapping[str, Any]
     ) -> tuple[SessionInputs | None, list[Problem]]:
-        problems = (
-            field_problems(BootSessionSpec, SessionInputs.spec_data(news))
-            + self.connector.problems(news.get("connection"))
-            + unknown_keys(news, (*SessionInputs.KEYS, *SessionRecord.output_keys()))
+        problems = input_problems(
+            self.connector,
+            BootSessionSpec,
+            SessionInputs.spec_data(news),
+            news,
+            (*SessionInputs.KEYS, *SessionRecord.output_keys()),
         )
         if problems:
             return None, problems
         inputs = SessionInputs.from_props(news)
         if inputs.spec.limit and self.connector.settings(inputs.connection).verify_targets:
-            with self.connector.services(inputs.connection) as services:
-                try:
-                    limit_nodes(services, [], inputs.spec.limit)
-                except InvalidInputError as error:
-                    problems += error.problems
-                except OchamiError as error:
-                    problems.append(Problem("limit", f"could not be resolved: {error}"))
+            services = self.connector.services(inputs.connection)
+            try:
+                limit_nodes(services, [], inputs.spec.limit)
+            except InvalidInputError as error:
+                problems += error.problems
+            except OchamiError as error:
+                problems.append(Problem("limit", f"could not be resolved: {error}"))
         return inputs, problems
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
@@ -62,8 +65,8 @@ class SessionLifecycle:
         )
 
     def create(self, inputs: SessionInputs) -> SessionRecord:
-        with self.connector.services(inputs.connection) as services:
-            state = run_session(services, inputs.spec, log=self.log)
+        services = self.connector.services(inputs.connection)
+        state = run_session(services, inputs.spec, log=self.log)
         return self._record(inputs.spec, state)
 
     def update(self, before: SessionRecord, inputs: SessionInputs) -> SessionRecord:
@@ -72,8 +75,8 @@ class SessionLifecycle:
         if before.status not in RETRYABLE:
             return before
         retry_nodes = [*before.results.failed, *before.results.pending]
-        with self.connector.services(inputs.connection) as services:
-            state = run_session(services, inputs.spec, only_nodes=retry_nodes, log=self.log)
+        services = self.connector.services(inputs.connection)
+        state = run_session(services, inputs.spec, only_nodes=retry_nodes, log=self.log)
         return self._record(inputs.spec, _merge_retry(before, state))
 
     def delete(self, inputs: SessionInputs, record: SessionRecord) -> None:
@@ -81,8 +84,8 @@ class SessionLifecycle:
             return
         nodes = sorted({*record.results.succeeded, *record.results.failed})
         if nodes:
-            with self.connector.services(inputs.connection) as services:
-                transition = services.pcs.start_transition("Soft-Off", nodes)
+            services = self.connector.services(inputs.connection)
+            transition = services.pcs.start_transition("Soft-Off", nodes)
             self.log(f"session {inputs.spec.name}: Soft-Off of {len(nodes)} node(s): {transition}")
 
     def _record(self, spec: BootSessionSpec, state: SessionState) -> SessionRecord:

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..artifacts import artifact_problems
 from ..claims import NodeClaims
 from ..errors import InvalidInputError
-from ..models.problems import Problem, field_problems
+from ..models.problems import Problem
 from ..models.template import (
     TEMPLATE_SPEC_KEYS,
     BootTemplateSpec,
@@ -27,7 +29,8 @@ from ..template_writer import (
     write_template,
 )
 from .connection import Connector
-from .diff import Diff, changed_keys, unknown_keys
+from .diff import Diff, changed_keys
+from .inputs import input_problems
 
 # Shown in outputs at most; a 10,000-node change is summarised per field, not per node.
 MAX_CHANGES_SHOWN = 50
@@ -54,14 +57,19 @@ class TemplateLifecycle:
         self, olds: Mapping[str, Any], news: Mapping[str, Any]
     ) -> tuple[TemplateInputs | None, list[Problem]]:
         """The inputs, normalized, and every problem found; reads only, never writes."""
-        problems = (
-            field_problems(BootTemplateSpec, TemplateInputs.spec_data(news))
-            + self.connector.problems(news.get("connection"))
-            + unknown_keys(news, (*TemplateInputs.KEYS, *TemplateState.output_keys()))
+        problems = input_problems(
+            self.connector,
+            BootTemplateSpec,
+            TemplateInputs.spec_data(news),
+            news,
+            (*TemplateInputs.KEYS, *TemplateState.output_keys()),
         )
         if problems:
             return None, problems
         inputs = TemplateInputs.from_props(news)
+        if _unchanged(olds, inputs):
+            # Nothing of it would be written: what the services hold is for refresh to report.
+            return inputs, problems
         settings = self.connector.settings(inputs.connection)
         if settings.verify_artifacts:
             # Only artifacts that changed: a preview should not re-probe every URL every time.
@@ -69,8 +77,8 @@ class TemplateLifecycle:
             found = artifact_problems(sorted(fresh), s3_endpoint_url=settings.s3_endpoint_url)
             problems += [Problem(field, message) for field, message in found]
         if settings.verify_targets and not problems:
-            with self.connector.services(inputs.connection) as services:
-                problems += target_problems(services, inputs.spec, self.claims)
+            services = self.connector.services(inputs.connection)
+            problems += target_problems(services, inputs.spec, self.claims)
         return inputs, problems
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
@@ -84,20 +92,20 @@ class TemplateLifecycle:
     def create(self, inputs: TemplateInputs) -> TemplateState:
         spec = inputs.spec
         adopted = spec.cloud_init_groups() if inputs.adopt else []
-        with self.connector.services(inputs.connection) as services:
-            report = write_template(services, spec, owned_groups=adopted, log=self.log)
+        services = self.connector.services(inputs.connection)
+        report = write_template(services, spec, owned_groups=adopted, log=self.log)
         return _state(spec, report.hosts_by_set, report.cloud_init_groups, report.changes)
 
     def update(self, before: TemplateState | None, inputs: TemplateInputs) -> TemplateState:
         spec = inputs.spec
-        with self.connector.services(inputs.connection) as services:
-            report = write_template(
-                services,
-                spec,
-                previous_hosts=before.all_hosts() if before else [],
-                owned_groups=before.cloud_init_groups if before else [],
-                log=self.log,
-            )
+        services = self.connector.services(inputs.connection)
+        report = write_template(
+            services,
+            spec,
+            previous_hosts=before.all_hosts() if before else [],
+            owned_groups=before.cloud_init_groups if before else [],
+            log=self.log,
+        )
         return _state(spec, report.hosts_by_set, report.cloud_init_groups, report.changes)
 
     def read(self, name: str, props: Mapping[str, Any]) -> TemplateRead:
@@ -113,8 +121,8 @@ class TemplateLifecycle:
             )
         spec = BootTemplateSpec.model_validate(spec_data)
         before = TemplateState.from_props(props)
-        with self.connector.services(props.get("connection")) as services:
-            observed, plan = read_template(services, spec, before.all_hosts() if before else [])
+        services = self.connector.services(props.get("connection"))
+        observed, plan = read_template(services, spec, before.all_hosts() if before else [])
         seen = observed_spec(spec, observed.hosts_by_set, observed.bss, observed.cloud_init)
         for set_name, hosts in observed.hosts_by_set.items():
             if any(h not in observed.bss for h in hosts):
@@ -129,8 +137,8 @@ class TemplateLifecycle:
         return TemplateRead(observed=seen, state=state)
 
     def delete(self, connection: Mapping[str, Any] | None, state: TemplateState) -> None:
-        with self.connector.services(connection) as services:
-            remove_template(services, state.all_hosts(), state.cloud_init_groups)
+        services = self.connector.services(connection)
+        remove_template(services, state.all_hosts(), state.cloud_init_groups)
 
 
 def _state(
@@ -147,6 +155,22 @@ def _state(
         cloud_init_groups=cloud_init_groups,
         changes=[c.describe() for c in changes][:MAX_CHANGES_SHOWN],
     )
+
+
+def _unchanged(olds: Mapping[str, Any], inputs: TemplateInputs) -> bool:
+    """The inputs are those recorded at the last write (or found by the last refresh). The
+    engine drops null values from recorded inputs, so both sides are compared as models."""
+    if not olds or _without_nulls(olds.get("connection")) != _without_nulls(inputs.connection):
+        return False
+    try:
+        recorded = BootTemplateSpec.model_validate(TemplateInputs.spec_data(olds))
+    except ValidationError:  # a refresh recorded what no template may say (drift)
+        return False
+    return recorded == inputs.spec
+
+
+def _without_nulls(mapping: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (mapping or {}).items() if v is not None}
 
 
 def _artifacts(props: Mapping[str, Any]) -> set[tuple[str, str]]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, DiffResult, ResourceProvider
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
+from pydantic import BaseModel
 
 from ..config import from_sources
 from ..lifecycle import Connector, Diff
@@ -33,21 +34,6 @@ def without_engine_keys(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != PROVIDER_KEY}
 
 
-def check_result(
-    news: dict[str, Any], normalized: dict[str, Any], problems: Iterable[Problem]
-) -> CheckResult:
-    return CheckResult({**news, **normalized}, [CheckFailure(p.field, p.reason) for p in problems])
-
-
-def diff_result(diff: Diff) -> DiffResult:
-    return DiffResult(
-        changes=diff.has_changes,
-        replaces=diff.replaces,
-        stables=[],
-        delete_before_replace=diff.delete_before_replace,
-    )
-
-
 def info(message: str) -> None:
     """Shown by `pulumi up` while a long operation runs."""
     pulumi.log.info(message)
@@ -57,8 +43,25 @@ def warn(message: str) -> None:
     pulumi.log.warn(message)
 
 
+class _Inputs(Protocol):
+    @property
+    def spec(self) -> BaseModel: ...
+
+
+class _Lifecycle(Protocol):
+    def check(
+        self, olds: Mapping[str, Any], news: Mapping[str, Any]
+    ) -> tuple[_Inputs | None, list[Problem]]: ...
+
+    def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff: ...
+
+
 class OchamiResourceProvider(ResourceProvider):
-    """Holds no settings when pickled: they arrive through `configure` or resource inputs."""
+    """Check and diff, shared; settings arrive through `configure` or resource inputs, so the
+    pickled provider holds none."""
+
+    input_keys: tuple[str, ...] = ()
+    core: _Lifecycle
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,6 +70,20 @@ class OchamiResourceProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         self.connector.base = from_sources(req.config.get)
 
-    def spec_is_unknown(self, news: dict[str, Any], keys: Iterable[str]) -> bool:
-        """While a value another resource produces is unknown, check judges nothing yet."""
-        return any(contains_unknown(news.get(k)) for k in keys)
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        # While a value another resource produces is unknown, check judges nothing yet.
+        if any(contains_unknown(news.get(k)) for k in self.input_keys):
+            return CheckResult(news, [])
+        inputs, problems = self.core.check(olds, without_engine_keys(news))
+        normalized = inputs.spec.model_dump(mode="json") if inputs else {}
+        failures = [CheckFailure(p.field, p.reason) for p in problems]
+        return CheckResult({**news, **normalized}, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        diff = self.core.diff(olds, news)
+        return DiffResult(
+            changes=diff.has_changes,
+            replaces=diff.replaces,
+            stables=[],
+            delete_before_replace=diff.delete_before_replace,
+        )

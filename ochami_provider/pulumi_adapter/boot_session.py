@@ -6,15 +6,13 @@ import uuid
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
+from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 
 from ..lifecycle import SessionLifecycle
 from ..lifecycle.session import RETRYABLE
 from ..models.session import SessionInputs, SessionRecord
 from ._provider import (
     OchamiResourceProvider,
-    check_result,
-    diff_result,
     info,
     warn,
     without_engine_keys,
@@ -22,19 +20,12 @@ from ._provider import (
 
 
 class BootSessionProvider(OchamiResourceProvider):
+    input_keys = SessionInputs.KEYS
+    core: SessionLifecycle
+
     def __init__(self) -> None:
         super().__init__()
         self.core = SessionLifecycle(self.connector, log=info, warn=warn)
-
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        if self.spec_is_unknown(news, SessionInputs.KEYS):
-            return check_result(news, {}, [])
-        inputs, problems = self.core.check(olds, without_engine_keys(news))
-        normalized = inputs.spec.model_dump(mode="json") if inputs else {}
-        return check_result(news, normalized, problems)
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return diff_result(self.core.diff(olds, news))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = SessionInputs.from_props(props)

@@ -5,33 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
+from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 
 from ..lifecycle import TemplateLifecycle
 from ..models.template import TemplateInputs, TemplateState
 from ._provider import (
     OchamiResourceProvider,
-    check_result,
-    diff_result,
     info,
     without_engine_keys,
 )
 
 
 class BootTemplateProvider(OchamiResourceProvider):
+    input_keys = TemplateInputs.KEYS
+    core: TemplateLifecycle
+
     def __init__(self) -> None:
         super().__init__()
         self.core = TemplateLifecycle(self.connector, log=info)
-
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        if self.spec_is_unknown(news, TemplateInputs.KEYS):
-            return check_result(news, {}, [])
-        inputs, problems = self.core.check(olds, without_engine_keys(news))
-        normalized = inputs.spec.model_dump(mode="json") if inputs else {}
-        return check_result(news, normalized, problems)
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return diff_result(self.core.diff(olds, news))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = TemplateInputs.from_props(props)

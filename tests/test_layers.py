@@ -1,0 +1,50 @@
+"""The layering that lets more front ends share one core: only the Pulumi adapter imports
+`pulumi`, the pure modules import no client, and the simulator's web stack stays its own."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "ochami_provider"
+
+
+def _imported_after(statement: str) -> set[str]:
+    """Top-level modules (and ochami_provider submodules) loaded by `statement` in a fresh
+    interpreter."""
+    code = f"import sys\n{statement}\nprint('\\n'.join(sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return set(out.split())
+
+
+def test_only_the_adapter_package_imports_pulumi() -> None:
+    importers = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            if any(n == "pulumi" or n.startswith("pulumi.") for n in names):
+                importers.add(path.relative_to(PACKAGE).parts[0])
+    assert importers == {"pulumi_adapter"}
+
+
+def test_the_core_loads_no_engine_and_no_web_server() -> None:
+    loaded = _imported_after(
+        "import ochami_provider, ochami_provider.lifecycle, ochami_provider.demo"
+    )
+    assert "ochami_provider.lifecycle.template" in loaded
+    assert not {"pulumi", "starlette", "uvicorn", "boto3"} & loaded
+
+
+def test_pure_modules_import_no_client() -> None:
+    loaded = _imported_after("import ochami_provider.planning, ochami_provider.session_machine")
+    assert "ochami_provider.planning" in loaded
+    assert not [m for m in loaded if m.startswith("ochami_provider.clients")]
+    assert "httpx" not in loaded
