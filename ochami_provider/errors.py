@@ -63,9 +63,10 @@ class InvalidInputError(OchamiError):
         super().__init__(str(self.problems[0]))
 
     @classmethod
-    def of(cls, problems: Sequence[Problem]) -> InvalidInputError:
+    def of(cls, problems: Sequence[Problem], value: object = None) -> InvalidInputError:
+        """Several problems as one error; `value` is the first one's offending value."""
         first = problems[0]
-        error = cls(first.field, None, first.message)
+        error = cls(first.field, value, first.message)
         error.problems = list(problems)
         error.args = ("; ".join(str(p) for p in problems),)
         return error

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidInputError
+from .models.problems import Problem
 from .models.records import BootParams, CloudConfigFile, CloudInitGroup, Component
 from .models.template import OWNER_PARAMETER, BootTemplateSpec
+from .nodesets import compact, grouped, shown
 
 
 def owner_of(params: str) -> str | None:
@@ -38,10 +40,11 @@ class FieldChange:
     path: str
     old: Any
     new: Any
-    hosts: int = 0
+    # The nodes it differs on (none for cloud-init data, which is per group).
+    nodes: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        scope = f" on {self.hosts} node(s)" if self.hosts else ""
+        scope = f" on {len(self.nodes)} node(s): {compact(self.nodes)}" if self.nodes else ""
         return f"{self.path}: {self.old!r} -> {self.new!r}{scope}"
 
 
@@ -159,16 +162,22 @@ def refuse_foreign_owners(
 ) -> None:
     """Two templates over one node would overwrite each other on every `pulumi up`."""
     found = foreign_owners(spec, hosts_by_set, actual)
-    if not found:
-        return
-    set_name, host, owner = found[0]
-    more = f"; {len(found) - 1} more node(s) likewise" if len(found) > 1 else ""
-    raise InvalidInputError(f"boot_sets.{set_name}", host, foreign_owner_reason(owner) + more)
+    if found:
+        raise InvalidInputError.of(foreign_owner_problems(found), value=found[0][1])
+
+
+def foreign_owner_problems(found: Iterable[tuple[str, str, str]]) -> list[Problem]:
+    """One problem per boot set and other template, naming its nodes in hostlist notation."""
+    groups = grouped(((set_name, owner), host) for set_name, host, owner in found)
+    return [
+        Problem(f"boot_sets.{set_name}", foreign_owner_reason(owner), shown(hosts))
+        for (set_name, owner), hosts in groups.items()
+    ]
 
 
 def foreign_owner_reason(owner: str) -> str:
     return (
-        f"node already boots template {owner!r} ({OWNER_PARAMETER}={owner} in BSS);"
+        f"already boots template {owner!r} ({OWNER_PARAMETER}={owner} in BSS);"
         " a node follows one template: take it out of one of them"
     )
 
@@ -184,15 +193,13 @@ def plan_bss(
     for set_name, record in desired.items():
         wanted_hosts.update(record.hosts)
         stale: list[str] = []
-        tallies: dict[tuple[str, str | None, str | None], int] = {}
+        tallies: dict[tuple[str, str | None, str | None], list[str]] = {}
         want = _bss_fields(record)  # one per boot set, not per host: 10,000 hosts share it
         for host in record.hosts:
             current = actual.get(host)
             if current is None:
                 stale.append(host)
-                tallies[("(record)", "absent", "present")] = (
-                    tallies.get(("(record)", "absent", "present"), 0) + 1
-                )
+                tallies.setdefault(("(record)", "absent", "present"), []).append(host)
                 continue
             differs = False
             have = _bss_fields(current)
@@ -200,19 +207,19 @@ def plan_bss(
                 old = have[label]
                 if old != new:
                     differs = True
-                    key = (label, old, new)
-                    tallies[key] = tallies.get(key, 0) + 1
+                    tallies.setdefault((label, old, new), []).append(host)
             if differs:
                 stale.append(host)
         if stale:
             plan.bss_writes.append(record.model_copy(update={"hosts": stale}))
-        for (label, old, new), count in sorted(tallies.items(), key=lambda kv: repr(kv[0])):
-            plan.changes.append(FieldChange(f"boot_sets.{set_name}.{label}", old, new, count))
+        for (label, old, new), nodes in sorted(tallies.items(), key=lambda kv: repr(kv[0])):
+            change = FieldChange(f"boot_sets.{set_name}.{label}", old, new, tuple(nodes))
+            plan.changes.append(change)
     # Only hosts BSS still holds: one removed by hand since is no change to make.
     leavers = sorted(h for h in set(previous_hosts) - wanted_hosts if h in actual)
     if leavers:
         plan.bss_deletes = leavers
-        plan.changes.append(FieldChange("hosts", "present", "removed", len(leavers)))
+        plan.changes.append(FieldChange("hosts", "present", "removed", tuple(leavers)))
     return plan
 
 
@@ -239,6 +246,12 @@ def cloud_init_differences(desired: CloudInitGroup, actual: CloudInitGroup) -> l
     return changes
 
 
+UNOWNED_GROUP_REASON = (
+    "the cloud-init server already has data for this group and no template owns it;"
+    " set `adopt: true` on the template to take it over, or delete it first"
+)
+
+
 def plan_cloud_init(
     desired: Mapping[str, CloudInitGroup],
     actual: Mapping[str, CloudInitGroup | None],
@@ -257,12 +270,7 @@ def plan_cloud_init(
             plan.cloud_init_creates.append(group)
             plan.changes.append(FieldChange(f"cloud_init[{name}]", None, "created"))
         elif name not in owned_set:
-            raise InvalidInputError(
-                "cloud_init",
-                name,
-                "the cloud-init server already has data for this group and no template owns it;"
-                " set `adopt: true` on the template to take it over, or delete it first",
-            )
+            raise InvalidInputError("cloud_init", name, UNOWNED_GROUP_REASON)
         else:
             differences = cloud_init_differences(group, current)
             if differences:

@@ -11,6 +11,7 @@ from .errors import InvalidInputError, NotFoundError, OchamiError, SessionConfli
 from .models.names import normalize_xname
 from .models.session import BootSessionSpec, SessionState
 from .reservations import NodeReservation
+from .session_limit import narrow
 from .session_machine import (
     Finished,
     Poll,
@@ -27,24 +28,23 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def limit_nodes(services: Services, nodes: Iterable[str], limit: list[str]) -> list[str]:
-    """Keep the nodes named in `limit`, directly or through an SMD group label."""
-    if not limit:
-        return sorted(nodes)
-    allowed: set[str] = set()
+def resolve_limit(services: Services, limit: list[str]) -> dict[str, frozenset[str]]:
+    """What each `limit` entry stands for: an xname itself, an SMD group label its members
+    (one SMD read per group)."""
+    resolved: dict[str, frozenset[str]] = {}
     for entry in limit:
         try:
-            allowed.add(normalize_xname(entry))
+            resolved[entry] = frozenset({normalize_xname(entry)})
             continue
         except ValueError:
             pass
         try:
-            allowed.update(services.smd.get_group(entry.lower()).members.ids)
+            resolved[entry] = frozenset(services.smd.get_group(entry.lower()).members.ids)
         except NotFoundError:
             raise InvalidInputError(
                 "limit", entry, "not a node xname, and SMD has no group with this label"
             ) from None
-    return sorted(set(nodes) & allowed)
+    return resolved
 
 
 def run_session(
@@ -71,8 +71,9 @@ def run_session(
                     return action.state
                 if isinstance(action, Resolve):
                     hosts_by_set = resolve_targets(services, template)
-                    nodes = limit_nodes(
-                        services, (h for hs in hosts_by_set.values() for h in hs), spec.limit
+                    nodes = narrow(
+                        (h for hs in hosts_by_set.values() for h in hs),
+                        resolve_limit(services, spec.limit) if spec.limit else None,
                     )
                     if only_nodes is not None:
                         nodes = sorted(set(nodes) & set(only_nodes))

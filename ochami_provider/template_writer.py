@@ -20,13 +20,14 @@ from .errors import InvalidInputError, NotFoundError, OchamiError
 from .models.problems import Problem
 from .models.records import BootParams, CloudInitGroup, Component
 from .models.template import BootTemplateSpec
+from .nodesets import grouped, shown
 from .planning import (
     FieldChange,
     WritePlan,
     batch_by_content,
     desired_boot_params,
     desired_cloud_init,
-    foreign_owner_reason,
+    foreign_owner_problems,
     foreign_owners,
     merge_plans,
     plan_bss,
@@ -212,55 +213,74 @@ def target_problems(
     except InvalidInputError as error:
         return error.problems
     cluster = services.cluster
+    claimed = grouped(
+        ((set_name, other), host)
+        for set_name, host, other in claims.claim(cluster, spec.name, hosts_by_set)
+    )
     problems = [
         Problem(
             f"boot_sets.{set_name}",
-            f"node {host!r} is also a target of template {other!r} in this stack;"
-            " a node follows one template",
+            f"also a target of template {other!r} in this stack; a node follows one template",
+            shown(hosts),
         )
-        for set_name, host, other in claims.claim(cluster, spec.name, hosts_by_set)
+        for (set_name, other), hosts in claimed.items()
     ]
     hosts = sorted({h for hs in hosts_by_set.values() for h in hs})
-    for set_name, host, other in foreign_owners(spec, hosts_by_set, services.bss.get(hosts)):
-        if not claims.releases(cluster, other, host):
-            problems.append(Problem.of(f"boot_sets.{set_name}", foreign_owner_reason(other), host))
-    return problems
+    taken = foreign_owners(spec, hosts_by_set, services.bss.get(hosts))
+    return problems + foreign_owner_problems(
+        found for found in taken if not claims.releases(cluster, found[2], found[1])
+    )
 
 
 def _execute(services: Services, plan: WritePlan, observed: Observed, log: Log) -> None:
-    """Write the plan; if a write fails, put back what the earlier writes replaced."""
-    undo: list[Callable[[], None]] = []
+    """Write the plan; if a write fails, put back what the earlier writes replaced, and say so."""
+    undo: list[tuple[str, Callable[[], None]]] = []
     try:
         for record in plan.bss_writes:
             previous = [observed.bss[h] for h in record.hosts if h in observed.bss]
             fresh = [h for h in record.hosts if h not in observed.bss]
             services.bss.put(record)
-            undo.append(_bss_restore(services, previous, fresh))
-            log(f"BSS: wrote boot parameters for {len(record.hosts)} node(s)")
+            done = f"BSS: wrote boot parameters for {len(record.hosts)} node(s)"
+            undo.append((done, _bss_restore(services, previous, fresh)))
+            log(done)
         if plan.bss_deletes:
             removed = [observed.bss[h] for h in plan.bss_deletes if h in observed.bss]
             services.bss.delete(plan.bss_deletes)
-            undo.append(_bss_restore(services, removed, []))
-            log(f"BSS: removed boot parameters of {len(plan.bss_deletes)} node(s)")
+            done = f"BSS: removed boot parameters of {len(plan.bss_deletes)} node(s)"
+            undo.append((done, _bss_restore(services, removed, [])))
+            log(done)
         for group in plan.cloud_init_creates:
             services.cloud_init.create_group(group)
-            undo.append(partial(services.cloud_init.delete_group, group.name))
-            log(f"cloud-init: created group data for {group.name}")
+            done = f"cloud-init: created group data for {group.name}"
+            undo.append((done, partial(services.cloud_init.delete_group, group.name)))
+            log(done)
         for group in plan.cloud_init_updates:
             before = observed.cloud_init.get(group.name)
             services.cloud_init.put_group(group)
+            done = f"cloud-init: replaced group data for {group.name}"
             if before is not None:
-                undo.append(partial(services.cloud_init.put_group, before))
-            log(f"cloud-init: replaced group data for {group.name}")
+                undo.append((done, partial(services.cloud_init.put_group, before)))
+            log(done)
         for name in plan.cloud_init_deletes:
             services.cloud_init.delete_group(name)
             log(f"cloud-init: removed group data for {name}")
-    except OchamiError:
-        for step in reversed(undo):
+    except OchamiError as error:
+        undone, stuck = [], []
+        for done, step in reversed(undo):
             try:
                 step()
+                undone.append(done)
+                log(f"rolled back ({done}): put back as it was")
             except OchamiError as undo_error:  # keep the first error; report the second
-                log(f"rollback step failed: {undo_error}")
+                stuck.append(done)
+                log(f"rollback failed ({done}): {undo_error}")
+        if undone and not stuck:
+            error.add_note(
+                f"Nothing is half-written: the {len(undone)} write(s) before it were rolled"
+                f" back ({'; '.join(reversed(undone))})."
+            )
+        elif stuck:
+            error.add_note(f"Rolling back failed for: {'; '.join(reversed(stuck))}.")
         raise
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from ochami_provider import BootSessionProvider, BootTemplateProvider
 from ochami_provider.errors import InvalidInputError
+from ochami_provider.nodesets import compact
 from ochami_provider.sim import Fleet, SimServer
 from tests.conftest import template_props
 
@@ -122,13 +123,27 @@ def test_valid_template_passes_and_is_normalized(fleet: Fleet, sim: SimServer) -
     boot_set = result.inputs["boot_sets"]["compute"]
     assert boot_set["node_roles_groups"] == ["Compute"]
     assert boot_set["kernel_parameters"] == "console=ttyS0 quiet"
-    # check reads SMD (the group, the components for the role) and BSS once each; it writes
-    # nothing, and artifact probes go to the artifact store, not to an OpenCHAMI service.
+    # check reads SMD (the group, the components for the role), BSS once, and the cloud-init
+    # group it would create (data already there is refused unless adopted); it writes nothing,
+    # and artifact probes go to the artifact store, not to an OpenCHAMI service.
     assert [(s, m) for s, m, _ in fleet.requests] == [
         ("smd", "GET"),
         ("smd", "GET"),
         ("bss", "GET"),
+        ("cloud-init", "GET"),
     ]
+
+
+def test_existing_cloud_init_data_is_refused_at_check_unless_adopted(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """Found at preview, not first at `up`; and the fix the message names is `adopt: true`."""
+    fleet.cloud_init_groups["compute"] = {"name": "compute", "file": {"content": "#cloud-config\n"}}
+    failures = BootTemplateProvider().check({}, template_props(sim.url)).failures
+    assert [(f.property, "'compute'" in f.reason) for f in failures] == [("cloud_init", True)]
+    assert "set `adopt: true`" in failures[0].reason
+    adopted = BootTemplateProvider().check({}, template_props(sim.url, adopt=True))
+    assert adopted.failures == [] and fleet.count(writes_only=True) == 0
 
 
 def _without_nulls(value: Any) -> Any:
@@ -347,6 +362,12 @@ SESSION_CASES = [
     ("timeout_seconds", "soon", "timeout_seconds", "soon"),
     ("limit", ["bad group!"], "limit", "bad group!"),
     ("limit", ["nosuch"], "limit", "'nosuch'"),
+    # A node of another template, a typo SMD does not know, a group of none of its nodes: each
+    # would be dropped without a word, and the session would do nothing and say completed.
+    ("limit", ["x1000c0s0b0n0"], "limit[0]", "matches no node of template 'compute'"),
+    ("limit", ["x1000c9s0b0n0"], "limit[0]", "'x1000c9s0b0n0'"),
+    ("limit", ["login"], "limit[0]", "it names 4 nodes 'x1000c0s[0-1]b0n[0-1]'"),
+    ("limit", ["compute", "x1000c0s1b0n1"], "limit[1]", "'x1000c0s1b0n1'"),
     ("connection", {"uri": "http://h", "timeout": 0}, "connection.timeout", "0"),
 ]
 
@@ -388,3 +409,22 @@ def test_unknown_values_during_preview_are_not_judged(sim: SimServer, unknown: s
     assert BootTemplateProvider().check({}, props).failures == []
     session = {"name": "s", "template": value, "operation": "boot"}
     assert BootSessionProvider().check({}, session).failures == []
+
+
+def test_nodes_another_template_boots_come_out_as_one_problem_in_hostlist_notation(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """12 nodes taken by another stack's template: one line naming them all, not 12 (and not
+    one per node and per check, as a 10,000-node group would give 20,000 lines)."""
+    provider = BootTemplateProvider()
+    provider.create(provider.check({}, template_props(sim.url, name="compute-a")).inputs)
+    other = BootTemplateProvider()  # another stack
+    failures = other.check({}, template_props(sim.url, name="compute-b", cloud_init=None)).failures
+    members = fleet.groups["compute"]["members"]["ids"]
+    assert [f.property for f in failures] == [BS]
+    assert "already boots template 'compute-a'" in failures[0].reason
+    assert f"got '{compact(members)}' (12 nodes)" in failures[0].reason
+    assert compact(members) == "x1000c0s[2-7]b0n[0-1]"
+    with pytest.raises(InvalidInputError) as caught:
+        other.create({**template_props(sim.url, name="compute-b", cloud_init=None)})
+    assert [str(p) for p in caught.value.problems] == [f"{BS}: {failures[0].reason}"]

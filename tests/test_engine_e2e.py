@@ -435,3 +435,76 @@ def test_a_failed_session_fails_up_and_keeps_its_results(project: Project, fleet
     assert [[t.xname for t in r.tasks] for r in list(fleet.transitions.values())[before:]] == [
         [broken]
     ]
+
+
+def test_refresh_is_repeatable_after_a_record_vanishes_and_up_rewrites_it(
+    project: Project, fleet: Fleet
+) -> None:
+    """A scheduled drift check runs `pulumi refresh` again and again: a node without a BSS
+    record (deleted by hand, or added to the group) is named each time, never a traceback."""
+    project.run("up", "--yes")
+    victim = sorted(fleet.bootparams)[2]
+    del fleet.bootparams[victim]
+    for _ in range(3):
+        refreshed = project.run("refresh", "--yes")
+        assert "Traceback" not in refreshed.stdout + refreshed.stderr
+        drift = (project.resource_outputs("compute-image") or {})["drift"]
+        assert drift == [
+            f"boot_sets.compute.(record): 'absent' -> 'present' on 1 node(s): {victim}"
+        ]
+    assert "compute-image" in project.run("preview", "--diff").stdout
+    project.run("up", "--yes")
+    assert fleet.bootparams[victim]["params"].endswith("ochami.template=compute-image")
+    project.run("refresh", "--yes")
+    assert (project.resource_outputs("compute-image") or {})["drift"] == []
+
+
+def test_a_node_deleted_from_smd_shows_in_refresh_and_up_removes_its_record(
+    project: Project, fleet: Fleet
+) -> None:
+    project.run("up", "--yes")
+    gone = sorted(fleet.bootparams)[-1]
+    del fleet.nodes[gone]
+    fleet.groups["compute"]["members"]["ids"].remove(gone)
+    project.run("refresh", "--yes")
+    outputs = project.resource_outputs("compute-image") or {}
+    assert outputs["drift"] == [f"hosts: 'present' -> 'removed' on 1 node(s): {gone}"]
+    project.run("up", "--yes")
+    assert gone not in fleet.bootparams and len(fleet.bootparams) == 7
+    assert (project.resource_outputs("compute-image") or {})["node_count"] == 7
+
+
+def test_a_limit_entry_that_matches_no_node_fails_check(project: Project, fleet: Fleet) -> None:
+    """A typo in `limit` used to pass, be dropped, and the session said completed. Checked as
+    soon as the template is known: at `up` before the session runs, and at every preview."""
+    path = project.path / "stacks" / f"Pulumi.{STACK}.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["config"]["ochami-boot:sessions"]["boot-compute"]["limit"] = ["x1000c9s0b0n0"]
+    path.write_text(yaml.safe_dump(config))
+    for command in (["up", "--yes"], ["preview"]):
+        result = project.run(*command, check=False)
+        assert result.returncode != 0, result.stdout
+        assert "limit[0]" in result.stdout and "'x1000c9s0b0n0'" in result.stdout
+        assert "matches no node of template 'compute-image'" in result.stdout
+        assert fleet.transitions == {}  # no session ran
+    assert project.resource_outputs("boot-compute") is None
+
+
+def test_up_puts_back_what_a_service_lost_without_an_explicit_refresh(
+    project: Project, fleet: Fleet
+) -> None:
+    """The cloud-init server keeps groups in memory and loses them on restart; a BSS restored
+    from an old backup holds old parameters. A plain `pulumi up` used to say "unchanged"."""
+    project.run("up", "--yes")
+    fleet.cloud_init_groups.clear()
+    restored = sorted(fleet.bootparams)[:3]
+    for host in restored:
+        fleet.bootparams[host]["params"] = "console=ttyS0 ochami.template=compute-image"
+    preview = project.run("preview", "--diff")
+    assert "compute-image" in preview.stdout and "update" in preview.stdout
+    project.run("up", "--yes")
+    assert "compute" in fleet.cloud_init_groups
+    assert all(
+        fleet.bootparams[h]["params"] == "console=ttyS0 quiet ochami.template=compute-image"
+        for h in restored
+    )

@@ -59,6 +59,11 @@ def test_a_failed_non_idempotent_write_is_sent_once_and_rolled_back(
     assert caught.value.status == 500 and caught.value.service == "cloud-init"
     assert _requests(fleet, "cloud-init", "POST") == 1
     assert fleet.bootparams == {} and fleet.cloud_init_groups == {}
+    # The error says so: "wrote boot parameters" followed by an error read as half-written.
+    assert caught.value.__notes__ == [
+        "Nothing is half-written: the 1 write(s) before it were rolled back"
+        " (BSS: wrote boot parameters for 12 node(s))."
+    ]
     # The next run converges.
     outs = provider.create(inputs).outs
     assert outs is not None and len(fleet.bootparams) == 12 and "compute" in fleet.cloud_init_groups

@@ -74,16 +74,16 @@ def test_plan_bss_writes_only_differing_hosts_in_one_request_per_set() -> None:
         B: BootParams(hosts=[B], kernel="http://h/old", params="quiet ochami.template=t"),
         D: BootParams(hosts=[D], kernel="http://h/k", params="ochami.template=t"),
     }
-    # E left the template too, but BSS no longer holds it: BSS refuses a DELETE naming only
-    # hosts it does not hold, so E is not in the delete.
+    # E left the template too, but BSS no longer holds it: nothing to remove, no change to show.
     plan = plan_bss(desired, actual, previous_hosts=[A, D, E])
     assert [r.hosts for r in plan.bss_writes] == [[B, C]]
     assert plan.bss_deletes == [D]
     described = [c.describe() for c in plan.changes]
-    assert "boot_sets.b.kernel: 'http://h/old' -> 'http://h/k' on 1 node(s)" in described
-    assert "boot_sets.b.kernel_parameters: 'quiet' -> '' on 1 node(s)" in described
-    assert "boot_sets.b.(record): 'absent' -> 'present' on 1 node(s)" in described
-    assert "hosts: 'present' -> 'removed' on 1 node(s)" in described
+    # Each change names its nodes, in hostlist notation.
+    assert f"boot_sets.b.kernel: 'http://h/old' -> 'http://h/k' on 1 node(s): {B}" in described
+    assert f"boot_sets.b.kernel_parameters: 'quiet' -> '' on 1 node(s): {B}" in described
+    assert f"boot_sets.b.(record): 'absent' -> 'present' on 1 node(s): {C}" in described
+    assert f"hosts: 'present' -> 'removed' on 1 node(s): {D}" in described
 
 
 def test_plan_bss_in_sync_is_empty() -> None:
@@ -101,7 +101,9 @@ def test_every_record_names_its_template_and_a_hand_written_one_is_taken_over() 
     hand_written = BootParams(hosts=[A], kernel="http://h/k", params="")
     plan = plan_bss(desired, {A: hand_written})
     assert [r.hosts for r in plan.bss_writes] == [[A]]
-    assert [c.describe() for c in plan.changes] == ["boot_sets.b.owner: None -> 't' on 1 node(s)"]
+    assert [c.describe() for c in plan.changes] == [
+        f"boot_sets.b.owner: None -> 't' on 1 node(s): {A}"
+    ]
 
 
 def test_nodes_another_template_boots_are_refused_by_name() -> None:

@@ -212,6 +212,25 @@ def test_failed_nodes_are_retried_alone_on_the_next_up(fleet: Fleet, sim: SimSer
     assert retried["retry_count"] == 3
 
 
+def test_a_run_that_failed_before_resolving_its_nodes_runs_again_in_full(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """SMD down at the start: no node was resolved, so there are none to "retry"; the next up
+    must run the session again, not fail it again with nothing to do."""
+    _, template = _created(sim)
+    provider = BootSessionProvider()
+    props = _session_props(sim, template)
+    fleet.faults.add("smd", "GET", "/groups", status=503, times=None)
+    outs = provider.create(props).outs
+    assert outs is not None and outs["status"] == "failed" and outs["node_count"] == 0
+    assert "HTTP 503" in outs["error_message"]
+    fleet.faults.clear()
+    assert provider.diff("id", outs, props).changes is True
+    retried = provider.update("id", outs, props).outs
+    assert retried is not None and retried["status"] == "completed"
+    assert retried["results"]["succeeded"] == template["hosts"]["compute"]
+
+
 def test_stage_writes_config_and_powers_nothing(fleet: Fleet, sim: SimServer) -> None:
     _, template = _created(sim)
     fleet.bootparams.clear()  # someone wiped BSS: a stage session puts it back

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from ..models.problems import Problem, field_problems
 from .connection import Connector
@@ -31,3 +31,25 @@ def input_problems(
         + connector.problems(props.get("connection"))
         + unknown_keys(props, known_keys)
     )
+
+
+def unchanged(
+    olds: Mapping[str, Any],
+    recorded_spec: Mapping[str, Any],
+    spec: BaseModel,
+    connection: Mapping[str, Any] | None,
+) -> bool:
+    """The inputs are those recorded at the last write (or found by the last refresh): nothing
+    of them would be written, so check need not ask the services. The engine drops null values
+    from recorded inputs, so both sides are compared as models."""
+    if not olds or _without_nulls(olds.get("connection")) != _without_nulls(connection):
+        return False
+    try:
+        recorded = type(spec).model_validate(recorded_spec)
+    except ValidationError:  # a refresh recorded what no spec may say (drift)
+        return False
+    return recorded == spec
+
+
+def _without_nulls(mapping: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (mapping or {}).items() if v is not None}

@@ -13,11 +13,12 @@ from ..models.session import (
     SessionRecord,
     SessionState,
 )
-from ..session_runner import limit_nodes, run_session
-from ..template_writer import Log, quiet
+from ..session_limit import limit_problems
+from ..session_runner import resolve_limit, run_session
+from ..template_writer import Log, quiet, resolve_targets
 from .connection import Connector
 from .diff import Diff, changed_keys
-from .inputs import input_problems
+from .inputs import input_problems, unchanged
 
 # Changing these re-runs the session (a new run, new id); the rest only updates the record.
 RERUN_KEYS = ("name", "template", "operation", "limit", "graceful")
@@ -45,15 +46,23 @@ class SessionLifecycle:
         if problems:
             return None, problems
         inputs = SessionInputs.from_props(news)
-        if inputs.spec.limit and self.connector.settings(inputs.connection).verify_targets:
-            services = self.connector.services(inputs.connection)
-            try:
-                limit_nodes(services, [], inputs.spec.limit)
-            except InvalidInputError as error:
-                problems += error.problems
-            except OchamiError as error:
-                problems.append(Problem("limit", f"could not be resolved: {error}"))
-        return inputs, problems
+        spec = inputs.spec
+        if (
+            not spec.limit
+            or not self.connector.settings(inputs.connection).verify_targets
+            or unchanged(olds, SessionInputs.spec_data(olds), spec, inputs.connection)
+        ):
+            return inputs, problems
+        services = self.connector.services(inputs.connection)
+        try:
+            resolved = resolve_limit(services, spec.limit)
+            template_nodes = resolve_targets(services, spec.template)
+        except InvalidInputError as error:
+            return inputs, [*problems, *_within_template(error.problems)]
+        except OchamiError as error:
+            return inputs, [*problems, Problem("limit", f"could not be resolved: {error}")]
+        nodes = [n for hosts in template_nodes.values() for n in hosts]
+        return inputs, problems + limit_problems(spec.template.name, nodes, resolved)
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
         changed = changed_keys(olds, news, SessionInputs.KEYS)
@@ -74,7 +83,11 @@ class SessionLifecycle:
         inputs that do not re-run the session changed, and the record stands."""
         if before.status not in RETRYABLE:
             return before
-        retry_nodes = [*before.results.failed, *before.results.pending]
+        # A run that failed before it resolved its nodes (SMD down, say) has none to retry:
+        # it runs again in full.
+        retry_nodes = [*before.results.failed, *before.results.pending] or None
+        if before.node_count and retry_nodes is None:
+            return before
         services = self.connector.services(inputs.connection)
         state = run_session(services, inputs.spec, only_nodes=retry_nodes, log=self.log)
         return self._record(inputs.spec, _merge_retry(before, state))
@@ -102,6 +115,14 @@ class SessionLifecycle:
             template_name=spec.template.name,
             template_version=spec.template.version(),
         )
+
+
+def _within_template(problems: list[Problem]) -> list[Problem]:
+    """Problems the session's template has, named as fields of the session."""
+    return [
+        p if p.field == "limit" else Problem(f"template.{p.field}", p.message, p.value)
+        for p in problems
+    ]
 
 
 def _merge_retry(previous: SessionState, retry: SessionState) -> SessionState:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from ..artifacts import artifact_problems
 from ..claims import NodeClaims
+from ..clients.services import Services
 from ..errors import InvalidInputError
 from ..models.problems import Problem
 from ..models.template import (
@@ -18,7 +19,7 @@ from ..models.template import (
     TemplateInputs,
     TemplateState,
 )
-from ..planning import FieldChange, observed_spec
+from ..planning import UNOWNED_GROUP_REASON, FieldChange, observed_spec
 from ..template_writer import (
     HostsBySet,
     Log,
@@ -30,7 +31,7 @@ from ..template_writer import (
 )
 from .connection import Connector
 from .diff import Diff, changed_keys
-from .inputs import input_problems
+from .inputs import input_problems, unchanged
 
 # Shown in outputs at most; a 10,000-node change is summarised per field, not per node.
 MAX_CHANGES_SHOWN = 50
@@ -67,7 +68,7 @@ class TemplateLifecycle:
         if problems:
             return None, problems
         inputs = TemplateInputs.from_props(news)
-        if _unchanged(olds, inputs):
+        if unchanged(olds, TemplateInputs.spec_data(olds), inputs.spec, inputs.connection):
             # Nothing of it would be written: what the services hold is for refresh to report.
             return inputs, problems
         settings = self.connector.settings(inputs.connection)
@@ -79,6 +80,7 @@ class TemplateLifecycle:
         if settings.verify_targets and not problems:
             services = self.connector.services(inputs.connection)
             problems += target_problems(services, inputs.spec, self.claims)
+            problems += _unowned_groups(services, inputs, olds)
         return inputs, problems
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
@@ -86,6 +88,9 @@ class TemplateLifecycle:
         return Diff(
             changed=changed,
             replaces=["name"] if "name" in changed else [],
+            # A refresh found what inputs cannot show (a node without a record, a record of a
+            # node gone from SMD): the next update puts it right.
+            pending_work=bool(olds.get("drift")),
             delete_before_replace=True,
         )
 
@@ -110,8 +115,10 @@ class TemplateLifecycle:
 
     def read(self, name: str, props: Mapping[str, Any]) -> TemplateRead:
         """What BSS and cloud-init hold for the template whose inputs (and, once recorded,
-        state) are `props`."""
-        spec_data = TemplateInputs.spec_data(props)
+        state) are `props`. Repeatable: it compares with the spec last written, never with
+        inputs an earlier refresh recorded from what it found."""
+        before = TemplateState.from_props(props)
+        spec_data = before.spec if before else TemplateInputs.spec_data(props)
         if "boot_sets" not in spec_data:
             raise InvalidInputError(
                 "boot_sets",
@@ -120,21 +127,16 @@ class TemplateLifecycle:
                 " the program (with `adopt: true` to take over cloud-init data that exists)",
             )
         spec = BootTemplateSpec.model_validate(spec_data)
-        before = TemplateState.from_props(props)
         services = self.connector.services(props.get("connection"))
         observed, plan = read_template(services, spec, before.all_hosts() if before else [])
         seen = observed_spec(spec, observed.hosts_by_set, observed.bss, observed.cloud_init)
-        for set_name, hosts in observed.hosts_by_set.items():
-            if any(h not in observed.bss for h in hosts):
-                # Some node of this set has no boot parameters at all: that is drift too.
-                seen["boot_sets"][set_name]["kernel"] = ""
         if before is None:
             # Read from inputs alone (nothing recorded yet): what it would own comes from its spec.
             before = _state(spec, observed.hosts_by_set, spec.cloud_init_groups(), [])
-        state = before.model_copy(
-            update={"drift": [c.describe() for c in plan.changes][:MAX_CHANGES_SHOWN]}
-        )
-        return TemplateRead(observed=seen, state=state)
+        # Nodes without a record, and records of nodes the template no longer targets, are
+        # drift too; the next update writes or removes them (see diff).
+        drift = [c.describe() for c in plan.changes][:MAX_CHANGES_SHOWN]
+        return TemplateRead(observed=seen, state=before.model_copy(update={"drift": drift}))
 
     def delete(self, connection: Mapping[str, Any] | None, state: TemplateState) -> None:
         services = self.connector.services(connection)
@@ -157,20 +159,23 @@ def _state(
     )
 
 
-def _unchanged(olds: Mapping[str, Any], inputs: TemplateInputs) -> bool:
-    """The inputs are those recorded at the last write (or found by the last refresh). The
-    engine drops null values from recorded inputs, so both sides are compared as models."""
-    if not olds or _without_nulls(olds.get("connection")) != _without_nulls(inputs.connection):
-        return False
+def _unowned_groups(
+    services: Services, inputs: TemplateInputs, olds: Mapping[str, Any]
+) -> list[Problem]:
+    """Cloud-init data that exists for a group the template would newly write: refused at
+    create unless adopted, so refused here already (one read per such group)."""
+    if inputs.adopt or inputs.spec.cloud_init is None:
+        return []
     try:
-        recorded = BootTemplateSpec.model_validate(TemplateInputs.spec_data(olds))
-    except ValidationError:  # a refresh recorded what no template may say (drift)
-        return False
-    return recorded == inputs.spec
-
-
-def _without_nulls(mapping: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in (mapping or {}).items() if v is not None}
+        before = BootTemplateSpec.model_validate(TemplateInputs.spec_data(olds))
+        owned = set(before.cloud_init_groups()) if before.cloud_init is not None else set()
+    except ValidationError:
+        owned = set()
+    return [
+        Problem.of("cloud_init", UNOWNED_GROUP_REASON, group)
+        for group in inputs.spec.cloud_init_groups()
+        if group not in owned and services.cloud_init.get_group(group) is not None
+    ]
 
 
 def _artifacts(props: Mapping[str, Any]) -> set[tuple[str, str]]:
