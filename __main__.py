@@ -16,12 +16,23 @@ from typing import Any
 import pulumi
 
 from ochami_provider import BootSession, BootTemplate
+from ochami_provider.stack_config import SESSION_OPTIONS, TEMPLATE_OPTIONS, stack_problems
 from ochami_provider.stack_copy import apply_overrides
 
 config = pulumi.Config()
 templates: dict[str, Any] = config.get_object("templates") or {}
 copy_from: dict[str, Any] = config.get_object("copyFrom") or {}
 sessions: dict[str, Any] = config.get_object("sessions") or {}
+
+# The whole stack config first: one error per mistake, named by its path, and nothing declared.
+problems = stack_problems(templates, copy_from, sessions)
+for problem in problems:
+    pulumi.log.error(str(problem))
+if problems:
+    raise pulumi.RunError(
+        f"{len(problems)} problem(s) in the stack config (stacks/Pulumi.{pulumi.get_stack()}.yaml);"
+        " nothing was declared or changed"
+    )
 
 
 def declare(name: str, spec: Any, adopt: bool = False, secret: bool = False) -> BootTemplate:
@@ -41,11 +52,10 @@ def declare(name: str, spec: Any, adopt: bool = False, secret: bool = False) -> 
     return template
 
 
-OPTIONS = ("adopt", "secret_cloud_init")
 declared = {
     name: declare(
         name,
-        {k: v for k, v in spec.items() if k not in OPTIONS},
+        {k: v for k, v in spec.items() if k not in TEMPLATE_OPTIONS},
         adopt=bool(spec.get("adopt")),
         secret=bool(spec.get("secret_cloud_init")),
     )
@@ -64,12 +74,15 @@ if copy_from:
         declared[name] = declare(name, copied)
 
 for name, spec in sessions.items():
-    options = {k: v for k, v in spec.items() if k not in ("template", "max_retries")}
+    options = {k: v for k, v in spec.items() if k not in SESSION_OPTIONS}
     session = BootSession(
         name,
         name=name,
         template=declared[spec["template"]],
         max_retries=spec.get("max_retries", 1),
+        shutdown_on_delete=spec.get("shutdown_on_delete", False),
+        connection=spec.get("connection"),
+        fail_up_on_error=spec.get("fail_up_on_error", True),
         **options,
     )
     pulumi.export(f"session:{name}:status", session.status)

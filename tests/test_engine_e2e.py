@@ -508,3 +508,63 @@ def test_up_puts_back_what_a_service_lost_without_an_explicit_refresh(
         fleet.bootparams[h]["params"] == "console=ttyS0 quiet ochami.template=compute-image"
         for h in restored
     )
+
+
+def _edit_stack(project: Project, edit: Any) -> None:
+    path = project.path / "stacks" / f"Pulumi.{STACK}.yaml"
+    config = yaml.safe_load(path.read_text())
+    edit(config["config"])
+    path.write_text(yaml.safe_dump(config))
+
+
+def test_stack_config_mistakes_are_one_error_each_and_no_traceback(
+    project: Project, fleet: Fleet
+) -> None:
+    def mistakes(config: dict[str, Any]) -> None:
+        config["ochami-boot:templates"]["no-boot-sets"] = {"description": "forgot them"}
+        config["ochami-boot:templates"]["nulled"] = None
+        config["ochami-boot:sessions"]["boot-compute"]["template"] = "compute-imag"
+
+    _edit_stack(project, mistakes)
+    result = project.run("preview", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Traceback" not in output
+    assert "ochami-boot:templates.no-boot-sets.boot_sets: Field required" in output
+    assert "ochami-boot:templates.nulled: must be a template spec" in output
+    assert "ochami-boot:sessions.boot-compute.template: names no template" in output
+    assert "'compute-imag'" in output and "3 problem(s) in the stack config" in output
+    assert fleet.requests == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ({"service": "smd", "status": 503}, "smd: GET"),
+        ({"service": "bss", "kind": "reset"}, "bss: GET"),
+    ],
+)
+def test_a_failing_service_is_named_without_a_traceback(
+    project: Project, fleet: Fleet, fault: dict[str, Any], expected: str
+) -> None:
+    fleet.faults.add(**fault, times=None)
+    result = project.run("up", "--yes", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert expected in output and project.sim_url in output
+    assert "Traceback" not in output and 'File "' not in output
+    assert fleet.bootparams == {}
+
+
+def test_a_session_conflict_is_named_without_a_traceback(project: Project, fleet: Fleet) -> None:
+    project.run("up", "--yes")
+    fleet.reserve(sorted(fleet.nodes)[:2], 5)  # another session holds two of its nodes
+    _edit_stack(
+        project,
+        lambda c: c["ochami-boot:sessions"]["boot-compute"].update(operation="reboot"),
+    )
+    result = project.run("up", "--yes", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "held in SMD by another session" in output and "nothing was written" in output
+    assert "Traceback" not in output

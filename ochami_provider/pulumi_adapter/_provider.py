@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any, Protocol
 
 import pulumi
@@ -12,6 +14,7 @@ from pulumi.runtime import rpc
 from pydantic import BaseModel
 
 from ..config import from_sources
+from ..errors import OchamiError
 from ..lifecycle import Connector, Diff
 from ..models.problems import Problem
 
@@ -32,6 +35,43 @@ def contains_unknown(value: Any) -> bool:
 
 def without_engine_keys(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != PROVIDER_KEY}
+
+
+def user_message(error: BaseException) -> str:
+    """An error as a user reads it: the message, then what happened around it (notes)."""
+    return "\n".join([str(error), *getattr(error, "__notes__", [])])
+
+
+class _TracebackForUsers:
+    """Stands in for `traceback` in the dynamic-provider server, which reports every exception
+    with its Python traceback: ours (a service answering 503, a session conflict, bad input)
+    are meant for the user and are reported as their message alone; anything else, a bug,
+    keeps its traceback."""
+
+    def __init__(self, original: ModuleType) -> None:
+        self._original = original
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+    def format_exc(self, *args: Any, **kwargs: Any) -> str:
+        error = sys.exc_info()[1]
+        if isinstance(error, OchamiError):
+            return user_message(error)
+        return str(self._original.format_exc(*args, **kwargs))
+
+
+def _report_errors_without_tracebacks() -> None:
+    server = sys.modules.get("__main__")
+    spec = getattr(server, "__spec__", None)
+    if spec is None or spec.name != "pulumi.dynamic.__main__":
+        return  # not the provider process (the program, a test)
+    original = getattr(server, "traceback", None)
+    if isinstance(original, ModuleType):
+        server.traceback = _TracebackForUsers(original)  # type: ignore[union-attr]
+
+
+_report_errors_without_tracebacks()
 
 
 def info(message: str) -> None:

@@ -1,0 +1,111 @@
+"""A stack's own config (namespace `ochami-boot`), checked whole before anything is declared.
+
+A mistake in it (a session naming a template that is not declared, a template without boot
+sets, a wrong type) comes out as one problem per mistake, named by its path in the stack file,
+rather than as a Python traceback from the program. Pure: the same models and rules as the
+resources' own checks, with the paths the user wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .models.problems import Problem, field_problems
+from .models.session import BootSessionSpec
+from .models.template import BootTemplateSpec
+
+NAMESPACE = "ochami-boot"
+# Template keys that are options of the resource, not part of the template's spec.
+TEMPLATE_OPTIONS = ("adopt", "secret_cloud_init")
+# Session keys of the program beyond the spec: `max_retries` becomes the spec's retry policy.
+SESSION_OPTIONS = (
+    "template",
+    "max_retries",
+    "shutdown_on_delete",
+    "connection",
+    "fail_up_on_error",
+)
+_FLAGS = ("adopt", "secret_cloud_init", "shutdown_on_delete", "fail_up_on_error")
+# A template every session field can be checked against while its own template is checked
+# where it is declared.
+_ANY_TEMPLATE = {
+    "name": "t",
+    "boot_sets": {"b": {"kernel": "http://h/k", "node_list": ["x0c0s0b0n0"]}},
+}
+
+
+def stack_problems(templates: Any, copy_from: Any, sessions: Any) -> list[Problem]:
+    """Every problem in the stack's `templates`, `copyFrom` and `sessions`."""
+    problems = _mapping("templates", templates) + _mapping("copyFrom", copy_from)
+    problems += _mapping("sessions", sessions)
+    if problems:
+        return problems
+    declared = set(templates or {})
+    for name, spec in (templates or {}).items():
+        problems += _template_problems(name, spec)
+    copied = (copy_from or {}).get("templates") or {}
+    if copy_from and not isinstance(copy_from.get("stack"), str):
+        problems.append(_at("copyFrom.stack", "names the stack to copy from", None))
+    for source, options in copied.items():
+        declared.add(((options or {}).get("name") if isinstance(options, dict) else None) or source)
+    for name, spec in (sessions or {}).items():
+        problems += _session_problems(name, spec, declared)
+    return problems
+
+
+def _at(path: str, message: str, value: Any) -> Problem:
+    return Problem.of(f"{NAMESPACE}:{path}", message, value)
+
+
+def _mapping(key: str, value: Any) -> list[Problem]:
+    if value is None or isinstance(value, dict):
+        return []
+    return [_at(key, "must be a mapping of names to specs", value)]
+
+
+def _flag_problems(path: str, spec: Mapping[str, Any]) -> list[Problem]:
+    return [
+        _at(f"{path}.{flag}", "must be true or false", spec[flag])
+        for flag in _FLAGS
+        if flag in spec and not isinstance(spec[flag], bool)
+    ]
+
+
+def _template_problems(name: str, spec: Any) -> list[Problem]:
+    path = f"templates.{name}"
+    if not isinstance(spec, dict):
+        return [_at(path, "must be a template spec (boot_sets, cloud_init, ...)", spec)]
+    data = {k: v for k, v in spec.items() if k not in TEMPLATE_OPTIONS}
+    return _flag_problems(path, spec) + field_problems(
+        BootTemplateSpec, {"name": name, **data}, prefix=f"{NAMESPACE}:{path}"
+    )
+
+
+def _session_problems(name: str, spec: Any, declared: set[str]) -> list[Problem]:
+    path = f"sessions.{name}"
+    if not isinstance(spec, dict):
+        return [_at(path, "must be a session spec (template, operation, ...)", spec)]
+    problems = _flag_problems(path, spec)
+    template = spec.get("template")
+    if template not in declared:
+        known = ", ".join(sorted(declared)) or "none"
+        problems.append(
+            _at(
+                f"{path}.template", f"names no template of this stack (declared: {known})", template
+            )
+        )
+    data: dict[str, Any] = {k: v for k, v in spec.items() if k not in SESSION_OPTIONS}
+    if "max_retries" in spec:
+        data["retry"] = {"max_retries": spec["max_retries"]}
+    found = field_problems(
+        BootSessionSpec, {"name": name, "template": _ANY_TEMPLATE, **data}, prefix=""
+    )
+    return problems + [
+        Problem(f"{NAMESPACE}:{path}.{_stack_key(p.field)}", p.message, p.value) for p in found
+    ]
+
+
+def _stack_key(field: str) -> str:
+    """The spec's field as the stack file spells it."""
+    return "max_retries" if field == "retry.max_retries" else field
