@@ -11,26 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidInputError
+from .models.kernel_params import OWNER_PARAMETER, owner_of, strip_owner, with_owner
 from .models.problems import Problem
 from .models.records import BootParams, CloudConfigFile, CloudInitGroup, Component
-from .models.template import OWNER_PARAMETER, BootTemplateSpec
+from .models.template import BootTemplateSpec
 from .nodesets import compact, grouped, shown
-
-
-def owner_of(params: str) -> str | None:
-    for word in params.split():
-        key, _, value = word.partition("=")
-        if key == OWNER_PARAMETER:
-            return value
-    return None
-
-
-def strip_owner(params: str) -> str:
-    return " ".join(w for w in params.split() if w.partition("=")[0] != OWNER_PARAMETER)
-
-
-def with_owner(params: str, template: str) -> str:
-    return f"{strip_owner(params)} {OWNER_PARAMETER}={template}".strip()
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,19 @@ TEMPLATE_CASES = [
         "sets ochami",
     ),
     (f"{BS}.kernel_parameters", "a" * 1600, f"{BS}.kernel_parameters", "1600 bytes"),
+    # Found by the property tests (test_properties.py): a trailing newline in a name was
+    # accepted and written into the owner marker; a quoted or re-spelled marker, an invisible
+    # space and an unbalanced quote were accepted and changed what the kernel reads.
+    ("name", "compute\n", "name", "not a valid name"),
+    (
+        f"{BS}.kernel_parameters",
+        'quiet "ochami.template=x"',
+        f"{BS}.kernel_parameters",
+        "sets ochami",
+    ),
+    (f"{BS}.kernel_parameters", "quiet OCHAMI_TEMPLATE=x", f"{BS}.kernel_parameters", "spelling"),
+    (f"{BS}.kernel_parameters", "quiet\u00a0splash", f"{BS}.kernel_parameters", "U+00A0"),
+    (f"{BS}.kernel_parameters", 'rd.x="a b', f"{BS}.kernel_parameters", "unbalanced"),
     (
         "cloud_init.user_data",
         "#cloud-config\n#" + "x" * 70_000 + "\n",

@@ -8,19 +8,17 @@ import pytest
 
 from ochami_provider.errors import InvalidInputError
 from ochami_provider.models import BootTemplateSpec
+from ochami_provider.models.kernel_params import owner_of, strip_owner, with_owner
 from ochami_provider.models.records import BootParams, CloudConfigFile, CloudInitGroup, Component
 from ochami_provider.planning import (
     desired_boot_params,
     desired_cloud_init,
     foreign_owners,
     observed_spec,
-    owner_of,
     plan_bss,
     plan_cloud_init,
     refuse_foreign_owners,
     resolve_boot_sets,
-    strip_owner,
-    with_owner,
 )
 
 A, B, C, D = "x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b0n0", "x1000c0s1b0n1"
@@ -171,3 +169,17 @@ def test_observed_spec_takes_the_drifted_value() -> None:
         "user_data": "#cloud-config\n{}\n",
         "description": "",
     }
+
+
+def test_kernel_parameters_keep_quoted_spaces_and_lose_the_rest() -> None:
+    spec = _spec()
+    boot_set = {"kernel": "http://h/k", "node_groups": ["g"]}
+    boot_set["kernel_parameters"] = '  quiet   rd.info="a  b"  console=ttyS0 '
+    normalized = (
+        BootTemplateSpec.model_validate({**spec.model_dump(), "boot_sets": {"b": boot_set}})
+        .boot_sets["b"]
+        .kernel_parameters
+    )
+    assert normalized == 'quiet rd.info="a  b" console=ttyS0'
+    assert strip_owner(with_owner(normalized, "t")) == normalized
+    assert owner_of(with_owner(normalized, "t")) == "t"

@@ -49,6 +49,19 @@ def test_create_refuses_cloud_init_group_it_does_not_own_and_writes_nothing(
     assert fleet.bootparams == {}
 
 
+def test_a_template_without_cloud_init_leaves_its_groups_cloud_init_data_alone(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """Found by the property tests: such a template recorded its groups as owned cloud-init
+    groups, so destroying it deleted data it never wrote (an admin's, say)."""
+    admins = {"name": "compute", "file": {"content": "#cloud-config\n"}}
+    fleet.cloud_init_groups["compute"] = dict(admins)
+    provider, outs = _created(sim, cloud_init=None)
+    assert outs["cloud_init_groups"] == []
+    provider.delete("compute", outs)
+    assert fleet.bootparams == {} and fleet.cloud_init_groups == {"compute": admins}
+
+
 def test_unknown_group_is_an_error_naming_the_boot_set(fleet: Fleet, sim: SimServer) -> None:
     props = template_props(sim.url)
     props["boot_sets"]["compute"]["node_groups"] = ["gpu"]

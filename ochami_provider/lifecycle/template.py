@@ -168,7 +168,7 @@ def _unowned_groups(
         return []
     try:
         before = BootTemplateSpec.model_validate(TemplateInputs.spec_data(olds))
-        owned = set(before.cloud_init_groups()) if before.cloud_init is not None else set()
+        owned = set(before.cloud_init_groups())
     except ValidationError:
         owned = set()
     return [

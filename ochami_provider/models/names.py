@@ -21,7 +21,7 @@ ARCHES = ("X86", "ARM", "Other", "Unknown")
 
 def normalize_xname(value: str) -> str:
     candidate = value.strip().lower()
-    if not _NODE_XNAME.match(candidate):
+    if not _NODE_XNAME.fullmatch(candidate):
         raise ValueError(
             f"{value!r} is not a node xname (expected the form x<cabinet>c<chassis>s<slot>"
             "b<bmc>n<node>, for example x1000c0s0b0n0, without leading zeros)"
@@ -31,7 +31,7 @@ def normalize_xname(value: str) -> str:
 
 def _group_label(value: str) -> str:
     candidate = value.strip().lower()
-    if not _GROUP_LABEL.match(candidate):
+    if not _GROUP_LABEL.fullmatch(candidate):
         raise ValueError(
             f"{value!r} is not a valid SMD group label (letters, digits, '-', ':', '.', '_')"
         )
@@ -39,7 +39,7 @@ def _group_label(value: str) -> str:
 
 
 def _resource_name(value: str) -> str:
-    if not _RESOURCE_NAME.match(value):
+    if not _RESOURCE_NAME.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid name (lower-case letters, digits, '-', '_', '.';"
             " 1 to 63 characters; starts and ends with a letter or digit)"

@@ -10,15 +10,11 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from . import kernel_params
 from .cloud_config import validate_cloud_config
 from .names import Arch, GroupLabel, ResourceName, Role, Xname
 
 ARTIFACT_SCHEMES = ("http", "https", "s3")
-# Every BSS record a template writes ends with this kernel parameter naming the template: the node
-# shows which template it booted (/proc/cmdline), and a second template, in this stack or another,
-# sees that the node is taken. The kernel keeps a dotted parameter for a module that does not
-# exist to itself, so nothing on the node acts on it.
-OWNER_PARAMETER = "ochami.template"
 # x86_64 and aarch64 kernels truncate a command line beyond COMMAND_LINE_SIZE (2048 bytes);
 # BSS and iPXE add the initrd, the owner marker and their own parameters, so leave them room.
 KERNEL_PARAMETERS_MAX_BYTES = 1536
@@ -45,16 +41,10 @@ def _artifact_url(value: str) -> str:
 
 
 def _kernel_parameters(value: str) -> str:
-    if any(ord(c) < 32 for c in value):
-        raise ValueError(
-            f"{value[:80]!r} contains a control character or line break; iPXE takes one line"
-        )
-    normalized = " ".join(value.split())
-    if any(w.partition("=")[0] == OWNER_PARAMETER for w in normalized.split()):
-        raise ValueError(
-            f"{value[:80]!r} sets {OWNER_PARAMETER}, which the provider writes itself"
-            " to record which template a node boots"
-        )
+    problem = kernel_params.problem_with(value)
+    if problem:
+        raise ValueError(f"{value[:80]!r} {problem}")
+    normalized = " ".join(kernel_params.words(value))
     size = len(normalized.encode())
     if size > KERNEL_PARAMETERS_MAX_BYTES:
         raise ValueError(
@@ -134,18 +124,24 @@ class BootTemplateSpec(_Strict):
                         f" {owner[xname]!r} and {set_name!r}; a node boots one way"
                     )
                 owner[xname] = set_name
-        if self.cloud_init is not None and not self.cloud_init_groups():
+        if self.cloud_init is not None and not self.group_labels():
             raise ValueError(
                 "cloud_init is set but no boot set has node_groups: the cloud-init server"
                 " keys group data by SMD group, so name at least one group"
             )
         return self
 
-    def cloud_init_groups(self) -> list[str]:
+    def group_labels(self) -> list[str]:
+        """Every SMD group the boot sets name, once each, in order."""
         groups: list[str] = []
         for boot_set in self.boot_sets.values():
             groups.extend(g for g in boot_set.node_groups if g not in groups)
         return groups
+
+    def cloud_init_groups(self) -> list[str]:
+        """The groups whose cloud-init data this template writes (and owns): none without
+        `cloud_init`, whatever groups its boot sets name."""
+        return self.group_labels() if self.cloud_init is not None else []
 
     def version(self) -> str:
         """A content hash: the same spec always has the same version, any change a new one."""

@@ -1,0 +1,82 @@
+"""Kernel command lines as the kernel reads them: words separated by spaces outside double
+quotes (`console=ttyS0 rd.cmdline="a  b"` is two words, the second keeping both spaces), and a
+word's name is what precedes its `=`, quotes removed (`"ochami.template=x"` names
+`ochami.template` to the kernel). Pure."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Every BSS record a template writes ends with this parameter naming the template: the node
+# shows which template it booted (/proc/cmdline), and a second template, in this stack or
+# another, sees that the node is taken. The kernel keeps a dotted parameter for a module that
+# does not exist to itself, so nothing on the node acts on it.
+OWNER_PARAMETER = "ochami.template"
+
+
+def words(line: str) -> list[str]:
+    """The words of a command line; an unbalanced quote runs to the end, as in the kernel."""
+    found: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        if char == " " and not quoted:
+            if current:
+                found.append("".join(current))
+                current = []
+        else:
+            current.append(char)
+    if current:
+        found.append("".join(current))
+    return found
+
+
+def name(word: str) -> str:
+    return word.partition("=")[0].replace('"', "")
+
+
+def is_owner(word: str, *, any_spelling: bool = False) -> bool:
+    """The owner marker; with `any_spelling`, also what a reader would take for it
+    (`OCHAMI.TEMPLATE`, `ochami_template`, `"ochami.template`)."""
+    key = name(word)
+    if any_spelling:
+        key = key.lower().replace("-", ".").replace("_", ".")
+    return key == OWNER_PARAMETER
+
+
+def owner_of(line: str) -> str | None:
+    for word in words(line):
+        if is_owner(word):
+            return word.partition("=")[2]
+    return None
+
+
+def strip_owner(line: str) -> str:
+    return " ".join(w for w in words(line) if not is_owner(w))
+
+
+def with_owner(line: str, template: str) -> str:
+    return f"{strip_owner(line)} {OWNER_PARAMETER}={template}".strip()
+
+
+def problem_with(line: str) -> str | None:
+    """Why a command line cannot be written as it is, or None."""
+    for char in line:
+        if ord(char) < 32 or char == "\x7f":
+            return "contains a control character or line break; iPXE takes one line"
+        category = unicodedata.category(char)
+        if category[0] == "C" or (category[0] == "Z" and char != " "):
+            return (
+                f"contains U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')}), an invisible"
+                " character the kernel would take as part of a word"
+            )
+    if line.count('"') % 2:
+        return "has an unbalanced double quote; the kernel would run it to the end of the line"
+    if any(is_owner(w, any_spelling=True) for w in words(line)):
+        return (
+            f"sets {OWNER_PARAMETER} (in some spelling), which the provider writes itself to"
+            " record which template a node boots"
+        )
+    return None
