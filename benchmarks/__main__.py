@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"An up-to-date stack of N templates (one SMD group of {preview.NODES_PER_GROUP} nodes"
         " each) and N sessions, against",
-        "the empty stack on the same engine. Peak RSS is the dynamic provider process's VmHWM.",
+        "the empty stack on the same engine, without and with the refresh the project does",
+        "before every preview (`Pulumi.yaml`: `options: refresh: always`). Peak RSS is the dynamic",
+        "provider process's VmHWM.",
         "",
         *preview.table(previews),
         "",

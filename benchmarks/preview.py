@@ -30,7 +30,8 @@ RUNS = 5
 @dataclass
 class PreviewResult:
     resources: int  # templates; as many sessions again
-    seconds: float  # median of RUNS previews
+    seconds: float  # median of RUNS `pulumi preview --refresh=false`
+    refresh_seconds: float  # median of RUNS `pulumi preview`: the project refreshes first
     provider_peak_mib: float  # the largest VmHWM seen for a pulumi.dynamic process
 
 
@@ -134,28 +135,36 @@ def preview_stack(count: int, groups: int) -> PreviewResult:
         _pulumi(project, env, "stack", "init", "bench")
         stack_file.write_text(yaml.safe_dump(_stack_config(sim.url, count)))
         _pulumi(project, env, "up", "--yes")
-        times = []
+        times: dict[str, list[float]] = {"--refresh=false": [], "--refresh=true": []}
         for _ in range(RUNS):
-            start = time.perf_counter()
-            _pulumi(project, env, "preview")
-            times.append(time.perf_counter() - start)
+            for flag, taken in times.items():
+                start = time.perf_counter()
+                _pulumi(project, env, "preview", flag)
+                taken.append(time.perf_counter() - start)
         # Memory from one more preview: sampling /proc costs CPU the timed runs must not lose.
         with ProviderMemory() as memory:
             _pulumi(project, env, "preview")
-    return PreviewResult(count, statistics.median(times), memory.peak_kib / 1024)
+    return PreviewResult(
+        count,
+        statistics.median(times["--refresh=false"]),
+        statistics.median(times["--refresh=true"]),
+        memory.peak_kib / 1024,
+    )
 
 
 def table(results: list[PreviewResult]) -> list[str]:
     empty = next(r for r in results if r.resources == 0)
     lines = [
-        f"| templates + sessions | preview s (median of {RUNS}) | ratio to empty stack |"
+        f"| templates + sessions | `preview --refresh=false` s (median of {RUNS}) | ratio to"
+        " empty stack | `preview` (refreshes first) s | ratio to empty stack |"
         " provider peak RSS MiB |",
-        "|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         memory = f"{r.provider_peak_mib:.0f}" if r.provider_peak_mib else "(no provider started)"
         lines.append(
             f"| {r.resources} + {r.resources} | {r.seconds:.2f} | {r.seconds / empty.seconds:.2f}"
+            f" | {r.refresh_seconds:.2f} | {r.refresh_seconds / empty.refresh_seconds:.2f}"
             f" | {memory} |"
         )
     return lines

@@ -56,6 +56,8 @@ class WriteReport:
     hosts_by_set: HostsBySet
     cloud_init_groups: list[str]
     changes: list[FieldChange] = field(default_factory=list)
+    # What the template's cloud-init groups held before this write, where they existed.
+    groups_before: dict[str, CloudInitGroup] = field(default_factory=dict)
 
 
 def resolve_targets(
@@ -163,6 +165,7 @@ def write_template(
     owned_groups: Iterable[str] = (),
     hosts_by_set: HostsBySet | None = None,
     only_nodes: Iterable[str] | None = None,
+    restore_groups: Mapping[str, CloudInitGroup] | None = None,
     log: Log = quiet,
 ) -> WriteReport:
     """Make BSS and cloud-init hold `spec`: resolve (unless `hosts_by_set` is given), read,
@@ -170,7 +173,8 @@ def write_template(
 
     `previous_hosts` and `owned_groups` are what the template held before: hosts it no longer
     targets lose their records, and groups it owns may be replaced (or removed when dropped).
-    `only_nodes` restricts the BSS writes to those nodes (a session's configuration step)."""
+    `only_nodes` restricts the BSS writes to those nodes (a session's configuration step).
+    A group in `restore_groups` that the template drops is put back as it was, not removed."""
     if hosts_by_set is None:
         hosts_by_set = resolve_targets(services, spec, require_members=True)
     if only_nodes is not None:
@@ -180,8 +184,9 @@ def write_template(
     observed = observe(services, spec, hosts_by_set, previous_hosts)
     refuse_foreign_owners(spec, hosts_by_set, observed.bss)
     plan = plan_template(spec, observed, previous_hosts, owned_groups)
-    _execute(services, plan, observed, log)
-    return WriteReport(hosts_by_set, spec.cloud_init_groups(), plan.changes)
+    _execute(services, plan, observed, log, restore_groups or {})
+    found = {g: data for g, data in observed.cloud_init.items() if data is not None}
+    return WriteReport(hosts_by_set, spec.cloud_init_groups(), plan.changes, found)
 
 
 def read_template(
@@ -194,10 +199,22 @@ def read_template(
     return observed, plan_template(spec, observed, previous_hosts, spec.cloud_init_groups())
 
 
-def remove_template(services: Services, hosts: list[str], groups: list[str]) -> None:
+def remove_template(
+    services: Services,
+    hosts: list[str],
+    groups: list[str],
+    restore_groups: Mapping[str, CloudInitGroup] | None = None,
+    log: Log = quiet,
+) -> None:
+    """Remove what the template wrote; cloud-init data it adopted is put back as it was."""
     services.bss.delete(hosts)
     for group in groups:
-        services.cloud_init.delete_group(group)
+        original = (restore_groups or {}).get(group)
+        if original is None:
+            services.cloud_init.delete_group(group)
+        else:
+            services.cloud_init.put_group(original)
+            log(f"cloud-init: put back the data group {group} held before it was adopted")
 
 
 def target_problems(
@@ -232,7 +249,13 @@ def target_problems(
     )
 
 
-def _execute(services: Services, plan: WritePlan, observed: Observed, log: Log) -> None:
+def _execute(
+    services: Services,
+    plan: WritePlan,
+    observed: Observed,
+    log: Log,
+    restore_groups: Mapping[str, CloudInitGroup],
+) -> None:
     """Write the plan; if a write fails, put back what the earlier writes replaced, and say so."""
     undo: list[tuple[str, Callable[[], None]]] = []
     try:
@@ -262,8 +285,12 @@ def _execute(services: Services, plan: WritePlan, observed: Observed, log: Log) 
                 undo.append((done, partial(services.cloud_init.put_group, before)))
             log(done)
         for name in plan.cloud_init_deletes:
-            services.cloud_init.delete_group(name)
-            log(f"cloud-init: removed group data for {name}")
+            if name in restore_groups:
+                services.cloud_init.put_group(restore_groups[name])
+                log(f"cloud-init: put back the data group {name} held before it was adopted")
+            else:
+                services.cloud_init.delete_group(name)
+                log(f"cloud-init: removed group data for {name}")
     except OchamiError as error:
         undone, stuck = [], []
         for done, step in reversed(undo):

@@ -259,6 +259,8 @@ def test_adopt_takes_over_existing_boot_and_cloud_init_data(project: Project, fl
     config["config"]["ochami-boot:sessions"] = {}
     path.write_text(yaml.safe_dump(config))
     before = {s: fleet.count(s, writes_only=True) for s in ("bss", "cloud-init")}
+    # The preview says what adopting means for destroy.
+    assert "adopts the cloud-init data group compute holds now" in project.run("preview").stdout
     project.run("up", "--yes")
     # Already as declared: cloud-init untouched; BSS gets one PUT, adding the owner marker.
     assert fleet.count("cloud-init", writes_only=True) == before["cloud-init"]
@@ -266,14 +268,21 @@ def test_adopt_takes_over_existing_boot_and_cloud_init_data(project: Project, fl
     assert {r["params"] for r in fleet.bootparams.values()} == {
         "console=ttyS0 quiet ochami.template=compute-image"
     }
-    # Adopted means owned: a later change is applied, and destroy removes it.
+    # Adopted means owned: a later change is applied. Destroy removes the boot parameters and
+    # puts the cloud-init data back as the admin had it (it used to delete it without a word).
     project.write_config("console=ttyS0")
     project.run("up", "--yes")
     assert {r["params"] for r in fleet.bootparams.values()} == {
         "console=ttyS0 ochami.template=compute-image"
     }
+    fleet.cloud_init_groups["compute"]["file"]["content"] = (
+        "#cloud-config\nruncmd: [[echo, changed]]\n"
+    )
     project.run("destroy", "--yes")
-    assert fleet.bootparams == {} and fleet.cloud_init_groups == {}
+    assert fleet.bootparams == {}
+    assert fleet.cloud_init_groups["compute"]["file"]["content"] == (
+        "#cloud-config\nruncmd: [[echo, hi]]\n"
+    )
 
 
 def test_secret_user_data_stays_out_of_state_and_output(project: Project, fleet: Fleet) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from ochami_provider import BootSessionProvider, BootTemplateProvider
 from ochami_provider.errors import InvalidInputError
+from ochami_provider.lifecycle import TemplateLifecycle
 from ochami_provider.sim import Fleet, SimServer
 from tests.conftest import template_props
 
@@ -330,6 +331,24 @@ def test_adopt_takes_over_an_existing_cloud_init_group(fleet: Fleet, sim: SimSer
     outs = provider.create(inputs).outs
     assert outs is not None and outs["cloud_init_groups"] == ["compute"]
     assert fleet.cloud_init_groups["compute"]["meta-data"] == {"site": "test"}
+    assert outs["adopted"]["compute"]["meta-data"] == {"old": True}
+    # Destroy puts back the admin's data rather than deleting it (before: it was gone).
+    provider.delete("compute", outs)
+    assert fleet.bootparams == {}
+    assert fleet.cloud_init_groups["compute"]["meta-data"] == {"old": True}
+    assert fleet.cloud_init_groups["compute"]["file"]["content"] == "#cloud-config\n"
+
+
+def test_preview_says_what_adopting_a_group_means(fleet: Fleet, sim: SimServer) -> None:
+    fleet.cloud_init_groups["compute"] = {"name": "compute", "file": {"content": "#cloud-config\n"}}
+    said: list[str] = []
+    core = TemplateLifecycle(log=said.append)  # the provider logs to `pulumi up`'s output
+    inputs, problems = core.check({}, {**template_props(sim.url), "adopt": True})
+    assert inputs is not None and problems == []
+    assert said == [
+        "template compute adopts the cloud-init data group compute holds now; it is kept,"
+        " and destroying the template puts it back"
+    ]
 
 
 def test_node_list_entry_smd_does_not_know_is_refused_before_any_write(

@@ -80,7 +80,7 @@ class TemplateLifecycle:
         if settings.verify_targets and not problems:
             services = self.connector.services(inputs.connection)
             problems += target_problems(services, inputs.spec, self.claims)
-            problems += _unowned_groups(services, inputs, olds)
+            problems += _unowned_groups(services, inputs, olds, self.log)
         return inputs, problems
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
@@ -99,19 +99,26 @@ class TemplateLifecycle:
         adopted = spec.cloud_init_groups() if inputs.adopt else []
         services = self.connector.services(inputs.connection)
         report = write_template(services, spec, owned_groups=adopted, log=self.log)
-        return _state(spec, report.hosts_by_set, report.cloud_init_groups, report.changes)
+        state = _state(spec, report.hosts_by_set, report.cloud_init_groups, report.changes)
+        # Without `adopt`, a group that existed was refused before any write.
+        return state.model_copy(update={"adopted": report.groups_before})
 
     def update(self, before: TemplateState | None, inputs: TemplateInputs) -> TemplateState:
         spec = inputs.spec
         services = self.connector.services(inputs.connection)
+        adopted = before.adopted if before else {}
         report = write_template(
             services,
             spec,
             previous_hosts=before.all_hosts() if before else [],
             owned_groups=before.cloud_init_groups if before else [],
+            restore_groups=adopted,
             log=self.log,
         )
-        return _state(spec, report.hosts_by_set, report.cloud_init_groups, report.changes)
+        state = _state(spec, report.hosts_by_set, report.cloud_init_groups, report.changes)
+        # Adopted groups the template dropped were put back: no longer its to restore.
+        kept = {g: data for g, data in adopted.items() if g in state.cloud_init_groups}
+        return state.model_copy(update={"adopted": kept})
 
     def read(self, name: str, props: Mapping[str, Any]) -> TemplateRead:
         """What BSS and cloud-init hold for the template whose inputs (and, once recorded,
@@ -140,7 +147,9 @@ class TemplateLifecycle:
 
     def delete(self, connection: Mapping[str, Any] | None, state: TemplateState) -> None:
         services = self.connector.services(connection)
-        remove_template(services, state.all_hosts(), state.cloud_init_groups)
+        remove_template(
+            services, state.all_hosts(), state.cloud_init_groups, state.adopted, log=self.log
+        )
 
 
 def _state(
@@ -160,22 +169,32 @@ def _state(
 
 
 def _unowned_groups(
-    services: Services, inputs: TemplateInputs, olds: Mapping[str, Any]
+    services: Services, inputs: TemplateInputs, olds: Mapping[str, Any], log: Log
 ) -> list[Problem]:
     """Cloud-init data that exists for a group the template would newly write: refused at
-    create unless adopted, so refused here already (one read per such group)."""
-    if inputs.adopt or inputs.spec.cloud_init is None:
+    create unless adopted, so refused here already (one read per such group); adopted, it is
+    said now what destroy will do with it."""
+    if inputs.spec.cloud_init is None:
         return []
     try:
-        before = BootTemplateSpec.model_validate(TemplateInputs.spec_data(olds))
-        owned = set(before.cloud_init_groups())
+        owned = set(
+            BootTemplateSpec.model_validate(TemplateInputs.spec_data(olds)).cloud_init_groups()
+        )
     except ValidationError:
         owned = set()
-    return [
-        Problem.of("cloud_init", UNOWNED_GROUP_REASON, group)
+    existing = [
+        group
         for group in inputs.spec.cloud_init_groups()
         if group not in owned and services.cloud_init.get_group(group) is not None
     ]
+    if inputs.adopt:
+        for group in existing:
+            log(
+                f"template {inputs.spec.name} adopts the cloud-init data group {group} holds"
+                " now; it is kept, and destroying the template puts it back"
+            )
+        return []
+    return [Problem.of("cloud_init", UNOWNED_GROUP_REASON, group) for group in existing]
 
 
 def _artifacts(props: Mapping[str, Any]) -> set[tuple[str, str]]:

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from . import kernel_params
 from .cloud_config import validate_cloud_config
 from .names import Arch, GroupLabel, ResourceName, Role, Xname
+from .records import CloudInitGroup
 
 ARTIFACT_SCHEMES = ("http", "https", "s3")
 # x86_64 and aarch64 kernels truncate a command line beyond COMMAND_LINE_SIZE (2048 bytes);
@@ -200,6 +201,9 @@ class TemplateState(BaseModel):
     # The last write's field-level changes, and what the last read found different.
     changes: list[str] = Field(default_factory=list)
     drift: list[str] = Field(default_factory=list)
+    # Cloud-init data that existed before the template adopted its group (`adopt: true`), as
+    # the server held it: destroy puts it back rather than deleting the admin's data.
+    adopted: dict[str, CloudInitGroup] = Field(default_factory=dict)
 
     @classmethod
     def output_keys(cls) -> tuple[str, ...]:
@@ -215,7 +219,7 @@ class TemplateState(BaseModel):
         )
 
     def to_props(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", by_alias=True)
 
     def all_hosts(self) -> list[str]:
         return sorted({h for hosts in self.hosts.values() for h in hosts})
