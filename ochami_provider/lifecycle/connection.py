@@ -44,12 +44,6 @@ class Connector:
                 services = self._open[settings] = Services.from_config(settings)
         return services
 
-    def close(self) -> None:
-        with self._lock:
-            for services in self._open.values():
-                services.close()
-            self._open.clear()
-
     def problems(self, connection: Any) -> list[Problem]:
         """What is wrong with a resource's `connection` input, named as the user wrote it."""
         if connection is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,22 +33,34 @@ def input_problems(
     )
 
 
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+def recorded_spec(model: type[SpecT], spec_data: Mapping[str, Any]) -> SpecT | None:
+    """The spec recorded at the last write, or None when there is none, or when a refresh
+    recorded what no spec may say (drift)."""
+    if not spec_data:
+        return None
+    try:
+        return model.model_validate(spec_data)
+    except ValidationError:
+        return None
+
+
 def unchanged(
     olds: Mapping[str, Any],
-    recorded_spec: Mapping[str, Any],
+    recorded: BaseModel | None,
     spec: BaseModel,
     connection: Mapping[str, Any] | None,
 ) -> bool:
     """The inputs are those recorded at the last write (or found by the last refresh): nothing
     of them would be written, so check need not ask the services. The engine drops null values
-    from recorded inputs, so both sides are compared as models."""
-    if not olds or _without_nulls(olds.get("connection")) != _without_nulls(connection):
-        return False
-    try:
-        recorded = type(spec).model_validate(recorded_spec)
-    except ValidationError:  # a refresh recorded what no spec may say (drift)
-        return False
-    return recorded == spec
+    from recorded inputs, so the specs are compared as models."""
+    return (
+        recorded is not None
+        and _without_nulls(olds.get("connection")) == _without_nulls(connection)
+        and recorded == spec
+    )
 
 
 def _without_nulls(mapping: Mapping[str, Any] | None) -> dict[str, Any]:

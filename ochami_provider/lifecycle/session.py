@@ -18,7 +18,7 @@ from ..session_runner import resolve_limit, run_session
 from ..template_writer import Log, quiet, resolve_targets
 from .connection import Connector
 from .diff import Diff, changed_keys
-from .inputs import input_problems, unchanged
+from .inputs import input_problems, recorded_spec, unchanged
 
 # Changing these re-runs the session (a new run, new id); the rest only updates the record.
 RERUN_KEYS = ("name", "template", "operation", "limit", "graceful")
@@ -50,7 +50,12 @@ class SessionLifecycle:
         if (
             not spec.limit
             or not self.connector.settings(inputs.connection).verify_targets
-            or unchanged(olds, SessionInputs.spec_data(olds), spec, inputs.connection)
+            or unchanged(
+                olds,
+                recorded_spec(BootSessionSpec, SessionInputs.spec_data(olds)),
+                spec,
+                inputs.connection,
+            )
         ):
             return inputs, problems
         services = self.connector.services(inputs.connection)

@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from ..artifacts import artifact_problems
 from ..claims import NodeClaims
 from ..clients.services import Services
@@ -31,7 +29,7 @@ from ..template_writer import (
 )
 from .connection import Connector
 from .diff import Diff, changed_keys
-from .inputs import input_problems, unchanged
+from .inputs import input_problems, recorded_spec, unchanged
 
 # Shown in outputs at most; a 10,000-node change is summarised per field, not per node.
 MAX_CHANGES_SHOWN = 50
@@ -68,7 +66,8 @@ class TemplateLifecycle:
         if problems:
             return None, problems
         inputs = TemplateInputs.from_props(news)
-        if unchanged(olds, TemplateInputs.spec_data(olds), inputs.spec, inputs.connection):
+        recorded = recorded_spec(BootTemplateSpec, TemplateInputs.spec_data(olds))
+        if unchanged(olds, recorded, inputs.spec, inputs.connection):
             # Nothing of it would be written: what the services hold is for refresh to report.
             return inputs, problems
         settings = self.connector.settings(inputs.connection)
@@ -80,7 +79,8 @@ class TemplateLifecycle:
         if settings.verify_targets and not problems:
             services = self.connector.services(inputs.connection)
             problems += target_problems(services, inputs.spec, self.claims)
-            problems += _unowned_groups(services, inputs, olds, self.log)
+            owned = set(recorded.cloud_init_groups()) if recorded else set()
+            problems += _unowned_groups(services, inputs, owned, self.log)
         return inputs, problems
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
@@ -169,19 +169,13 @@ def _state(
 
 
 def _unowned_groups(
-    services: Services, inputs: TemplateInputs, olds: Mapping[str, Any], log: Log
+    services: Services, inputs: TemplateInputs, owned: set[str], log: Log
 ) -> list[Problem]:
     """Cloud-init data that exists for a group the template would newly write: refused at
     create unless adopted, so refused here already (one read per such group); adopted, it is
     said now what destroy will do with it."""
     if inputs.spec.cloud_init is None:
         return []
-    try:
-        owned = set(
-            BootTemplateSpec.model_validate(TemplateInputs.spec_data(olds)).cloud_init_groups()
-        )
-    except ValidationError:
-        owned = set()
     existing = [
         group
         for group in inputs.spec.cloud_init_groups()
