@@ -35,6 +35,13 @@ if problems:
     )
 
 
+copied_names = [
+    (options or {}).get("name", source)
+    for source, options in ((copy_from or {}).get("templates") or {}).items()
+]
+every_template = sorted({*templates, *copied_names})
+
+
 def declare(name: str, spec: Any, adopt: bool = False, secret: bool = False) -> BootTemplate:
     """A BootTemplate from a spec that may be plain data or an Output of it."""
     if isinstance(spec, pulumi.Output):
@@ -46,7 +53,16 @@ def declare(name: str, spec: Any, adopt: bool = False, secret: bool = False) -> 
     else:
         fields = {k: spec.get(k) for k in ("description", "boot_sets", "cloud_init")}
         fields["description"] = fields["description"] or ""
-    template = BootTemplate(name, name=name, adopt=adopt, secret_cloud_init=secret, **fields)
+    template = BootTemplate(
+        name,
+        name=name,
+        adopt=adopt,
+        secret_cloud_init=secret,
+        # A template that leaves the stack config frees its nodes to the others in the same
+        # `up`: renaming a template is one update, without a gap in BSS.
+        deployment_templates=every_template,
+        **fields,
+    )
     pulumi.export(f"template:{name}:version", template.version)
     pulumi.export(f"template:{name}:spec", template.spec)
     return template

@@ -3,9 +3,12 @@ or an output about 10,000 nodes stays one line."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
+from typing import TypeVar
 
 import hostlist
+
+Key = TypeVar("Key", bound=Hashable)
 
 
 def compact(nodes: Iterable[str]) -> str:
@@ -30,9 +33,9 @@ def shown(nodes: Iterable[str]) -> str:
     return f"got {compact(names)!r}{count}"
 
 
-def grouped(items: Iterable[tuple[tuple[str, ...], str]]) -> dict[tuple[str, ...], list[str]]:
+def grouped(items: Iterable[tuple[Key, str]]) -> dict[Key, list[str]]:
     """Nodes gathered under the key they share (a field and a message, say), in first-seen order."""
-    groups: dict[tuple[str, ...], list[str]] = {}
+    groups: dict[Key, list[str]] = {}
     for key, node in items:
         groups.setdefault(key, []).append(node)
     return groups

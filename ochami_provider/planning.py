@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import InvalidInputError
 from .models.kernel_params import OWNER_PARAMETER, owner_of, strip_owner, with_owner
+from .models.owner import Owner, Stake, bss_owner, group_description, group_owner, group_text
 from .models.problems import Problem
 from .models.records import BootParams, CloudConfigFile, CloudInitGroup, Component
 from .models.template import BootTemplateSpec
@@ -86,27 +87,27 @@ def resolve_boot_sets(
 
 
 def desired_boot_params(
-    spec: BootTemplateSpec, hosts_by_set: Mapping[str, list[str]]
+    spec: BootTemplateSpec, hosts_by_set: Mapping[str, list[str]], owner: Owner
 ) -> dict[str, BootParams]:
     return {
         set_name: BootParams(
             hosts=list(hosts_by_set.get(set_name, [])),
             kernel=boot_set.kernel,
             initrd=boot_set.initrd or "",
-            params=with_owner(boot_set.kernel_parameters, spec.name),
+            params=with_owner(boot_set.kernel_parameters, owner.value),
         )
         for set_name, boot_set in spec.boot_sets.items()
     }
 
 
-def desired_cloud_init(spec: BootTemplateSpec) -> dict[str, CloudInitGroup]:
+def desired_cloud_init(spec: BootTemplateSpec, owner: Owner) -> dict[str, CloudInitGroup]:
     if spec.cloud_init is None:
         return {}
     ci = spec.cloud_init
     return {
         group: CloudInitGroup(
             name=group,
-            description=ci.description or f"ochami_provider template {spec.name}",
+            description=group_description(ci.description, owner),
             meta_data=dict(ci.meta_data),
             file=CloudConfigFile(content=ci.user_data or "", encoding="plain"),
         )
@@ -125,33 +126,34 @@ def _bss_fields(record: BootParams) -> dict[str, str | None]:
 
 
 def foreign_owners(
-    spec: BootTemplateSpec,
+    stake: Stake,
     hosts_by_set: Mapping[str, list[str]],
     actual: Mapping[str, BootParams],
-) -> list[tuple[str, str, str]]:
-    """(boot set, node, other template) for each target BSS says another template boots."""
+) -> list[tuple[str, str, Owner]]:
+    """(boot set, node, owner) for each target BSS says another template boots, unless the
+    stake may take it (a template its deployment no longer declares)."""
     found = []
     for set_name, hosts in hosts_by_set.items():
         for host in hosts:
             record = actual.get(host)
-            owner = owner_of(record.params) if record is not None else None
-            if owner is not None and owner != spec.name:
+            owner = bss_owner(record.params) if record is not None else None
+            if owner is not None and stake.refuses(owner):
                 found.append((set_name, host, owner))
     return found
 
 
 def refuse_foreign_owners(
-    spec: BootTemplateSpec,
+    stake: Stake,
     hosts_by_set: Mapping[str, list[str]],
     actual: Mapping[str, BootParams],
 ) -> None:
     """Two templates over one node would overwrite each other on every `pulumi up`."""
-    found = foreign_owners(spec, hosts_by_set, actual)
+    found = foreign_owners(stake, hosts_by_set, actual)
     if found:
         raise InvalidInputError.of(foreign_owner_problems(found), value=found[0][1])
 
 
-def foreign_owner_problems(found: Iterable[tuple[str, str, str]]) -> list[Problem]:
+def foreign_owner_problems(found: Iterable[tuple[str, str, Owner]]) -> list[Problem]:
     """One problem per boot set and other template, naming its nodes in hostlist notation."""
     groups = grouped(((set_name, owner), host) for set_name, host, owner in found)
     return [
@@ -160,9 +162,9 @@ def foreign_owner_problems(found: Iterable[tuple[str, str, str]]) -> list[Proble
     ]
 
 
-def foreign_owner_reason(owner: str) -> str:
+def foreign_owner_reason(owner: Owner) -> str:
     return (
-        f"already boots template {owner!r} ({OWNER_PARAMETER}={owner} in BSS);"
+        f"already boots {owner} ({OWNER_PARAMETER}={owner.value} in BSS);"
         " a node follows one template: take it out of one of them"
     )
 
@@ -170,9 +172,11 @@ def foreign_owner_reason(owner: str) -> str:
 def plan_bss(
     desired: Mapping[str, BootParams],
     actual: Mapping[str, BootParams],
+    stake: Stake,
     previous_hosts: Iterable[str] = (),
 ) -> WritePlan:
-    """One PUT per boot set carrying only the hosts that differ; one DELETE for leavers."""
+    """One PUT per boot set carrying only the hosts that differ; one DELETE for leavers
+    whose record is still the template's (another template may have taken one since)."""
     plan = WritePlan()
     wanted_hosts: set[str] = set()
     for set_name, record in desired.items():
@@ -201,7 +205,11 @@ def plan_bss(
             change = FieldChange(f"boot_sets.{set_name}.{label}", old, new, tuple(nodes))
             plan.changes.append(change)
     # Only hosts BSS still holds: one removed by hand since is no change to make.
-    leavers = sorted(h for h in set(previous_hosts) - wanted_hosts if h in actual)
+    leavers = sorted(
+        h
+        for h in set(previous_hosts) - wanted_hosts
+        if h in actual and still_holds_record(stake, actual[h])
+    )
     if leavers:
         plan.bss_deletes = leavers
         plan.changes.append(FieldChange("hosts", "present", "removed", tuple(leavers)))
@@ -237,16 +245,33 @@ UNOWNED_GROUP_REASON = (
 )
 
 
+def group_problem(
+    stake: Stake, name: str, current: CloudInitGroup, owned: Iterable[str]
+) -> str | None:
+    """Why the template may not write over the data a group holds now, or None.
+
+    Data another template wrote (its marker is in the description) is never overwritten, even
+    adopted; hand-made data only when the template owns or adopts the group. Overwriting another
+    team's cloud-init data silently is how nodes end up with the wrong configuration."""
+    owner = group_owner(current.description)
+    if owner is not None:
+        if stake.refuses(owner):
+            return (
+                f"the cloud-init server's data for this group belongs to {owner};"
+                " a group follows one template: take it out of one of them"
+            )
+        return None
+    return None if name in set(owned) else UNOWNED_GROUP_REASON
+
+
 def plan_cloud_init(
     desired: Mapping[str, CloudInitGroup],
     actual: Mapping[str, CloudInitGroup | None],
+    stake: Stake,
     owned: Iterable[str] = (),
 ) -> WritePlan:
-    """Create groups that do not exist, replace owned ones that differ, delete dropped ones.
-
-    A group that exists but this resource does not own is refused: overwriting another
-    team's cloud-init data silently is how nodes end up with the wrong configuration.
-    """
+    """Create groups that do not exist, replace the template's own that differ, and delete
+    those it dropped (unless another template has taken one since)."""
     plan = WritePlan()
     owned_set = set(owned)
     for name, group in desired.items():
@@ -254,18 +279,33 @@ def plan_cloud_init(
         if current is None:
             plan.cloud_init_creates.append(group)
             plan.changes.append(FieldChange(f"cloud_init[{name}]", None, "created"))
-        elif name not in owned_set:
-            raise InvalidInputError("cloud_init", name, UNOWNED_GROUP_REASON)
-        else:
-            differences = cloud_init_differences(group, current)
-            if differences:
-                plan.cloud_init_updates.append(group)
-                plan.changes.extend(differences)
-    plan.cloud_init_deletes = sorted(owned_set - set(desired))
+            continue
+        problem = group_problem(stake, name, current, owned_set)
+        if problem:
+            raise InvalidInputError("cloud_init", name, problem)
+        differences = cloud_init_differences(group, current)
+        if differences:
+            plan.cloud_init_updates.append(group)
+            plan.changes.extend(differences)
+    plan.cloud_init_deletes = [
+        name
+        for name in sorted(owned_set - set(desired))
+        if (current := actual.get(name)) is not None and still_holds_group(stake, current)
+    ]
     plan.changes.extend(
         FieldChange(f"cloud_init[{name}]", "present", "removed") for name in plan.cloud_init_deletes
     )
     return plan
+
+
+def still_holds_group(stake: Stake, group: CloudInitGroup) -> bool:
+    owner = group_owner(group.description)
+    return owner is None or stake.holds(owner)
+
+
+def still_holds_record(stake: Stake, record: BootParams) -> bool:
+    owner = bss_owner(record.params)
+    return owner is None or stake.holds(owner)
 
 
 def merge_plans(*plans: WritePlan) -> WritePlan:
@@ -291,11 +331,17 @@ def batch_by_content(records: Iterable[BootParams]) -> list[BootParams]:
     ]
 
 
+def _or_default(text: str | None, spec: BootTemplateSpec) -> str | None:
+    # The default description reads back as whatever the spec says, so it is no drift.
+    return spec.cloud_init.description if text is None and spec.cloud_init else text
+
+
 def observed_spec(
     spec: BootTemplateSpec,
     hosts_by_set: Mapping[str, list[str]],
     actual_bss: Mapping[str, BootParams],
     actual_cloud_init: Mapping[str, CloudInitGroup | None],
+    owner: Owner,
 ) -> dict[str, Any]:
     """The spec as the services hold it now, for `pulumi refresh` to record drift.
 
@@ -325,10 +371,8 @@ def observed_spec(
             observed["cloud_init"] = {
                 "meta_data": current.meta_data,
                 "user_data": current.file.text() or None,
-                "description": current.description
-                if current.description != f"ochami_provider template {spec.name}"
-                else spec.cloud_init.description,
+                "description": _or_default(group_text(current.description), spec),
             }
-            if cloud_init_differences(desired_cloud_init(spec)[group], current):
+            if cloud_init_differences(desired_cloud_init(spec, owner)[group], current):
                 break
     return observed

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from .clients.services import Services
 from .errors import InvalidInputError, NotFoundError, OchamiError, SessionConflictError
 from .models.names import normalize_xname
+from .models.owner import Stake
 from .models.session import BootSessionSpec, SessionState
 from .reservations import NodeReservation
 from .session_limit import narrow
@@ -50,6 +51,7 @@ def resolve_limit(services: Services, limit: list[str]) -> dict[str, frozenset[s
 def run_session(
     services: Services,
     spec: BootSessionSpec,
+    stake: Stake,
     *,
     only_nodes: Iterable[str] | None = None,
     log: Log = quiet,
@@ -87,6 +89,7 @@ def run_session(
                     write_template(
                         services,
                         template,
+                        stake,
                         owned_groups=template.cloud_init_groups(),
                         hosts_by_set=hosts_by_set,
                         only_nodes=action.nodes,

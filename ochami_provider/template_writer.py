@@ -17,10 +17,11 @@ from functools import partial
 from .claims import NodeClaims
 from .clients.services import Services
 from .errors import InvalidInputError, NotFoundError, OchamiError
+from .models.owner import Stake, bss_owner, group_owner
 from .models.problems import Problem
 from .models.records import BootParams, CloudInitGroup, Component
 from .models.template import BootTemplateSpec
-from .nodesets import grouped, shown
+from .nodesets import grouped, phrase, shown
 from .planning import (
     FieldChange,
     WritePlan,
@@ -34,6 +35,8 @@ from .planning import (
     plan_cloud_init,
     refuse_foreign_owners,
     resolve_boot_sets,
+    still_holds_group,
+    still_holds_record,
 )
 
 Log = Callable[[str], None]
@@ -56,7 +59,7 @@ class WriteReport:
     hosts_by_set: HostsBySet
     cloud_init_groups: list[str]
     changes: list[FieldChange] = field(default_factory=list)
-    # What the template's cloud-init groups held before this write, where they existed.
+    # Hand-made data (no template's marker) the template's groups held before this write.
     groups_before: dict[str, CloudInitGroup] = field(default_factory=dict)
 
 
@@ -135,31 +138,43 @@ def observe(
     spec: BootTemplateSpec,
     hosts_by_set: HostsBySet,
     previous_hosts: Iterable[str] = (),
+    owned_groups: Iterable[str] = (),
 ) -> Observed:
-    """One BSS read for the targets and the hosts the template held before (possible leavers)."""
+    """One BSS read for the targets and the hosts the template held before (possible leavers);
+    one cloud-init read per group it writes or held before."""
     hosts = sorted({h for hs in hosts_by_set.values() for h in hs} | set(previous_hosts))
+    groups = sorted(set(spec.cloud_init_groups()) | set(owned_groups))
     return Observed(
         hosts_by_set=hosts_by_set,
         bss=services.bss.get(hosts),
-        cloud_init={g: services.cloud_init.get_group(g) for g in spec.cloud_init_groups()},
+        cloud_init={g: services.cloud_init.get_group(g) for g in groups},
     )
 
 
 def plan_template(
     spec: BootTemplateSpec,
+    stake: Stake,
     observed: Observed,
     previous_hosts: Iterable[str] = (),
     owned_groups: Iterable[str] = (),
 ) -> WritePlan:
     return merge_plans(
-        plan_bss(desired_boot_params(spec, observed.hosts_by_set), observed.bss, previous_hosts),
-        plan_cloud_init(desired_cloud_init(spec), observed.cloud_init, owned_groups),
+        plan_bss(
+            desired_boot_params(spec, observed.hosts_by_set, stake.owner),
+            observed.bss,
+            stake,
+            previous_hosts,
+        ),
+        plan_cloud_init(
+            desired_cloud_init(spec, stake.owner), observed.cloud_init, stake, owned_groups
+        ),
     )
 
 
 def write_template(
     services: Services,
     spec: BootTemplateSpec,
+    stake: Stake,
     *,
     previous_hosts: Iterable[str] = (),
     owned_groups: Iterable[str] = (),
@@ -180,45 +195,62 @@ def write_template(
     if only_nodes is not None:
         chosen = set(only_nodes)
         hosts_by_set = {k: [h for h in v if h in chosen] for k, v in hosts_by_set.items()}
-    previous_hosts = list(previous_hosts)
-    observed = observe(services, spec, hosts_by_set, previous_hosts)
-    refuse_foreign_owners(spec, hosts_by_set, observed.bss)
-    plan = plan_template(spec, observed, previous_hosts, owned_groups)
+    previous_hosts, owned_groups = list(previous_hosts), list(owned_groups)
+    observed = observe(services, spec, hosts_by_set, previous_hosts, owned_groups)
+    refuse_foreign_owners(stake, hosts_by_set, observed.bss)
+    plan = plan_template(spec, stake, observed, previous_hosts, owned_groups)
     _execute(services, plan, observed, log, restore_groups or {})
-    found = {g: data for g, data in observed.cloud_init.items() if data is not None}
+    found = {
+        g: data
+        for g, data in observed.cloud_init.items()
+        if g in spec.cloud_init_groups()
+        and data is not None
+        and group_owner(data.description) is None
+    }
     return WriteReport(hosts_by_set, spec.cloud_init_groups(), plan.changes, found)
 
 
 def read_template(
-    services: Services, spec: BootTemplateSpec, previous_hosts: Iterable[str] = ()
+    services: Services, spec: BootTemplateSpec, stake: Stake, previous_hosts: Iterable[str] = ()
 ) -> tuple[Observed, WritePlan]:
     """What the services hold for `spec` now, and what writing it would change (reads only).
     The template's own groups count as owned, so data present before it shows as drift."""
     hosts_by_set = resolve_targets(services, spec)
     observed = observe(services, spec, hosts_by_set, previous_hosts)
-    return observed, plan_template(spec, observed, previous_hosts, spec.cloud_init_groups())
+    return observed, plan_template(spec, stake, observed, previous_hosts, spec.cloud_init_groups())
 
 
 def remove_template(
     services: Services,
+    stake: Stake,
     hosts: list[str],
     groups: list[str],
     restore_groups: Mapping[str, CloudInitGroup] | None = None,
     log: Log = quiet,
 ) -> None:
-    """Remove what the template wrote; cloud-init data it adopted is put back as it was."""
-    services.bss.delete(hosts)
+    """Remove what the template wrote and still holds (another template of its stack may have
+    taken nodes or groups over in the same `up`: a rename); cloud-init data it adopted is put
+    back as it was."""
+    records = services.bss.get(hosts)
+    mine = [h for h in hosts if h in records and still_holds_record(stake, records[h])]
+    if len(mine) < len(records):
+        log(f"BSS: left {len(records) - len(mine)} node(s) another template boots now")
+    services.bss.delete(mine)
     for group in groups:
+        current = services.cloud_init.get_group(group)
+        if current is not None and not still_holds_group(stake, current):
+            log(f"cloud-init: left the data of group {group}: another template holds it now")
+            continue
         original = (restore_groups or {}).get(group)
-        if original is None:
-            services.cloud_init.delete_group(group)
-        else:
+        if original is not None:
             services.cloud_init.put_group(original)
             log(f"cloud-init: put back the data group {group} held before it was adopted")
+        elif current is not None:
+            services.cloud_init.delete_group(group)
 
 
 def target_problems(
-    services: Services, spec: BootTemplateSpec, claims: NodeClaims
+    services: Services, spec: BootTemplateSpec, stake: Stake, claims: NodeClaims, log: Log = quiet
 ) -> list[Problem]:
     """What `check` finds in SMD and BSS; reads only.
 
@@ -243,10 +275,28 @@ def target_problems(
         for (set_name, other), hosts in claimed.items()
     ]
     hosts = sorted({h for hs in hosts_by_set.values() for h in hs})
-    taken = foreign_owners(spec, hosts_by_set, services.bss.get(hosts))
+    records = services.bss.get(hosts)
+    _say_takeovers(spec, stake, records, log)
+    taken = foreign_owners(stake, hosts_by_set, records)
     return problems + foreign_owner_problems(
-        found for found in taken if not claims.releases(cluster, found[2], found[1])
+        (set_name, host, owner)
+        for set_name, host, owner in taken
+        if not (stake.same_deployment(owner) and claims.releases(cluster, owner.template, host))
     )
+
+
+def _say_takeovers(
+    spec: BootTemplateSpec, stake: Stake, records: Mapping[str, BootParams], log: Log
+) -> None:
+    """Nodes a template of this stack that the stack no longer declares boots now: the preview
+    says they change hands (a rename), as the update will do without a gap in BSS."""
+    owners = ((bss_owner(r.params), host) for host, r in records.items())
+    taken = grouped((o, host) for o, host in owners if o is not None and stake.may_take(o))
+    for owner, nodes in taken.items():
+        log(
+            f"template {spec.name} takes over {phrase(nodes)} from {owner}, which the stack"
+            " no longer declares"
+        )
 
 
 def _execute(

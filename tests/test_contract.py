@@ -17,6 +17,7 @@ from ochami_provider.errors import (
     NotFoundError,
     ServiceError,
 )
+from ochami_provider.models.owner import Owner, Stake, group_owner
 from ochami_provider.models.records import BootParams, CloudConfigFile, CloudInitGroup, Members
 from ochami_provider.template_writer import remove_template, write_template
 from tests.backends import Backend
@@ -204,16 +205,21 @@ def test_template_apply_and_remove(backend: Backend, services: Services) -> None
             "cloud_init": {"meta_data": {"site": "c"}, "user_data": "#cloud-config\n{}\n"},
         }
     )
-    report = write_template(services, spec)
+    stake = Stake(Owner("contract", "ochami-boot/contract"))
+    report = write_template(services, spec, stake)
     hosts = report.hosts_by_set["login"]
     try:
         assert sorted(hosts) == backend.nodes[:4]
         stored = services.bss.get(hosts)
-        assert {r.params for r in stored.values()} == {"console=ttyS0 ochami.template=contract"}
-        assert services.cloud_init.get_group("login") is not None
+        assert {r.params for r in stored.values()} == {
+            "console=ttyS0 ochami.template=contract@ochami-boot/contract"
+        }
+        group = services.cloud_init.get_group("login")
+        # The server keeps the owner marker in the description, where another stack reads it.
+        assert group is not None and group_owner(group.description) == stake.owner
         services.bss.delete(hosts[:2])  # drift: records removed by hand
     finally:
-        remove_template(services, hosts, ["login"])
+        remove_template(services, stake, hosts, ["login"])
     assert services.bss.get(hosts) == {}
     assert services.cloud_init.get_group("login") is None
 

@@ -132,7 +132,7 @@ def project(tmp_path: Path, fleet: Fleet) -> Iterator[Project]:
 def test_up_preview_refresh_destroy(project: Project, fleet: Fleet) -> None:
     up = project.run("up", "--yes")
     assert {r["params"] for r in fleet.bootparams.values()} == {
-        "console=ttyS0 quiet ochami.template=compute-image"
+        "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e"
     }
     assert len(fleet.bootparams) == 8 and "compute" in fleet.cloud_init_groups
     assert project.outputs()["session:boot-compute:status"] == "completed"
@@ -150,7 +150,7 @@ def test_up_preview_refresh_destroy(project: Project, fleet: Fleet) -> None:
     # up applies it (and re-runs the session whose template changed).
     project.run("up", "--yes")
     assert {r["params"] for r in fleet.bootparams.values()} == {
-        "console=ttyS0 quiet splash ochami.template=compute-image"
+        "console=ttyS0 quiet splash ochami.template=compute-image@ochami-boot/e2e"
     }
 
     # refresh sees a manual BSS edit; the next up puts the template back.
@@ -162,7 +162,7 @@ def test_up_preview_refresh_destroy(project: Project, fleet: Fleet) -> None:
     project.run("up", "--yes")
     assert (
         fleet.bootparams[victim]["params"]
-        == "console=ttyS0 quiet splash ochami.template=compute-image"
+        == "console=ttyS0 quiet splash ochami.template=compute-image@ochami-boot/e2e"
     )
 
     # destroy removes what was written, and leaves power alone.
@@ -228,7 +228,7 @@ def test_stack_reference_copies_a_template_with_overrides(project: Project, flee
         project.run("up", "--yes", "--stack", "e2e-b")
         outputs = json.loads(project.run("stack", "output", "--json", "--stack", "e2e-b").stdout)
     assert {r["params"] for r in other.bootparams.values()} == {
-        "console=ttyS1 ochami.template=gpu-image"
+        "console=ttyS1 ochami.template=gpu-image@ochami-boot/e2e-b"
     }
     assert {r["kernel"] for r in other.bootparams.values()} == {"http://images.example/vmlinuz"}
     assert sorted(other.bootparams) == sorted(other.nodes)
@@ -236,7 +236,7 @@ def test_stack_reference_copies_a_template_with_overrides(project: Project, flee
     assert outputs["template:gpu-image:spec"]["name"] == "gpu-image"
     # Cluster A is untouched by cluster B's up.
     assert {r["params"] for r in fleet.bootparams.values()} == {
-        "console=ttyS0 quiet ochami.template=compute-image"
+        "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e"
     }
 
 
@@ -250,7 +250,7 @@ def test_adopt_takes_over_existing_boot_and_cloud_init_data(project: Project, fl
         }
     fleet.cloud_init_groups["compute"] = {
         "name": "compute",
-        "description": "ochami_provider template compute-image",
+        "description": "compute nodes, by hand",
         "file": {"content": "#cloud-config\nruncmd: [[echo, hi]]\n", "encoding": "plain"},
     }
     path = project.path / "stacks" / f"Pulumi.{STACK}.yaml"
@@ -262,18 +262,19 @@ def test_adopt_takes_over_existing_boot_and_cloud_init_data(project: Project, fl
     # The preview says what adopting means for destroy.
     assert "adopts the cloud-init data group compute holds now" in project.run("preview").stdout
     project.run("up", "--yes")
-    # Already as declared: cloud-init untouched; BSS gets one PUT, adding the owner marker.
-    assert fleet.count("cloud-init", writes_only=True) == before["cloud-init"]
+    # Already as declared: one PUT each, adding the owner marker (to the group's description).
+    assert fleet.count("cloud-init", writes_only=True) == before["cloud-init"] + 1
     assert fleet.count("bss", writes_only=True) == before["bss"] + 1
+    assert fleet.cloud_init_groups["compute"]["file"]["content"].endswith("[[echo, hi]]\n")
     assert {r["params"] for r in fleet.bootparams.values()} == {
-        "console=ttyS0 quiet ochami.template=compute-image"
+        "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e"
     }
     # Adopted means owned: a later change is applied. Destroy removes the boot parameters and
     # puts the cloud-init data back as the admin had it (it used to delete it without a word).
     project.write_config("console=ttyS0")
     project.run("up", "--yes")
     assert {r["params"] for r in fleet.bootparams.values()} == {
-        "console=ttyS0 ochami.template=compute-image"
+        "console=ttyS0 ochami.template=compute-image@ochami-boot/e2e"
     }
     fleet.cloud_init_groups["compute"]["file"]["content"] = (
         "#cloud-config\nruncmd: [[echo, changed]]\n"
@@ -283,6 +284,7 @@ def test_adopt_takes_over_existing_boot_and_cloud_init_data(project: Project, fl
     assert fleet.cloud_init_groups["compute"]["file"]["content"] == (
         "#cloud-config\nruncmd: [[echo, hi]]\n"
     )
+    assert fleet.cloud_init_groups["compute"]["description"] == "compute nodes, by hand"
 
 
 def test_secret_user_data_stays_out_of_state_and_output(project: Project, fleet: Fleet) -> None:
@@ -463,7 +465,9 @@ def test_refresh_is_repeatable_after_a_record_vanishes_and_up_rewrites_it(
         ]
     assert "compute-image" in project.run("preview", "--diff").stdout
     project.run("up", "--yes")
-    assert fleet.bootparams[victim]["params"].endswith("ochami.template=compute-image")
+    assert fleet.bootparams[victim]["params"].endswith(
+        "ochami.template=compute-image@ochami-boot/e2e"
+    )
     project.run("refresh", "--yes")
     assert (project.resource_outputs("compute-image") or {})["drift"] == []
 
@@ -508,13 +512,16 @@ def test_up_puts_back_what_a_service_lost_without_an_explicit_refresh(
     fleet.cloud_init_groups.clear()
     restored = sorted(fleet.bootparams)[:3]
     for host in restored:
-        fleet.bootparams[host]["params"] = "console=ttyS0 ochami.template=compute-image"
+        fleet.bootparams[host]["params"] = (
+            "console=ttyS0 ochami.template=compute-image@ochami-boot/e2e"
+        )
     preview = project.run("preview", "--diff")
     assert "compute-image" in preview.stdout and "update" in preview.stdout
     project.run("up", "--yes")
     assert "compute" in fleet.cloud_init_groups
     assert all(
-        fleet.bootparams[h]["params"] == "console=ttyS0 quiet ochami.template=compute-image"
+        fleet.bootparams[h]["params"]
+        == "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e"
         for h in restored
     )
 
@@ -577,3 +584,75 @@ def test_a_session_conflict_is_named_without_a_traceback(project: Project, fleet
     assert result.returncode != 0
     assert "held in SMD by another session" in output and "nothing was written" in output
     assert "Traceback" not in output
+
+
+def _rename_template(config: dict[str, Any]) -> None:
+    templates = config["ochami-boot:templates"]
+    templates["compute-image-v2"] = templates.pop("compute-image")
+    config["ochami-boot:sessions"]["boot-compute"]["template"] = "compute-image-v2"
+
+
+def test_renaming_a_template_is_one_up_without_a_gap_in_bss(project: Project, fleet: Fleet) -> None:
+    """Renaming used to be refused with one error per node; the way through was two `up`s with
+    no BSS record and no cloud-init group in between. The stack's own template that leaves the
+    stack config frees its nodes and groups to the new name within the one `up`."""
+    project.run("up", "--yes")
+    _edit_stack(project, _rename_template)
+    preview = project.run("preview", "--diff")
+    said = preview.stdout + preview.stderr
+    assert "template compute-image-v2 takes over 8 nodes 'x1000c0s[0-3]b0n[0-1]'" in said
+    assert "from template 'compute-image' of stack 'ochami-boot/e2e'" in said
+    first = len(fleet.requests)
+    project.run("up", "--yes")
+    during = fleet.requests[first:]
+    # No BSS record and no cloud-init group was removed on the way: no gap for a booting node.
+    assert [r for r in during if r[1] == "DELETE" and r[0] in ("bss", "cloud-init")] == []
+    assert {r["params"] for r in fleet.bootparams.values()} == {
+        "console=ttyS0 quiet ochami.template=compute-image-v2@ochami-boot/e2e"
+    }
+    assert len(fleet.bootparams) == 8
+    assert fleet.cloud_init_groups["compute"]["description"].endswith(
+        "[ochami.template=compute-image-v2@ochami-boot/e2e]"
+    )
+    assert project.resource_outputs("compute-image") is None
+    assert project.outputs()["session:boot-compute:status"] == "completed"
+    project.run("refresh", "--yes")
+    assert (project.resource_outputs("compute-image-v2") or {})["drift"] == []
+    project.run("destroy", "--yes")
+    assert fleet.bootparams == {} and fleet.cloud_init_groups == {}
+
+
+def test_another_stacks_template_is_never_taken_by_a_rename(project: Project, fleet: Fleet) -> None:
+    """The rename frees only this stack's own nodes: a template of another stack on the same
+    cluster, which this stack never declared, keeps them."""
+    project.run("up", "--yes")
+    for record in fleet.bootparams.values():
+        record["params"] = "console=ttyS0 ochami.template=compute-image@ochami-boot/other"
+    _edit_stack(project, _rename_template)
+    preview = project.run("preview", check=False)
+    assert preview.returncode != 0
+    assert "already boots template 'compute-image' of stack 'ochami-boot/other'" in preview.stdout
+    assert "'x1000c0s[0-3]b0n[0-1]' (8 nodes)" in preview.stdout
+
+
+def test_records_written_before_markers_named_the_stack_are_rewritten_once(
+    project: Project, fleet: Fleet
+) -> None:
+    """Markers used to name the template only. Such a record is the template's own (same name);
+    the first `up` shows the change and writes the stack into every marker."""
+    project.run("up", "--yes")
+    for record in fleet.bootparams.values():
+        record["params"] = "console=ttyS0 quiet ochami.template=compute-image"
+    group = fleet.cloud_init_groups["compute"]
+    group["description"] = "ochami_provider template compute-image"
+    preview = project.run("preview", "--diff")
+    assert "boot_sets.compute.owner: 'compute-image' -> 'compute-image@ochami-boot/e2e'" in (
+        preview.stdout
+    )
+    project.run("up", "--yes")
+    assert {r["params"] for r in fleet.bootparams.values()} == {
+        "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e"
+    }
+    assert fleet.cloud_init_groups["compute"]["description"] == (
+        "ochami-boot template [ochami.template=compute-image@ochami-boot/e2e]"
+    )

@@ -9,6 +9,7 @@ import pytest
 from ochami_provider.errors import InvalidInputError
 from ochami_provider.models import BootTemplateSpec
 from ochami_provider.models.kernel_params import owner_of, strip_owner, with_owner
+from ochami_provider.models.owner import Owner, Stake
 from ochami_provider.models.records import BootParams, CloudConfigFile, CloudInitGroup, Component
 from ochami_provider.planning import (
     desired_boot_params,
@@ -23,6 +24,9 @@ from ochami_provider.planning import (
 
 A, B, C, D = "x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b0n0", "x1000c0s1b0n1"
 E = "x1000c0s2b0n0"
+# Template `t` of a program that does not name its deployment (markers as before they named one).
+T = Owner("t")
+STAKE = Stake(T)
 
 
 def _spec(**boot_sets: dict[str, Any]) -> BootTemplateSpec:
@@ -66,14 +70,14 @@ def test_resolve_refuses_a_node_in_two_boot_sets() -> None:
 
 def test_plan_bss_writes_only_differing_hosts_in_one_request_per_set() -> None:
     spec = _spec()
-    desired = desired_boot_params(spec, {"b": [A, B, C]})
+    desired = desired_boot_params(spec, {"b": [A, B, C]}, T)
     actual = {
         A: BootParams(hosts=[A], kernel="http://h/k", params="ochami.template=t"),
         B: BootParams(hosts=[B], kernel="http://h/old", params="quiet ochami.template=t"),
         D: BootParams(hosts=[D], kernel="http://h/k", params="ochami.template=t"),
     }
     # E left the template too, but BSS no longer holds it: nothing to remove, no change to show.
-    plan = plan_bss(desired, actual, previous_hosts=[A, D, E])
+    plan = plan_bss(desired, actual, STAKE, previous_hosts=[A, D, E])
     assert [r.hosts for r in plan.bss_writes] == [[B, C]]
     assert plan.bss_deletes == [D]
     described = [c.describe() for c in plan.changes]
@@ -86,18 +90,18 @@ def test_plan_bss_writes_only_differing_hosts_in_one_request_per_set() -> None:
 
 def test_plan_bss_in_sync_is_empty() -> None:
     spec = _spec()
-    desired = desired_boot_params(spec, {"b": [A]})
+    desired = desired_boot_params(spec, {"b": [A]}, T)
     in_sync = BootParams(hosts=[A], kernel="http://h/k", params="ochami.template=t")
-    plan = plan_bss(desired, {A: in_sync}, [A])
+    plan = plan_bss(desired, {A: in_sync}, STAKE, [A])
     assert plan.empty and plan.changes == []
 
 
 def test_every_record_names_its_template_and_a_hand_written_one_is_taken_over() -> None:
     spec = _spec()
-    desired = desired_boot_params(spec, {"b": [A]})
+    desired = desired_boot_params(spec, {"b": [A]}, T)
     assert desired["b"].params.split()[-1] == "ochami.template=t"
     hand_written = BootParams(hosts=[A], kernel="http://h/k", params="")
-    plan = plan_bss(desired, {A: hand_written})
+    plan = plan_bss(desired, {A: hand_written}, STAKE)
     assert [r.hosts for r in plan.bss_writes] == [[A]]
     assert [c.describe() for c in plan.changes] == [
         f"boot_sets.b.owner: None -> 't' on 1 node(s): {A}"
@@ -105,15 +109,14 @@ def test_every_record_names_its_template_and_a_hand_written_one_is_taken_over() 
 
 
 def test_nodes_another_template_boots_are_refused_by_name() -> None:
-    spec = _spec()
     theirs = BootParams(hosts=[B], kernel="http://h/k", params="quiet ochami.template=other")
     mine = BootParams(hosts=[A], kernel="http://h/k", params="ochami.template=t")
-    assert foreign_owners(spec, {"b": [A, B]}, {A: mine, B: theirs}) == [("b", B, "other")]
+    assert foreign_owners(STAKE, {"b": [A, B]}, {A: mine, B: theirs}) == [("b", B, Owner("other"))]
     with pytest.raises(InvalidInputError) as caught:
-        refuse_foreign_owners(spec, {"b": [A, B]}, {A: mine, B: theirs})
+        refuse_foreign_owners(STAKE, {"b": [A, B]}, {A: mine, B: theirs})
     assert caught.value.field == "boot_sets.b" and caught.value.value == B
     assert "'other'" in str(caught.value)
-    refuse_foreign_owners(spec, {"b": [A]}, {A: mine, B: theirs})  # B is not a target: fine
+    refuse_foreign_owners(STAKE, {"b": [A]}, {A: mine, B: theirs})  # B is not a target: fine
 
 
 def test_owner_marker_helpers_keep_the_users_parameters() -> None:
@@ -125,22 +128,31 @@ def test_owner_marker_helpers_keep_the_users_parameters() -> None:
 
 
 def test_plan_cloud_init_creates_updates_refuses_and_deletes() -> None:
-    desired = desired_cloud_init(_spec())
+    desired = desired_cloud_init(_spec(), T)
     assert list(desired) == ["g"]
-    assert plan_cloud_init(desired, {"g": None}).cloud_init_creates == [desired["g"]]
+    assert plan_cloud_init(desired, {"g": None}, STAKE).cloud_init_creates == [desired["g"]]
     current = desired["g"].model_copy(update={"meta_data": {"x": 1}})
-    plan = plan_cloud_init(desired, {"g": current}, owned=["g", "old"])
+    dropped = current.model_copy(update={"name": "old"})
+    plan = plan_cloud_init(desired, {"g": current, "old": dropped}, STAKE, owned=["g", "old"])
     assert plan.cloud_init_updates == [desired["g"]]
     assert plan.cloud_init_deletes == ["old"]
     assert [c.path for c in plan.changes] == ["cloud_init[g].meta_data", "cloud_init[old]"]
+    hand_made = current.model_copy(update={"description": "made by hand"})
     with pytest.raises(InvalidInputError, match="no template owns it"):
-        plan_cloud_init(desired, {"g": current}, owned=[])
+        plan_cloud_init(desired, {"g": hand_made}, STAKE, owned=[])
+    # A dropped group the server no longer holds: nothing to remove.
+    assert (
+        plan_cloud_init(
+            desired, {"g": current, "old": None}, STAKE, ["g", "old"]
+        ).cloud_init_deletes
+        == []
+    )
 
 
 def test_base64_cloud_init_compares_by_decoded_text() -> None:
     import base64
 
-    desired = desired_cloud_init(_spec())["g"]
+    desired = desired_cloud_init(_spec(), T)["g"]
     encoded = desired.model_copy(
         update={
             "file": CloudConfigFile(
@@ -148,7 +160,7 @@ def test_base64_cloud_init_compares_by_decoded_text() -> None:
             )
         }
     )
-    assert plan_cloud_init({"g": desired}, {"g": encoded}, owned=["g"]).empty
+    assert plan_cloud_init({"g": desired}, {"g": encoded}, STAKE, owned=["g"]).empty
 
 
 def test_observed_spec_takes_the_drifted_value() -> None:
@@ -162,7 +174,7 @@ def test_observed_spec_takes_the_drifted_value() -> None:
         description="ochami_provider template t",
         file=CloudConfigFile(content="#cloud-config\n{}\n"),
     )
-    seen = observed_spec(spec, {"b": [A, B]}, actual, {"g": group})
+    seen = observed_spec(spec, {"b": [A, B]}, actual, {"g": group}, T)
     assert seen["boot_sets"]["b"]["kernel_parameters"] == "init=/bin/sh"
     assert seen["cloud_init"] == {
         "meta_data": {},

@@ -26,6 +26,7 @@ from ochami_provider.models.kernel_params import (
     strip_owner,
 )
 from ochami_provider.models.kernel_params import words as kernel_words
+from ochami_provider.models.owner import Owner, bss_owner, group_owner
 from ochami_provider.models.records import BootParams
 from ochami_provider.sim import Fleet, SimServer
 from ochami_provider.sim.fleet import Node
@@ -198,3 +199,31 @@ def test_node_list_entries_round_trip_or_are_refused(
     if outs is not None:
         assert outs["hosts"]["b"] == [candidate]
         assert owner_of(_written(sim.url, [candidate])[candidate].params) == "t"
+
+
+DEPLOYMENTS = st.one_of(
+    st.from_regex(r"[A-Za-z0-9._-]{1,12}/[A-Za-z0-9._-]{1,12}", fullmatch=True),
+    st.text(min_size=0, max_size=14),
+    st.builds(lambda p, s: f"{p}@{s}", st.from_regex(r"[a-z]{1,5}", fullmatch=True), SPACES),
+)
+
+
+@EXAMPLES
+@given(deployment=DEPLOYMENTS)
+def test_deployment_names_round_trip_into_both_markers_or_are_refused(
+    world: tuple[Fleet, SimServer], deployment: str
+) -> None:
+    """The stack a marker names is read back as written, from BSS and from cloud-init."""
+    fleet, sim = world
+    _reset(fleet)
+    props = _props(sim.url) | {
+        "deployment": deployment,
+        "cloud_init": {"user_data": "#cloud-config\n{}\n"},
+    }
+    outs = _accepted_or_named(fleet, sim.url, props, "deployment")
+    if outs is None:
+        return
+    stored = _written(sim.url, outs["hosts"]["b"])
+    assert {bss_owner(r.params) for r in stored.values()} == {Owner("t", deployment)}
+    group = fleet.cloud_init_groups["compute"]
+    assert group_owner(group["description"]) == Owner("t", deployment)

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from ochami_provider.clients import Services
+from ochami_provider.models.owner import Owner, group_owner
 from ochami_provider.models.records import BootParams
 from tests.backends import needs_real
 from tests.openchami.stack import OpenchamiStack
-from tests.test_engine_e2e import ENGINE, STACK, Project
+from tests.test_engine_e2e import ENGINE, STACK, Project, _edit_stack, _rename_template
 
 pytestmark = [
     needs_real,
@@ -48,7 +49,7 @@ def test_up_preview_refresh_destroy_against_the_real_services(
     with Services.from_config(real_stack.config()) as services:
         up = real_project.run("up", "--yes")
         assert _params(services, compute) == {
-            h: "console=ttyS0 quiet ochami.template=compute-image" for h in compute
+            h: "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e" for h in compute
         }
         group = services.cloud_init.get_group("compute")
         assert group is not None and "runcmd" in group.file.content
@@ -60,12 +61,12 @@ def test_up_preview_refresh_destroy_against_the_real_services(
         preview = real_project.run("preview", "--diff")
         assert '"console=ttyS0 quiet" => "console=ttyS0 quiet splash"' in preview.stdout
         assert set(_params(services, compute).values()) == {
-            "console=ttyS0 quiet ochami.template=compute-image"
+            "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e"
         }
 
         real_project.run("up", "--yes")
         assert set(_params(services, compute).values()) == {
-            "console=ttyS0 quiet splash ochami.template=compute-image"
+            "console=ttyS0 quiet splash ochami.template=compute-image@ochami-boot/e2e"
         }
 
         # A manual edit in BSS: refresh sees it, the next up puts the template back.
@@ -76,12 +77,33 @@ def test_up_preview_refresh_destroy_against_the_real_services(
         assert '"init=/bin/sh" => "console=ttyS0 quiet splash"' in drifted.stdout
         real_project.run("up", "--yes")
         assert _params(services, [victim]) == {
-            victim: "console=ttyS0 quiet splash ochami.template=compute-image"
+            victim: "console=ttyS0 quiet splash ochami.template=compute-image@ochami-boot/e2e"
         }
 
         assert real_stack.token not in real_project.state_text()
         assert real_stack.token not in up.stdout + up.stderr
 
+        real_project.run("destroy", "--yes")
+        assert services.bss.get(compute) == {}
+        assert services.cloud_init.get_group("compute") is None
+
+
+def test_a_rename_is_one_up_against_the_real_services(
+    real_project: Project, real_stack: OpenchamiStack
+) -> None:
+    """The real BSS and cloud-init server keep the owner markers as written: the renamed
+    template takes the nodes and the group over, and the old one's delete leaves them."""
+    compute = real_stack.fleet.groups["compute"]["members"]["ids"]
+    with Services.from_config(real_stack.config()) as services:
+        real_project.run("up", "--yes")
+        _edit_stack(real_project, _rename_template)
+        real_project.run("up", "--yes")
+        assert set(_params(services, compute).values()) == {
+            "console=ttyS0 quiet ochami.template=compute-image-v2@ochami-boot/e2e"
+        }
+        group = services.cloud_init.get_group("compute")
+        assert group is not None
+        assert group_owner(group.description) == Owner("compute-image-v2", "ochami-boot/e2e")
         real_project.run("destroy", "--yes")
         assert services.bss.get(compute) == {}
         assert services.cloud_init.get_group("compute") is None

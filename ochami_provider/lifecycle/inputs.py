@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ..models.owner import Ownership
 from ..models.problems import Problem, field_problems
 from .connection import Connector
 
@@ -25,10 +26,13 @@ def input_problems(
     props: Mapping[str, Any],
     known_keys: Iterable[str],
 ) -> list[Problem]:
-    """The spec's validation problems, the connection's, and keys no input or output has."""
+    """The spec's validation problems, the connection's, the ownership's, and keys no input or
+    output has."""
+    ownership = {k: props[k] for k in Ownership.KEYS if props.get(k) is not None}
     return (
         field_problems(spec_model, spec_data)
         + connector.problems(props.get("connection"))
+        + field_problems(Ownership, ownership)
         + unknown_keys(props, known_keys)
     )
 
@@ -52,6 +56,7 @@ def unchanged(
     recorded: BaseModel | None,
     spec: BaseModel,
     connection: Mapping[str, Any] | None,
+    deployment: str | None = None,
 ) -> bool:
     """The inputs are those recorded at the last write (or found by the last refresh): nothing
     of them would be written, so check need not ask the services. The engine drops null values
@@ -59,6 +64,7 @@ def unchanged(
     return (
         recorded is not None
         and _without_nulls(olds.get("connection")) == _without_nulls(connection)
+        and olds.get("deployment") == deployment
         and recorded == spec
     )
 

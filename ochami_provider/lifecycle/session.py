@@ -80,7 +80,7 @@ class SessionLifecycle:
 
     def create(self, inputs: SessionInputs) -> SessionRecord:
         services = self.connector.services(inputs.connection)
-        state = run_session(services, inputs.spec, log=self.log)
+        state = run_session(services, inputs.spec, inputs.stake, log=self.log)
         return self._record(inputs.spec, state)
 
     def update(self, before: SessionRecord, inputs: SessionInputs) -> SessionRecord:
@@ -94,7 +94,9 @@ class SessionLifecycle:
         if before.node_count and retry_nodes is None:
             return before
         services = self.connector.services(inputs.connection)
-        state = run_session(services, inputs.spec, only_nodes=retry_nodes, log=self.log)
+        state = run_session(
+            services, inputs.spec, inputs.stake, only_nodes=retry_nodes, log=self.log
+        )
         return self._record(inputs.spec, _merge_retry(before, state))
 
     def delete(self, inputs: SessionInputs, record: SessionRecord) -> None:

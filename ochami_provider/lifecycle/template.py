@@ -10,6 +10,7 @@ from ..artifacts import artifact_problems
 from ..claims import NodeClaims
 from ..clients.services import Services
 from ..errors import InvalidInputError
+from ..models.owner import Ownership, group_owner
 from ..models.problems import Problem
 from ..models.template import (
     TEMPLATE_SPEC_KEYS,
@@ -17,7 +18,7 @@ from ..models.template import (
     TemplateInputs,
     TemplateState,
 )
-from ..planning import UNOWNED_GROUP_REASON, FieldChange, observed_spec
+from ..planning import FieldChange, group_problem, observed_spec
 from ..template_writer import (
     HostsBySet,
     Log,
@@ -34,7 +35,8 @@ from .inputs import input_problems, recorded_spec, unchanged
 # Shown in outputs at most; a 10,000-node change is summarised per field, not per node.
 MAX_CHANGES_SHOWN = 50
 # `adopt` matters on create only: changing it alone is no change to the template.
-DIFF_KEYS = (*TEMPLATE_SPEC_KEYS, "connection")
+# `deployment_templates` only tells check which templates the stack still declares.
+DIFF_KEYS = (*TEMPLATE_SPEC_KEYS, "connection", "deployment")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class TemplateLifecycle:
             return None, problems
         inputs = TemplateInputs.from_props(news)
         recorded = recorded_spec(BootTemplateSpec, TemplateInputs.spec_data(olds))
-        if unchanged(olds, recorded, inputs.spec, inputs.connection):
+        if unchanged(olds, recorded, inputs.spec, inputs.connection, inputs.ownership.deployment):
             # Nothing of it would be written: what the services hold is for refresh to report.
             return inputs, problems
         settings = self.connector.settings(inputs.connection)
@@ -78,9 +80,9 @@ class TemplateLifecycle:
             problems += [Problem(field, message) for field, message in found]
         if settings.verify_targets and not problems:
             services = self.connector.services(inputs.connection)
-            problems += target_problems(services, inputs.spec, self.claims)
+            problems += target_problems(services, inputs.spec, inputs.stake, self.claims, self.log)
             owned = set(recorded.cloud_init_groups()) if recorded else set()
-            problems += _unowned_groups(services, inputs, owned, self.log)
+            problems += _group_problems(services, inputs, owned, self.log)
         return inputs, problems
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
@@ -98,7 +100,7 @@ class TemplateLifecycle:
         spec = inputs.spec
         adopted = spec.cloud_init_groups() if inputs.adopt else []
         services = self.connector.services(inputs.connection)
-        report = write_template(services, spec, owned_groups=adopted, log=self.log)
+        report = write_template(services, spec, inputs.stake, owned_groups=adopted, log=self.log)
         state = _state(spec, report.hosts_by_set, report.cloud_init_groups, report.changes)
         # Without `adopt`, a group that existed was refused before any write.
         return state.model_copy(update={"adopted": report.groups_before})
@@ -110,6 +112,7 @@ class TemplateLifecycle:
         report = write_template(
             services,
             spec,
+            inputs.stake,
             previous_hosts=before.all_hosts() if before else [],
             owned_groups=before.cloud_init_groups if before else [],
             restore_groups=adopted,
@@ -134,9 +137,12 @@ class TemplateLifecycle:
                 " the program (with `adopt: true` to take over cloud-init data that exists)",
             )
         spec = BootTemplateSpec.model_validate(spec_data)
+        stake = Ownership.from_props(props).stake(spec.name)
         services = self.connector.services(props.get("connection"))
-        observed, plan = read_template(services, spec, before.all_hosts() if before else [])
-        seen = observed_spec(spec, observed.hosts_by_set, observed.bss, observed.cloud_init)
+        observed, plan = read_template(services, spec, stake, before.all_hosts() if before else [])
+        seen = observed_spec(
+            spec, observed.hosts_by_set, observed.bss, observed.cloud_init, stake.owner
+        )
         if before is None:
             # Read from inputs alone (nothing recorded yet): what it would own comes from its spec.
             before = _state(spec, observed.hosts_by_set, spec.cloud_init_groups(), [])
@@ -145,10 +151,17 @@ class TemplateLifecycle:
         drift = [c.describe() for c in plan.changes][:MAX_CHANGES_SHOWN]
         return TemplateRead(observed=seen, state=before.model_copy(update={"drift": drift}))
 
-    def delete(self, connection: Mapping[str, Any] | None, state: TemplateState) -> None:
-        services = self.connector.services(connection)
+    def delete(self, props: Mapping[str, Any], state: TemplateState) -> None:
+        """Remove what the template (its recorded `props` and `state`) wrote and still holds."""
+        services = self.connector.services(props.get("connection"))
+        stake = Ownership.from_props(props).stake(BootTemplateSpec.model_validate(state.spec).name)
         remove_template(
-            services, state.all_hosts(), state.cloud_init_groups, state.adopted, log=self.log
+            services,
+            stake,
+            state.all_hosts(),
+            state.cloud_init_groups,
+            state.adopted,
+            log=self.log,
         )
 
 
@@ -168,27 +181,35 @@ def _state(
     )
 
 
-def _unowned_groups(
+def _group_problems(
     services: Services, inputs: TemplateInputs, owned: set[str], log: Log
 ) -> list[Problem]:
-    """Cloud-init data that exists for a group the template would newly write: refused at
-    create unless adopted, so refused here already (one read per such group); adopted, it is
-    said now what destroy will do with it."""
+    """Cloud-init data that exists for a group the template would newly write (one read per
+    such group): refused as create would refuse it, or said now what will become of it."""
     if inputs.spec.cloud_init is None:
         return []
-    existing = [
-        group
-        for group in inputs.spec.cloud_init_groups()
-        if group not in owned and services.cloud_init.get_group(group) is not None
-    ]
-    if inputs.adopt:
-        for group in existing:
+    name = inputs.spec.name
+    problems = []
+    for group in inputs.spec.cloud_init_groups():
+        current = None if group in owned else services.cloud_init.get_group(group)
+        if current is None:
+            continue
+        owner = group_owner(current.description)
+        adopting = inputs.adopt and owner is None
+        reason = group_problem(inputs.stake, group, current, [group] if adopting else [])
+        if reason:
+            problems.append(Problem.of("cloud_init", reason, group))
+        elif adopting:
             log(
-                f"template {inputs.spec.name} adopts the cloud-init data group {group} holds"
-                " now; it is kept, and destroying the template puts it back"
+                f"template {name} adopts the cloud-init data group {group} holds now; it is"
+                " kept, and destroying the template puts it back"
             )
-        return []
-    return [Problem.of("cloud_init", UNOWNED_GROUP_REASON, group) for group in existing]
+        elif owner is not None and owner.template != name:
+            log(
+                f"template {name} takes over cloud-init group {group} from {owner}, which the"
+                " stack no longer declares"
+            )
+    return problems
 
 
 def _artifacts(props: Mapping[str, Any]) -> set[tuple[str, str]]:

@@ -14,6 +14,8 @@ _NODE_XNAME = re.compile(r"^x(0|[1-9]\d{0,3})c(0|[1-9]\d?)s(0|[1-9]\d?)b(0|[1-9]
 # SMD's own rule for group and partition labels (after it lower-cases them).
 _GROUP_LABEL = re.compile(r"^[-a-z0-9:._]+$")
 _RESOURCE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")
+# Pulumi's rule for project and stack names, joined by '/' (`<project>/<stack>`).
+_DEPLOYMENT = re.compile(r"[A-Za-z0-9._-]{1,100}(/[A-Za-z0-9._-]{1,100}){0,2}")
 
 ROLES = ("Compute", "Service", "System", "Application", "Storage", "Management")
 ARCHES = ("X86", "ARM", "Other", "Unknown")
@@ -47,6 +49,15 @@ def _resource_name(value: str) -> str:
     return value
 
 
+def _deployment(value: str) -> str:
+    if not _DEPLOYMENT.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a deployment name (a Pulumi <project>/<stack>: letters, digits,"
+            " '-', '_', '.', parts joined by '/')"
+        )
+    return value
+
+
 def canonical_choice(choices: tuple[str, ...], what: str) -> Callable[[str], str]:
     """A validator accepting any casing of `choices` and returning SMD's own spelling."""
 
@@ -62,5 +73,6 @@ def canonical_choice(choices: tuple[str, ...], what: str) -> Callable[[str], str
 Xname = Annotated[str, AfterValidator(normalize_xname)]
 GroupLabel = Annotated[str, AfterValidator(_group_label)]
 ResourceName = Annotated[str, AfterValidator(_resource_name)]
+Deployment = Annotated[str, AfterValidator(_deployment)]
 Role = Annotated[str, AfterValidator(canonical_choice(ROLES, "role"))]
 Arch = Annotated[str, AfterValidator(canonical_choice(ARCHES, "architecture"))]

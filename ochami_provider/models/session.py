@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .names import ResourceName
+from .owner import Ownership, Stake
 from .template import BootTemplateSpec
 
 Operation = Literal["boot", "reboot", "shutdown", "stage"]
@@ -82,8 +83,15 @@ class SessionInputs(BaseModel):
     # On destroy, power off the nodes the session booted (Soft-Off).
     shutdown_on_delete: bool = False
     connection: dict[str, Any] | None = None
+    # The session re-asserts its template's data with the template's own owner marker.
+    ownership: Ownership = Ownership()
 
-    KEYS: ClassVar[tuple[str, ...]] = (*SESSION_SPEC_KEYS, "shutdown_on_delete", "connection")
+    KEYS: ClassVar[tuple[str, ...]] = (
+        *SESSION_SPEC_KEYS,
+        "shutdown_on_delete",
+        "connection",
+        "deployment",
+    )
 
     @staticmethod
     def spec_data(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,6 +103,7 @@ class SessionInputs(BaseModel):
             spec=BootSessionSpec.model_validate(cls.spec_data(props)),
             shutdown_on_delete=bool(props.get("shutdown_on_delete")),
             connection=props.get("connection"),
+            ownership=Ownership.from_props({"deployment": props.get("deployment")}),
         )
 
     def to_props(self) -> dict[str, Any]:
@@ -102,7 +111,13 @@ class SessionInputs(BaseModel):
             **self.spec.model_dump(mode="json"),
             "shutdown_on_delete": self.shutdown_on_delete,
             "connection": self.connection,
+            "deployment": self.ownership.deployment,
         }
+
+    @property
+    def stake(self) -> Stake:
+        # Nothing is taken from another template here: the template's own write did that.
+        return Stake(self.ownership.stake(self.spec.template.name).owner)
 
 
 class SessionRecord(SessionState):

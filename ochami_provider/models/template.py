@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from . import kernel_params
 from .cloud_config import validate_cloud_config
 from .names import Arch, GroupLabel, ResourceName, Role, Xname
+from .owner import Ownership, Stake
 from .records import CloudInitGroup
 
 ARTIFACT_SCHEMES = ("http", "https", "s3")
@@ -163,8 +164,14 @@ class TemplateInputs(BaseModel):
     spec: BootTemplateSpec
     connection: dict[str, Any] | None = None
     adopt: bool = False
+    ownership: Ownership = Ownership()
 
-    KEYS: ClassVar[tuple[str, ...]] = (*TEMPLATE_SPEC_KEYS, "connection", "adopt")
+    KEYS: ClassVar[tuple[str, ...]] = (
+        *TEMPLATE_SPEC_KEYS,
+        "connection",
+        "adopt",
+        *Ownership.KEYS,
+    )
 
     @staticmethod
     def spec_data(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -176,6 +183,7 @@ class TemplateInputs(BaseModel):
             spec=BootTemplateSpec.model_validate(cls.spec_data(props)),
             connection=props.get("connection"),
             adopt=bool(props.get("adopt")),
+            ownership=Ownership.from_props(props),
         )
 
     def to_props(self) -> dict[str, Any]:
@@ -183,7 +191,12 @@ class TemplateInputs(BaseModel):
             **self.spec.model_dump(mode="json"),
             "connection": self.connection,
             "adopt": self.adopt,
+            **self.ownership.model_dump(mode="json"),
         }
+
+    @property
+    def stake(self) -> Stake:
+        return self.ownership.stake(self.spec.name)
 
 
 class TemplateState(BaseModel):

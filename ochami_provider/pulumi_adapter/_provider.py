@@ -33,6 +33,11 @@ def contains_unknown(value: Any) -> bool:
     return False
 
 
+def deployment() -> str:
+    """This stack as its BSS records and cloud-init groups name it (`<project>/<stack>`)."""
+    return f"{pulumi.get_project()}/{pulumi.get_stack()}"
+
+
 def without_engine_keys(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != PROVIDER_KEY}
 

@@ -13,6 +13,7 @@ from ..lifecycle.session import RETRYABLE
 from ..models.session import SessionInputs, SessionRecord
 from ._provider import (
     OchamiResourceProvider,
+    deployment,
     info,
     warn,
     without_engine_keys,
@@ -98,6 +99,7 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
             "retry": {"max_retries": max_retries},
             "shutdown_on_delete": shutdown_on_delete,
             "connection": connection,
+            "deployment": deployment(),
             **{key: None for key in SessionRecord.output_keys()},
         }
         secret = pulumi.ResourceOptions(additional_secret_outputs=["connection"])

@@ -11,6 +11,7 @@ from ..lifecycle import TemplateLifecycle
 from ..models.template import TemplateInputs, TemplateState
 from ._provider import (
     OchamiResourceProvider,
+    deployment,
     info,
     without_engine_keys,
 )
@@ -42,7 +43,7 @@ class BootTemplateProvider(OchamiResourceProvider):
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         state = TemplateState.from_props(props)
         if state is not None:
-            self.core.delete(props.get("connection"), state)
+            self.core.delete(props, state)
 
 
 def _outputs(inputs: dict[str, Any], state: TemplateState) -> dict[str, Any]:
@@ -76,8 +77,12 @@ class BootTemplate(pulumi.dynamic.Resource, module="ochami", name="BootTemplate"
         connection: pulumi.Input[dict[str, Any]] | None = None,
         adopt: pulumi.Input[bool] = False,
         secret_cloud_init: bool = False,
+        deployment_templates: list[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`deployment_templates` names every template the program declares: nodes and groups
+        of a template of this stack that is not among them (renamed, or removed) may be taken
+        over in the same `up`. Without it, nothing is taken from another template."""
         secret_outputs = ["connection"]
         if secret_cloud_init and cloud_init is not None:
             # User-data often carries passwords or keys: keep it, and every output that can
@@ -92,6 +97,8 @@ class BootTemplate(pulumi.dynamic.Resource, module="ochami", name="BootTemplate"
             "boot_sets": boot_sets,
             "cloud_init": cloud_init,
             "connection": connection,
+            "deployment": deployment(),
+            "deployment_templates": deployment_templates,
             **{key: None for key in TemplateState.output_keys()},
         }
         secret = pulumi.ResourceOptions(additional_secret_outputs=secret_outputs)
