@@ -6,6 +6,7 @@ that pins it; docs/real-services.md lists the differences found.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -247,3 +248,48 @@ def test_smd_service_reservations_hold_nodes_until_released(
     services.smd.release(again)
     with pytest.raises(ServiceError, match="greater than 0"):
         services.smd.reserve(nodes, 0)
+
+
+def test_bss_serves_a_nodes_boot_script_and_records_the_fetch(
+    backend: Backend, services: Services
+) -> None:
+    """What a node's iPXE gets from BSS for a template's node, and what BSS then remembers:
+    the template's kernel, initrd and parameters (owner marker included), and the fetch's time
+    in the endpoint history, for every node in one request."""
+    from ochami_provider.models.template import BootTemplateSpec
+
+    spec = BootTemplateSpec.model_validate(
+        {
+            "name": "scripted",
+            "boot_sets": {
+                "login": {
+                    "kernel": "http://images.example/vmlinuz-6.1",
+                    "initrd": "http://images.example/initrd-6.1.img",
+                    "kernel_parameters": "console=ttyS0,115200 quiet",
+                    "node_groups": ["login"],
+                }
+            },
+        }
+    )
+    stake = Stake(Owner("scripted", "ochami-boot/contract"))
+    hosts = write_template(services, spec, stake).hosts_by_set["login"]
+    try:
+        started = int(time.time())
+        node = hosts[0]
+        script = services.bss.transport.request(
+            "GET", "/bootscript", params={"name": node, "arch": "x86_64"}
+        ).text
+        lines = script.splitlines()
+        assert lines[0] == "#!ipxe"
+        kernel = lines[1].split()
+        assert kernel[:4] == ["kernel", "--name", "kernel", "http://images.example/vmlinuz-6.1"]
+        assert "console=ttyS0,115200" in kernel and "quiet" in kernel
+        assert "ochami.template=scripted@ochami-boot/contract" in kernel
+        assert f"xname={node}" in kernel and "initrd=initrd" in kernel
+        assert lines[2].startswith("initrd --name initrd http://images.example/initrd-6.1.img")
+        fetched = services.bss.last_fetches()
+        assert started - 1 <= fetched[node] <= time.time() + 1
+        # Only the node that asked: the others have not fetched since.
+        assert all(fetched.get(h, 0) < started - 1 for h in hosts[1:])
+    finally:
+        remove_template(services, stake, hosts, [])

@@ -7,7 +7,7 @@ record for all hosts named in a PUT, and answers a GET whose body lists hosts.
 from __future__ import annotations
 
 from ..errors import NotFoundError, ServiceError
-from ..models.records import BootParams
+from ..models.records import BootParams, EndpointAccess
 from .transport import ServiceTransport
 
 # What BSS on PostgreSQL answers (HTTP 400) to a DELETE naming no host it holds (v1.32.2).
@@ -56,3 +56,11 @@ class BssClient:
             # say). The outcome the caller wants, no record for them, already holds.
             if error.status != 400 or _NOTHING_TO_DELETE not in error.message:
                 raise
+
+    def last_fetches(self, endpoint: str = "bootscript") -> dict[str, int]:
+        """When each node last fetched `endpoint` (Unix seconds), for every node in one request."""
+        body = self.transport.request(
+            "GET", "/endpoint-history", params={"endpoint": endpoint}
+        ).json()
+        accesses = [EndpointAccess.model_validate(item) for item in body or []]
+        return {a.name: a.last_epoch for a in accesses}

@@ -76,6 +76,14 @@ class BootParams(_Record):
         return self.model_dump(by_alias=True, exclude_defaults=True)
 
 
+class EndpointAccess(_Record):
+    """BSS's endpoint history: when a node last fetched an endpoint (its boot script)."""
+
+    name: str
+    endpoint: str
+    last_epoch: int
+
+
 # cloud-init server ----------------------------------------------------------------------
 class CloudConfigFile(_Record):
     content: str = ""

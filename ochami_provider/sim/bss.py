@@ -3,6 +3,7 @@ scripts."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -66,17 +67,50 @@ async def bss_bootparameters(request: Request) -> Response:
 
 
 async def bss_bootscript(request: Request) -> Response:
+    """The iPXE script BSS builds for a node, found by name or by MAC (through SMD's interfaces,
+    as BSS resolves a MAC to its component). Like BSS on PostgreSQL, a record is found for the
+    name it was stored under; a node without one gets no script."""
     fleet = fleet_of(request)
     name = request.query_params.get("name", "")
+    mac = request.query_params.get("mac", "").lower()
+    if mac:
+        node = next((n for n in fleet.nodes.values() if n.mac.lower() == mac), None)
+        # BSS on PostgreSQL looks a MAC up among records stored by MAC; the provider stores
+        # records by node name, so a MAC finds none (the real one then fails the request).
+        return problem(404, f"MAC {mac}{f' ({node.xname})' if node else ''}: no boot parameters")
     if not name:
         return problem(400, "Need a mac=, name=, or nid= parameter")
     record = fleet.bootparams.get(name)
-    if record is None:
-        return problem(404, f"Cannot find boot parameters for {name}")
-    script = f"#!ipxe\nkernel --name kernel {record['kernel']} {record['params']}\n"
-    if record["initrd"]:
-        script += f"initrd --name initrd {record['initrd']}\n"
-    return PlainTextResponse(script + "boot\n")
+    node = fleet.nodes.get(name)
+    if record is None or node is None or not record.get("kernel"):
+        return problem(404, f"{name}: this host not configured for booting.")
+    params = f"{record['params']} xname={name} nid={node.nid}"
+    params += f" ds=nocloud-net;s={request.url.netloc}/"
+    if record.get("initrd"):
+        params = f"initrd=initrd {params}"
+    script = f"#!ipxe\nkernel --name kernel {record['kernel']} {params} || goto boot_retry\n"
+    if record.get("initrd"):
+        script += f"initrd --name initrd {record['initrd']} || goto boot_retry\n"
+    script += "boot || goto boot_retry\n:boot_retry\nsleep 30\n"
+    script += f"chain {request.url.scheme}://{request.url.netloc}{request.url.path}"
+    script += f"?mac={node.mac}&retry=1\n"
+    with fleet.lock:
+        fleet.endpoint_access[(name, "bootscript")] = int(time.time())
+    return PlainTextResponse(script + "\n")
+
+
+async def bss_endpoint_history(request: Request) -> Response:
+    """When each node last fetched each endpoint (Unix seconds), filtered by name and endpoint."""
+    fleet = fleet_of(request)
+    name = request.query_params.get("name", "")
+    endpoint = request.query_params.get("endpoint", "")
+    with fleet.lock:
+        found = [
+            {"name": node, "endpoint": kind, "last_epoch": epoch}
+            for (node, kind), epoch in fleet.endpoint_access.items()
+            if name in ("", node) and endpoint in ("", kind)
+        ]
+    return JSONResponse(found)
 
 
 def _is_xname(host: str) -> bool:
@@ -121,4 +155,5 @@ ROUTES = [
         methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
     ),
     Route("/boot/v1/bootscript", bss_bootscript),
+    Route("/boot/v1/endpoint-history", bss_endpoint_history),
 ]

@@ -39,6 +39,15 @@ class Node:
     power: str = "off"
     mac: str = ""
 
+    @property
+    def ip(self) -> str:
+        """The node's management address, as DHCP would hand it out (one per NID)."""
+        return f"10.100.{self.nid >> 8 & 255}.{self.nid & 255}"
+
+    @property
+    def bmc(self) -> str:
+        return self.xname.rpartition("n")[0]
+
     def component(self) -> dict[str, Any]:
         return {
             "ID": self.xname,
@@ -154,6 +163,8 @@ class Fleet:
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     partitions: dict[str, dict[str, Any]] = field(default_factory=dict)
     bootparams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # BSS's endpoint history: (node, endpoint) -> Unix time of the last successful fetch.
+    endpoint_access: dict[tuple[str, str], int] = field(default_factory=dict)
     cloud_init_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     transitions: dict[str, TransitionRecord] = field(default_factory=dict)
     artifacts: set[str] = field(default_factory=set)

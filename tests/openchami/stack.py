@@ -15,7 +15,7 @@ import ssl
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -25,6 +25,7 @@ import httpx
 
 from ochami_provider.config import ProviderConfig
 from ochami_provider.sim import Fleet, SimServer
+from ochami_provider.sim.fleet import Node
 
 from .issuer import TokenIssuer
 from .ports import closed_port, free_port
@@ -329,15 +330,59 @@ class OpenchamiStack:
             headers=self.headers(),
             verify=ssl.create_default_context(cafile=str(self.ca_bundle)),
         ) as smd:
-            components = [node.component() for node in self.fleet.nodes.values()]
-            smd.post("/State/Components", json={"Components": components}).raise_for_status()
-            for node in self.fleet.nodes.values():
-                interface = {
-                    "MACAddress": node.mac,
-                    "ComponentID": node.xname,
-                    "Description": "management",
-                    "IPAddresses": [],
-                }
-                smd.post("/Inventory/EthernetInterfaces", json=interface).raise_for_status()
+            # What magellan posts after a BMC scan (SMD's inventory schema v2): the nodes behind
+            # each BMC, their component endpoints and interfaces. BSS serves a node's boot script
+            # only when SMD has an enabled component endpoint for it.
+            for bmc, nodes in _by_bmc(self.fleet.nodes.values()).items():
+                smd.post("/Inventory/RedfishEndpoints", json=_inventory(bmc, nodes))
+            # Then the nodes' own state, role, NID and arch, as the site declares them (the
+            # scan numbers NIDs per BMC and sets no role; a forced POST keeps both).
+            nodes = list(self.fleet.nodes.values())
+            components = [node.component() for node in nodes]
+            smd.post(
+                "/State/Components", json={"Components": components, "Force": True}
+            ).raise_for_status()
+            nids = [{"ID": node.xname, "NID": node.nid} for node in nodes]
+            smd.patch("/State/Components/BulkNID", json={"Components": nids}).raise_for_status()
+            for role in sorted({node.role for node in nodes}):
+                members = [node.xname for node in nodes if node.role == role]
+                smd.patch(
+                    "/State/Components/BulkRole", json={"ComponentIDs": members, "Role": role}
+                ).raise_for_status()
             for group in self.fleet.groups.values():
                 smd.post("/groups", json=group).raise_for_status()
+
+
+def _by_bmc(nodes: Iterable[Node]) -> dict[str, list[Node]]:
+    found: dict[str, list[Node]] = {}
+    for node in sorted(nodes, key=lambda n: n.xname):
+        found.setdefault(node.bmc, []).append(node)
+    return found
+
+
+def _inventory(bmc: str, nodes: list[Node]) -> dict[str, Any]:
+    """One BMC's scan result in SMD's inventory schema v2. SMD names the systems it finds
+    `<bmc>n<index>`, so the fleet's nodes behind a BMC are numbered from n0 up."""
+    return {
+        "SchemaVersion": 2,
+        "ID": bmc,
+        "FQDN": bmc,
+        "Name": bmc,
+        "Systems": [
+            {
+                "uri": f"/redfish/v1/Systems/{node.xname}",
+                "uuid": f"00000000-0000-4000-8000-{node.nid:012d}",
+                "name": node.xname,
+                "ethernet_interfaces": [
+                    {
+                        "uri": f"/redfish/v1/Systems/{node.xname}/EthernetInterfaces/1",
+                        "mac": node.mac,
+                        "ip": node.ip,
+                        "name": "eth0",
+                        "description": "management",
+                    }
+                ],
+            }
+            for node in nodes
+        ],
+    }
