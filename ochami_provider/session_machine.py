@@ -1,7 +1,8 @@
 """The session state machine, pure: it says what to do next and takes what happened.
 
-resolve members -> write boot config -> PCS transition -> poll -> per-node outcome ->
-retry the failed nodes up to the policy -> completed | failed (or cancelled).
+resolve members -> write boot config -> PCS transition -> poll -> (for nodes powered on)
+wait until each has asked BSS for its boot script -> per-node outcome -> retry the failed nodes
+up to the policy -> completed | failed (or cancelled).
 The runner does the I/O; everything decided here is testable without a network.
 """
 
@@ -15,6 +16,9 @@ from .models.session import BootSessionSpec, NodeOutcome, SessionResults, Sessio
 # BOS operations in PCS terms. `stage` writes the boot configuration and powers nothing.
 _PCS_OPERATION = {"boot": "On", "shutdown": "Soft-Off", "stage": None}
 _PCS_REBOOT = {False: "Hard-Restart", True: "Soft-Restart"}
+
+# PCS operations after which a node is on and boots from the network.
+POWERS_ON = ("On", "Soft-Restart", "Hard-Restart", "Init")
 
 # PCS task statuses that end a node's attempt.
 TASK_SUCCEEDED = "succeeded"
@@ -49,11 +53,20 @@ class Poll:
 
 
 @dataclass(frozen=True)
+class CheckBoots:
+    """Read when each node last asked BSS for its boot script; `since` is when the transition
+    started (Unix seconds, as BSS records it)."""
+
+    nodes: tuple[str, ...]
+    since: int
+
+
+@dataclass(frozen=True)
 class Finished:
     state: SessionState
 
 
-Action = Resolve | WriteConfig | StartPower | Poll | Finished
+Action = Resolve | WriteConfig | StartPower | Poll | CheckBoots | Finished
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,13 @@ class SessionMachine:
         self._nodes: dict[str, NodeOutcome] = {}
         self._attempt: tuple[str, ...] = ()
         self._transition: str | None = None
+        # The verification of the attempt: nodes still to ask for a boot script, since when,
+        # nodes already on before an `On` (PCS leaves them be: nothing to verify), and the
+        # attempt's power failures, settled with the verification.
+        self._verify: tuple[str, ...] = ()
+        self._since = 0
+        self._already_on: frozenset[str] = frozenset()
+        self._power_failed: list[str] = []
 
     # What to do next -------------------------------------------------------------------
     def next_action(self) -> Action:
@@ -85,7 +105,13 @@ class SessionMachine:
         if phase == "polling":
             assert self._transition is not None
             return Poll(self._transition)
+        if phase == "verifying":
+            return CheckBoots(self._verify, self._since)
         return Finished(self.state)
+
+    def verifies_boots(self) -> bool:
+        """Whether powered-on nodes must be seen asking BSS for their boot script."""
+        return self.spec.booted_when == "bootscript" and self.state.pcs_operation in POWERS_ON
 
     # What happened ---------------------------------------------------------------------
     def on_resolved(self, nodes: list[str], now: str) -> None:
@@ -115,9 +141,17 @@ class SessionMachine:
         self._attempt = tuple(sorted(self._nodes))
         self.state.phase = "powering"
 
-    def on_power_started(self, transition_id: str) -> None:
+    def on_power_started(
+        self,
+        transition_id: str,
+        started_epoch: float = 0.0,
+        already_on: frozenset[str] = frozenset(),
+    ) -> None:
+        """`already_on`: nodes that were on before an `On` (PCS does not touch them)."""
         self._expect("powering")
         self._transition = transition_id
+        self._since = int(started_epoch)
+        self._already_on = already_on
         self.state.transition_ids.append(transition_id)
         for node in self._attempt:
             self._nodes[node].attempts += 1
@@ -136,24 +170,46 @@ class SessionMachine:
                     self._nodes[node].status, self._nodes[node].error = "failed", _task_error(task)
             return
         failed: list[str] = []
+        powered: list[str] = []
         for node in self._attempt:
             outcome = self._nodes[node]
             task = tasks.get(node)
             if task is not None and task.status == TASK_SUCCEEDED:
                 outcome.status, outcome.error = "succeeded", ""
+                powered.append(node)
             else:
                 outcome.status = "failed"
                 outcome.error = _task_error(task)
                 failed.append(node)
-        if failed and self.state.retry_count < self.spec.retry.max_retries:
-            self.state.retry_count += 1
-            self._attempt = tuple(failed)
-            self.state.phase = "powering"
+        verify = [n for n in powered if n not in self._already_on] if self.verifies_boots() else []
+        if verify:
+            for node in verify:
+                self._nodes[node].status = "pending"
+            self._verify, self._power_failed = tuple(verify), failed
+            self.state.phase = "verifying"
             return
-        if failed:
-            self._finish("failed", now, self._failure_summary(failed))
-        else:
-            self._finish("completed", now)
+        self._settle(failed, [], now)
+
+    def on_boot_checks(self, fetched: Mapping[str, int], now_epoch: float, now: str) -> None:
+        """Record one read of BSS's endpoint history (node -> last boot-script fetch)."""
+        self._expect("verifying")
+        waiting = []
+        for node in self._verify:
+            if fetched.get(node, -1) >= self._since:
+                self._nodes[node].status, self._nodes[node].error = "succeeded", ""
+            else:
+                waiting.append(node)
+        if waiting and now_epoch < self._since + self.spec.boot_timeout_seconds:
+            self._verify = tuple(waiting)
+            return
+        for node in waiting:
+            self._nodes[node].status = "failed"
+            self._nodes[node].error = (
+                f"powered on (PCS {self.state.pcs_operation} confirmed) but did not ask BSS for"
+                f" its boot script within {self.spec.boot_timeout_seconds:g}s: check its console,"
+                " its boot order and its network boot"
+            )
+        self._settle(self._power_failed, waiting, now)
 
     def on_error(self, message: str, now: str) -> None:
         """A service error the session cannot get past: nodes not yet settled stay pending."""
@@ -171,6 +227,21 @@ class SessionMachine:
         self._finish("cancelled", now, reason)
 
     # Internals -------------------------------------------------------------------------
+    def _settle(self, power_failed: list[str], unbooted: list[str], now: str) -> None:
+        """Retry what another attempt can mend, or finish. Powering on again cannot make a
+        node that is on boot; restarting it again can."""
+        retry = power_failed + (unbooted if self.state.pcs_operation != "On" else [])
+        if retry and self.state.retry_count < self.spec.retry.max_retries:
+            self.state.retry_count += 1
+            self._attempt = tuple(sorted(retry))
+            self.state.phase = "powering"
+            return
+        failed = sorted(n for n, o in self._nodes.items() if o.status == "failed")
+        if failed:
+            self._finish("failed", now, self._failure_summary(failed))
+        else:
+            self._finish("completed", now)
+
     def _expect(self, phase: str) -> None:
         if self.state.phase != phase:
             raise RuntimeError(f"session is in phase {self.state.phase!r}, not {phase!r}")

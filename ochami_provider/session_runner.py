@@ -14,6 +14,7 @@ from .models.session import BootSessionSpec, SessionState
 from .reservations import NodeReservation
 from .session_limit import narrow
 from .session_machine import (
+    CheckBoots,
     Finished,
     Poll,
     Resolve,
@@ -58,6 +59,7 @@ def run_session(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], str] = utc_now,
+    epoch: Callable[[], float] = time.time,
 ) -> SessionState:
     """Run a session to a terminal state. `only_nodes` re-runs just those (a retry)."""
     machine = SessionMachine(spec, now())
@@ -98,6 +100,12 @@ def run_session(
                     machine.on_config_written(now())
                 elif isinstance(action, StartPower):
                     reservation.keep_alive()
+                    already_on: frozenset[str] = frozenset()
+                    if action.operation == "On" and machine.verifies_boots():
+                        # PCS leaves a node that is on as it is: it will not boot again.
+                        states = services.pcs.power_states(list(action.nodes))
+                        already_on = frozenset(x for x, st in states.items() if st == "on")
+                    started = epoch()
                     transition = services.pcs.start_transition(
                         action.operation,
                         list(action.nodes),
@@ -108,7 +116,7 @@ def run_session(
                         f"session {spec.name}: PCS {action.operation} on"
                         f" {len(action.nodes)} node(s), transition {transition}"
                     )
-                    machine.on_power_started(transition)
+                    machine.on_power_started(transition, started, already_on)
                 elif isinstance(action, Poll):
                     if clock() >= deadline:
                         _abort_quietly(services, action.transition_id, log)
@@ -128,6 +136,20 @@ def run_session(
                         for t in status.tasks
                     }
                     machine.on_polled(status.finished, tasks, now())
+                elif isinstance(action, CheckBoots):
+                    if clock() >= deadline:
+                        machine.on_timeout(now())
+                        continue
+                    sleep(spec.poll_interval_seconds)
+                    reservation.keep_alive()
+                    # One request for every node, however many there are.
+                    fetched = services.bss.last_fetches()
+                    booted = sum(fetched.get(n, -1) >= action.since for n in action.nodes)
+                    log(
+                        f"session {spec.name}: {booted} of {len(action.nodes)} node(s) asked BSS"
+                        " for their boot script"
+                    )
+                    machine.on_boot_checks(fetched, epoch(), now())
             except SessionConflictError:
                 raise
             except OchamiError as error:

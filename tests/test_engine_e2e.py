@@ -656,3 +656,26 @@ def test_records_written_before_markers_named_the_stack_are_rewritten_once(
     assert fleet.cloud_init_groups["compute"]["description"] == (
         "ochami-boot template [ochami.template=compute-image@ochami-boot/e2e]"
     )
+
+
+def test_a_node_that_powers_on_but_never_asks_for_its_boot_script_fails_the_session(
+    project: Project, fleet: Fleet
+) -> None:
+    """PCS says the node is on; it never reached the network boot. The session used to say
+    `completed`; it now waits for every node's boot-script fetch in BSS and names the one
+    that did not ask. With `booted_when: power` the same run completes, as before."""
+    silent = sorted(fleet.nodes)[5]
+    fleet.no_netboot.add(silent)
+    _session_config(project, boot_timeout_seconds=1)
+    up = project.run("up", "--yes", check=False)
+    assert up.returncode != 0
+    recorded = project.resource_outputs("boot-compute") or {}
+    assert recorded["status"] == "failed"
+    assert list(recorded["results"]["failed"]) == [silent]
+    assert "did not ask BSS for its boot script within 1s" in recorded["results"]["failed"][silent]
+    assert len(recorded["results"]["succeeded"]) == 7
+    # The others' fetches are in BSS's endpoint history; the silent node's is not.
+    assert {n for n, _ in fleet.endpoint_access} == set(fleet.nodes) - {silent}
+    _session_config(project, booted_when="power")
+    project.run("up", "--yes")
+    assert project.outputs()["session:boot-compute:status"] == "completed"

@@ -55,6 +55,9 @@ def test_up_preview_refresh_destroy_against_the_real_services(
         assert group is not None and "runcmd" in group.file.content
         assert real_project.outputs()["session:boot-compute:status"] == "completed"
         assert all(real_stack.fleet.nodes[h].power == "on" for h in compute)
+        # The session completed because each node asked the real BSS for its boot script after
+        # the power-on (the test stack's stand-in firmware asks by name).
+        assert set(compute) <= set(services.bss.last_fetches())
 
         # preview shows the field-level change and writes nothing.
         real_project.write_config("console=ttyS0 quiet splash")

@@ -8,6 +8,7 @@ import pytest
 
 from ochami_provider.models import BootSessionSpec
 from ochami_provider.session_machine import (
+    CheckBoots,
     Finished,
     Poll,
     Resolve,
@@ -22,9 +23,10 @@ T = "2026-11-24T00:00:00+00:00"
 
 
 def _spec(**extra: Any) -> BootSessionSpec:
+    """A reboot session; "booted" means powered, unless a test asks for the boot-script check."""
     template = {"name": "t", "boot_sets": {"b": {"kernel": "http://h/k", "node_list": NODES}}}
     return BootSessionSpec.model_validate(
-        {"name": "s", "template": template, "operation": "reboot", **extra}
+        {"name": "s", "template": template, "operation": "reboot", "booted_when": "power"} | extra
     )
 
 
@@ -168,3 +170,64 @@ def test_events_out_of_order_are_refused() -> None:
     machine = SessionMachine(_spec(), T)
     with pytest.raises(RuntimeError, match="phase 'created'"):
         machine.on_power_started("tr-1")
+
+
+def test_a_powered_node_is_booted_once_it_asks_bss_for_its_boot_script() -> None:
+    machine = SessionMachine(_spec(booted_when="bootscript"), T)
+    _through_power(machine)
+    machine.on_power_started("tr-1", 1000.7)
+    machine.on_polled(True, _ok(*NODES), T)
+    # Powered is not booted yet: every node waits for its fetch, counted from the start second.
+    assert machine.next_action() == CheckBoots(tuple(NODES), 1000)
+    assert machine.state.results.succeeded == []
+    machine.on_boot_checks({NODES[0]: 1000, NODES[1]: 999}, 1005.0, T)
+    assert machine.next_action() == CheckBoots((NODES[1], NODES[2]), 1000)
+    machine.on_boot_checks({NODES[0]: 1000, NODES[1]: 1003, NODES[2]: 1004}, 1010.0, T)
+    assert machine.state.status == "completed"
+    assert machine.state.results.succeeded == NODES
+
+
+def test_a_node_that_never_asks_fails_with_why_and_a_restart_is_retried() -> None:
+    machine = SessionMachine(
+        _spec(booted_when="bootscript", boot_timeout_seconds=60, retry={"max_retries": 1}), T
+    )
+    _through_power(machine)
+    machine.on_power_started("tr-1", 1000)
+    machine.on_polled(True, _ok(*NODES), T)
+    fetched = {NODES[0]: 1001, NODES[1]: 1002}
+    machine.on_boot_checks(fetched, 1059.0, T)
+    assert machine.next_action() == CheckBoots((NODES[2],), 1000)
+    machine.on_boot_checks(fetched, 1060.0, T)
+    # Restarting it again may mend it (a hung firmware): one more attempt for it alone.
+    assert machine.next_action() == StartPower("Hard-Restart", (NODES[2],))
+    machine.on_power_started("tr-2", 1100)
+    machine.on_polled(True, _ok(NODES[2]), T)
+    machine.on_boot_checks(fetched, 1160.0, T)
+    state = machine.state
+    assert state.status == "failed" and state.results.succeeded == NODES[:2]
+    assert "did not ask BSS for its boot script within 60s" in state.results.failed[NODES[2]]
+    assert "PCS Hard-Restart confirmed" in state.results.failed[NODES[2]]
+
+
+def test_power_on_leaves_nodes_that_were_on_unverified_and_does_not_retry_a_silent_one() -> None:
+    machine = SessionMachine(
+        _spec(operation="boot", booted_when="bootscript", boot_timeout_seconds=5), T
+    )
+    _through_power(machine)
+    machine.on_power_started("tr-1", 1000, frozenset({NODES[0]}))
+    machine.on_polled(True, _ok(*NODES), T)
+    assert machine.next_action() == CheckBoots((NODES[1], NODES[2]), 1000)
+    machine.on_boot_checks({NODES[1]: 1001}, 1006.0, T)
+    # Powering on a node that is on does not boot it: no retry, the node fails.
+    assert machine.state.status == "failed"
+    assert machine.state.results.succeeded == NODES[:2]
+    assert list(machine.state.results.failed) == [NODES[2]]
+
+
+def test_booted_when_power_and_operations_without_power_on_check_nothing() -> None:
+    for spec in (_spec(), _spec(operation="shutdown", booted_when="bootscript")):
+        machine = SessionMachine(spec, T)
+        _through_power(machine)
+        machine.on_power_started("tr-1", 1000)
+        machine.on_polled(True, _ok(*NODES), T)
+        assert machine.state.status == "completed"

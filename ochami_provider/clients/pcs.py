@@ -6,7 +6,7 @@ is retried.
 
 from __future__ import annotations
 
-from ..models.records import Transition
+from ..models.records import PowerStatus, Transition
 from .transport import ServiceTransport
 
 
@@ -41,3 +41,14 @@ class PcsClient:
 
     def abort_transition(self, transition_id: str) -> None:
         self.transport.request("DELETE", f"/transitions/{transition_id}", ok=(200, 202, 204))
+
+    def power_states(self, xnames: list[str]) -> dict[str, str]:
+        """Each node's power state ("on", "off", "undefined"), in one request."""
+        if not xnames:
+            return {}
+        # POST carries any number of xnames where a GET query string would not.
+        body = self.transport.request(
+            "POST", "/power-status", json={"xname": xnames}, idempotent=True
+        ).json()
+        found = [PowerStatus.model_validate(s) for s in body.get("status") or []]
+        return {s.xname: s.power_state for s in found}

@@ -139,3 +139,10 @@ class Transition(_Record):
     @property
     def finished(self) -> bool:
         return self.transition_status in ("completed", "aborted")
+
+
+class PowerStatus(_Record):
+    xname: str
+    power_state: str = Field(default="", alias="powerState")
+    management_state: str = Field(default="", alias="managementState")
+    error: str = ""

@@ -12,6 +12,7 @@ from .owner import Ownership, Stake
 from .template import BootTemplateSpec
 
 Operation = Literal["boot", "reboot", "shutdown", "stage"]
+BootedWhen = Literal["power", "bootscript"]
 SessionStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 
 
@@ -35,6 +36,12 @@ class BootSessionSpec(BaseModel):
     poll_interval_seconds: float = Field(default=5.0, gt=0, le=600)
     task_deadline_minutes: int = Field(default=5, ge=1, le=1440)
     retry: RetrySpec = Field(default_factory=RetrySpec)
+    # When a node that was powered on counts as booted: `bootscript` once it has asked BSS for its
+    # boot script after the transition started (its firmware reached the network boot);
+    # `power` as soon as PCS confirms the power state, and nothing more is checked.
+    booted_when: BootedWhen = "bootscript"
+    # How long after the transition started a node may take to ask for its boot script.
+    boot_timeout_seconds: float = Field(default=600.0, gt=0, le=24 * 3600)
 
 
 class NodeOutcome(BaseModel):

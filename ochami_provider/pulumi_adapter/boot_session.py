@@ -56,7 +56,9 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
     """A BOS-style session: apply a BootTemplate to its nodes and boot, reboot or shut them down.
 
     `operation` is boot (PCS On), reboot (Hard-Restart, or Soft-Restart with graceful=True),
-    shutdown (Soft-Off) or stage (write the boot configuration, power nothing).
+    shutdown (Soft-Off) or stage (write the boot configuration, power nothing). A node powered on
+    counts as booted once it has asked BSS for its boot script (`booted_when: bootscript`, within
+    `boot_timeout_seconds`), or as soon as PCS confirms it (`booted_when: power`).
     """
 
     status: pulumi.Output[str]
@@ -79,6 +81,8 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
         poll_interval_seconds: pulumi.Input[float] = 5.0,
         task_deadline_minutes: pulumi.Input[int] = 5,
         max_retries: pulumi.Input[int] = 1,
+        booted_when: pulumi.Input[str] = "bootscript",
+        boot_timeout_seconds: pulumi.Input[float] = 600.0,
         shutdown_on_delete: pulumi.Input[bool] = False,
         connection: pulumi.Input[dict[str, Any]] | None = None,
         fail_up_on_error: bool = True,
@@ -97,6 +101,8 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
             "poll_interval_seconds": poll_interval_seconds,
             "task_deadline_minutes": task_deadline_minutes,
             "retry": {"max_retries": max_retries},
+            "booted_when": booted_when,
+            "boot_timeout_seconds": boot_timeout_seconds,
             "shutdown_on_delete": shutdown_on_delete,
             "connection": connection,
             "deployment": deployment(),

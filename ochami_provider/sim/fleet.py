@@ -173,6 +173,12 @@ class Fleet:
     unsupported: set[str] = field(default_factory=set)
     # Nodes whose power tasks never finish (a BMC that stopped answering).
     stuck: set[str] = field(default_factory=set)
+    # Nodes that power on but never ask BSS for a boot script (network boot off, wrong boot
+    # order, a firmware that hangs).
+    no_netboot: set[str] = field(default_factory=set)
+    # What a node's firmware does once it is on: ask BSS for its boot script by name. By default
+    # the simulated BSS answers; a test stack points it at a real BSS (see `fetch_from`).
+    firmware: Callable[[str], None] | None = None
     faults: FaultPlan = field(default_factory=FaultPlan)
     reservations: dict[str, Reservation] = field(default_factory=dict)
     # Seconds in one reservation "minute": tests shorten it to watch reservations expire.
@@ -318,6 +324,7 @@ class Fleet:
 
     def advance(self, record: TransitionRecord) -> TransitionRecord:
         now = self.clock()
+        booted: list[str] = []
         with self.lock:
             for task in record.tasks:
                 if task.status != "in-progress" or task.ready_at > now or task.xname in self.stuck:
@@ -330,11 +337,23 @@ class Fleet:
                     continue
                 self.nodes[task.xname].power = _POWER_AFTER[task.operation]
                 task.status, task.description = "succeeded", "Transition confirmed"
+                if _POWER_AFTER[task.operation] == "on" and task.xname not in self.no_netboot:
+                    booted.append(task.xname)
             if record.status == "in-progress" and all(
                 t.status != "in-progress" for t in record.tasks
             ):
                 record.status = "completed"
-            return record
+        # Outside the lock: the firmware may ask a real BSS over the network.
+        for xname in booted:
+            (self.firmware or self.fetch_boot_script)(xname)
+        return record
+
+    def fetch_boot_script(self, xname: str) -> None:
+        """The simulated BSS serving a node its boot script: recorded when it has one."""
+        with self.lock:
+            record = self.bootparams.get(xname)
+            if record is not None and record.get("kernel"):
+                self.endpoint_access[(xname, "bootscript")] = int(time.time())
 
     def abort(self, record: TransitionRecord) -> None:
         with self.lock:

@@ -138,12 +138,15 @@ class OpenchamiStack:
         self._migrate()
         self.smd_url = self._start_smd()
         self.bss_url = self._start_bss()
+        # The fleet's power-on now reaches this BSS, as a node's firmware would.
+        self.fleet.firmware = self._netboot
         self.cloud_init_url = self._start_cloud_init()
         self.pcs_url = self.pcs.start() + "/power-control/v1"
         self._load_fleet()
 
     def stop(self) -> None:
         """Stop everything that was started, each step whatever happened to the one before."""
+        self.fleet.firmware = None
         steps = [p.stop for p in reversed(self.processes)]
         steps += [self.pcs.stop, self.postgres.stop, self.issuer.stop]
         errors = []
@@ -323,6 +326,15 @@ class OpenchamiStack:
         return self._launch("cloud-init", argv, {}, port, "/cloud-init/version")
 
     # -- the fleet ---------------------------------------------------------------------------
+    def _netboot(self, xname: str) -> None:
+        """A node's firmware once it is on: ask BSS for its boot script, by name."""
+        httpx.get(
+            self.bss_url + "/boot/v1/bootscript",
+            params={"name": xname, "arch": "x86_64"},
+            timeout=10,
+            verify=ssl.create_default_context(cafile=str(self.ca_bundle)),
+        )
+
     def _load_fleet(self) -> None:
         """Components, their interfaces and groups: what discovery would have put in SMD."""
         with httpx.Client(
