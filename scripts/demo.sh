@@ -33,6 +33,8 @@ for cluster in cluster-a cluster-b; do
   pulumi up --yes --non-interactive --diff
   echo "--- what $cluster's OpenCHAMI holds now"
   python -m ochami_provider.demo "http://127.0.0.1:$port"
+  echo "--- ochami-boot status: what each node boots, its power, its last boot-script fetch"
+  ochami-boot status --uri "http://127.0.0.1:$port"
   echo "--- $cluster session outputs"
   pulumi stack output --json | python -c 'import json,sys; o=json.load(sys.stdin); [print(k, "=", json.dumps(v)[:200]) for k, v in o.items() if k.startswith("session:")]'
 done

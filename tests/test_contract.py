@@ -293,3 +293,40 @@ def test_bss_serves_a_nodes_boot_script_and_records_the_fetch(
         assert all(fetched.get(h, 0) < started - 1 for h in hosts[1:])
     finally:
         remove_template(services, stake, hosts, [])
+
+
+def test_node_status_reads_template_power_and_fetch_from_the_services(
+    backend: Backend, services: Services
+) -> None:
+    """What `ochami-boot status` reads, against the simulator and the real SMD/BSS: the nodes
+    of one group with their template (from the owner marker), power (PCS), and the boot-script
+    fetch their power-on caused (BSS's endpoint history)."""
+    from ochami_provider.models.template import BootTemplateSpec
+    from ochami_provider.node_status import gather
+
+    spec = BootTemplateSpec.model_validate(
+        {
+            "name": "statused",
+            "boot_sets": {
+                "b": {"kernel": "http://images.example/vmlinuz", "node_groups": ["login"]}
+            },
+        }
+    )
+    stake = Stake(Owner("statused", "ochami-boot/contract"))
+    hosts = write_template(services, spec, stake).hosts_by_set["b"]
+    try:
+        started = int(time.time())
+        transition = services.pcs.start_transition("Hard-Restart", hosts)
+        deadline = time.monotonic() + 30
+        while not services.pcs.get_transition(transition).finished:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        found = {s.node: s for s in gather(services, group="login")}
+        assert sorted(found) == sorted(hosts)
+        for status in found.values():
+            assert (status.template, status.stack) == ("statused", "ochami-boot/contract")
+            assert status.kernel == "http://images.example/vmlinuz" and status.power == "on"
+            assert status.last_bootscript_fetch is not None
+            assert status.last_bootscript_fetch >= started - 1
+    finally:
+        remove_template(services, stake, hosts, [])

@@ -1,0 +1,104 @@
+"""The `ochami-boot` command: what each node boots, read from the cluster's services.
+
+    ochami-boot status [--node HOSTLIST] [--group LABEL] [--template NAME] [--json]
+
+Connection settings are the provider's (`ochami:*` stack config keys as flags: `--uri`,
+`--smd-uri`, ..., `--ca-bundle`), falling back to the environment as the `ochami` CLI reads it
+(OCHAMI_URI, OCHAMI_CLUSTER and <CLUSTER>_ACCESS_TOKEN, OCHAMI_CACERT, ...). Exit status: 0, 1
+when a service fails, 2 for a mistake in the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import hostlist
+from pydantic import ValidationError
+
+from .clients.services import Services
+from .config import CONFIG_KEYS, CONFIG_NAMESPACE, ProviderConfig, from_sources
+from .errors import OchamiError
+from .models.names import normalize_xname
+from .models.problems import problems_from
+from .node_status import gather, rows, table
+
+# Connection flags: the stack config keys, spelled as options.
+_CONNECTION = ("cluster", "uri", "smd_uri", "bss_uri", "cloud_init_uri", "pcs_uri", "ca_bundle")
+
+
+class UsageError(Exception):
+    """A mistake in the command line: said on stderr, exit status 2."""
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="ochami-boot", description="Boot templates and sessions for OpenCHAMI."
+    )
+    commands = top.add_subparsers(dest="command", required=True)
+    status = commands.add_parser(
+        "status",
+        help="which template each node boots, its power, and its last boot-script fetch",
+        description="One row per run of nodes that agree (hostlist notation); --json per node.",
+    )
+    status.add_argument("--node", help="only these nodes (hostlist: x1000c0s[0-7]b0n[0-1])")
+    status.add_argument("--group", help="only the members of this SMD group")
+    status.add_argument("--template", help="only the nodes this template boots")
+    status.add_argument("--json", action="store_true", help="one JSON object per node")
+    for field in _CONNECTION:
+        status.add_argument(f"--{field.replace('_', '-')}", dest=field)
+    status.add_argument("--insecure", action="store_true", help="skip TLS verification")
+    status.add_argument("--timeout", type=float, help="seconds per request")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return _status(args)
+    except UsageError as error:
+        print(f"ochami-boot: {error}", file=sys.stderr)
+        return 2
+    except OchamiError as error:
+        print(f"ochami-boot: {error}", file=sys.stderr)
+        return 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    nodes = _nodes(args.node) if args.node else None
+    with Services.from_config(_config(args)) as services:
+        found = gather(services, nodes=nodes, group=args.group, template=args.template)
+    if args.json:
+        print(json.dumps([s.as_json() for s in found], indent=2))
+    elif found:
+        print(table(rows(found)))
+    else:
+        print("no nodes match", file=sys.stderr)
+    return 0
+
+
+def _nodes(value: str) -> list[str]:
+    try:
+        expanded = hostlist.expand_hostlist(value)
+        return [normalize_xname(node) for node in expanded]
+    except (hostlist.BadHostlist, ValueError) as error:
+        raise UsageError(f"--node: {value!r} is not a hostlist of node xnames: {error}") from None
+
+
+def _config(args: argparse.Namespace) -> ProviderConfig:
+    given: dict[str, Any] = {
+        f"{CONFIG_NAMESPACE}:{CONFIG_KEYS[field]}": getattr(args, field) for field in _CONNECTION
+    }
+    given[f"{CONFIG_NAMESPACE}:insecure"] = args.insecure or None
+    given[f"{CONFIG_NAMESPACE}:timeout"] = args.timeout
+    try:
+        return from_sources(given.get)
+    except ValidationError as error:
+        raise UsageError("; ".join(str(p) for p in problems_from(error))) from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

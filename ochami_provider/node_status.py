@@ -1,0 +1,132 @@
+"""Which template each node follows, whether it is on, and when it last asked BSS for its boot
+script: read from the services in a fixed number of requests, whatever the fleet's size.
+
+`gather` does the I/O (SMD: one read of the nodes, or of one group; BSS: one read of every
+record and one of the endpoint history; PCS: one power-status read); `rows` is pure and folds
+the nodes that agree into one row each, named in hostlist notation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from .clients.services import Services
+from .models.owner import bss_owner
+from .nodesets import compact
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    node: str
+    # The owner marker of its BSS record: None without a record; "" for a record no template
+    # wrote (made by hand).
+    template: str | None
+    stack: str | None
+    kernel: str | None
+    power: str
+    # Unix seconds of its last boot-script fetch BSS recorded, or None.
+    last_bootscript_fetch: int | None
+
+    def as_json(self) -> dict[str, object]:
+        found = asdict(self)
+        found["last_bootscript_fetch"] = _iso(self.last_bootscript_fetch)
+        return found
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    nodes: str
+    count: int
+    template: str
+    kernel: str
+    power: str
+    last_fetch: str
+
+
+def gather(
+    services: Services,
+    *,
+    nodes: Iterable[str] | None = None,
+    group: str | None = None,
+    template: str | None = None,
+) -> list[NodeStatus]:
+    """Every node SMD knows (or the members of `group`, or those of `nodes`), with what BSS and
+    PCS say of it; with `template`, only the nodes that template boots."""
+    if group is not None:
+        known = services.smd.get_group(group).members.ids
+    else:
+        known = [c.id for c in services.smd.list_components(type_="Node")]
+    if nodes is not None:
+        wanted = set(nodes)
+        known = [n for n in known if n in wanted]
+    known = sorted(set(known))
+    records = {host: record for record in services.bss.get_all() for host in record.hosts}
+    fetched = services.bss.last_fetches()
+    power = services.pcs.power_states(known)
+    found = []
+    for node in known:
+        record = records.get(node)
+        owner = bss_owner(record.params) if record is not None else None
+        name = None if record is None else (owner.template if owner else "")
+        if template is not None and name != template:
+            continue
+        found.append(
+            NodeStatus(
+                node=node,
+                template=name,
+                stack=owner.deployment if owner else None,
+                kernel=record.kernel if record is not None else None,
+                power=power.get(node, "undefined"),
+                last_bootscript_fetch=fetched.get(node),
+            )
+        )
+    return found
+
+
+def rows(statuses: Iterable[NodeStatus]) -> list[StatusRow]:
+    """One row per template, kernel and power state; the fetch column spans the row's earliest
+    and latest boot-script fetch (to the minute)."""
+    groups: dict[tuple[str, str, str], list[NodeStatus]] = {}
+    for status in statuses:
+        key = (_template_label(status), status.kernel or "-", status.power)
+        groups.setdefault(key, []).append(status)
+    found = []
+    for (template, kernel, power), members in sorted(groups.items()):
+        times = sorted(s.last_bootscript_fetch for s in members if s.last_bootscript_fetch)
+        span = _minute(times[0]) if times else "never"
+        if times and _minute(times[-1]) != span:
+            span += f" .. {_minute(times[-1])}"
+        if times and len(times) < len(members):
+            span += f" ({len(members) - len(times)} never)"
+        nodes = compact(s.node for s in members)
+        found.append(StatusRow(nodes, len(members), template, kernel, power, span))
+    return found
+
+
+def table(found: Iterable[StatusRow]) -> str:
+    """The rows as aligned text columns, a header first."""
+    cells = [("NODES", "COUNT", "TEMPLATE", "KERNEL", "POWER", "LAST BOOT-SCRIPT FETCH (UTC)")]
+    cells += [(r.nodes, str(r.count), r.template, r.kernel, r.power, r.last_fetch) for r in found]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in cells
+    )
+
+
+def _template_label(status: NodeStatus) -> str:
+    if status.template is None:
+        return "(no BSS record)"
+    if status.template == "":
+        return "(none: no owner marker)"
+    return f"{status.template}@{status.stack}" if status.stack else status.template
+
+
+def _minute(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _iso(epoch: int | None) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat()
