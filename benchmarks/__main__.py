@@ -1,4 +1,5 @@
-"""python -m benchmarks [--sizes 100,1000,10000] [--previews 0,1,10,50] [--out FILE]
+"""python -m benchmarks [--sizes 100,1000,10000] [--previews 0,1,10,50] [--scale 100,10000]
+                      [--out FILE]
 
 Measures on the embedded simulator and writes a Markdown report (docs/benchmarks.md by
 default). scripts/bench.sh sets up the environment and runs this.
@@ -18,7 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import preview, session_apply
+from . import preview, scale_output, session_apply
 
 
 def _ints(text: str) -> list[int]:
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--sizes", type=_ints, default=[100, 1000, 10000])
     parser.add_argument("--previews", type=_ints, default=[0, 1, 10, 50])
+    parser.add_argument("--scale", type=_ints, default=[100, 10000])
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     args = parser.parse_args(argv)
@@ -65,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     for count in args.previews:
         print(f"preview, {count} templates and sessions", file=sys.stderr)
         previews.append(preview.preview_stack(count, max(groups, 1)))
+    scales = []
+    for nodes in args.scale:
+        print(f"preview lines and state size, {nodes} nodes", file=sys.stderr)
+        scales.append(scale_output.measure(nodes))
 
     command = "bash scripts/bench.sh" + (f" {' '.join(sys.argv[1:])}" if sys.argv[1:] else "")
     report = [
@@ -99,6 +105,14 @@ def main(argv: list[str] | None = None) -> int:
         "provider process's VmHWM.",
         "",
         *preview.table(previews),
+        "",
+        "## Readable at scale",
+        "",
+        "One template over every node and a reboot session, after `pulumi up`: the lines",
+        "`pulumi preview --diff` prints when the template's kernel parameters change (the",
+        "template updates, the session is replaced), and the size of the stack's state file.",
+        "",
+        *scale_output.table(scales),
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)

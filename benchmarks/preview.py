@@ -94,7 +94,7 @@ def _stack_config(url: str, count: int) -> dict[str, Any]:
     }
 
 
-def _pulumi(cwd: Path, env: dict[str, str], *args: str) -> None:
+def pulumi_run(cwd: Path, env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
         ["pulumi", *args, "--non-interactive"],
         cwd=cwd,
@@ -105,6 +105,26 @@ def _pulumi(cwd: Path, env: dict[str, str], *args: str) -> None:
     )
     if result.returncode != 0:
         raise RuntimeError(f"pulumi {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def project_env(project: Path) -> dict[str, str]:
+    """A copy of the Pulumi project in `project`, with its own state; the environment to run
+    `pulumi` in it."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, project / name)
+    # Pulumi.yaml names the project's virtualenv: the copy uses the same one.
+    (project / ".venv").symlink_to(ROOT / ".venv")
+    (project / "stacks").mkdir()
+    (project / "state").mkdir()
+    return {
+        **os.environ,
+        "PULUMI_HOME": str(project / "home"),
+        "PULUMI_CONFIG_PASSPHRASE": "bench",
+        "PULUMI_SKIP_UPDATE_CHECK": "1",
+        "PULUMI_BACKEND_URL": f"file://{project / 'state'}",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def preview_stack(count: int, groups: int) -> PreviewResult:
@@ -117,33 +137,20 @@ def preview_stack(count: int, groups: int) -> PreviewResult:
     )
     with tempfile.TemporaryDirectory() as tmp, SimServer(fleet) as sim:
         project = Path(tmp)
-        for name in ("Pulumi.yaml", "__main__.py"):
-            shutil.copy(ROOT / name, project / name)
-        # Pulumi.yaml names the project's virtualenv: the copy uses the same one.
-        (project / ".venv").symlink_to(ROOT / ".venv")
-        (project / "stacks").mkdir()
-        (project / "state").mkdir()
-        env = {
-            **os.environ,
-            "PULUMI_HOME": str(project / "home"),
-            "PULUMI_CONFIG_PASSPHRASE": "bench",
-            "PULUMI_SKIP_UPDATE_CHECK": "1",
-            "PULUMI_BACKEND_URL": f"file://{project / 'state'}",
-            "PYTHONPATH": str(ROOT),
-        }
+        env = project_env(project)
         stack_file = project / "stacks" / "Pulumi.bench.yaml"
-        _pulumi(project, env, "stack", "init", "bench")
+        pulumi_run(project, env, "stack", "init", "bench")
         stack_file.write_text(yaml.safe_dump(_stack_config(sim.url, count)))
-        _pulumi(project, env, "up", "--yes")
+        pulumi_run(project, env, "up", "--yes")
         times: dict[str, list[float]] = {"--refresh=false": [], "--refresh=true": []}
         for _ in range(RUNS):
             for flag, taken in times.items():
                 start = time.perf_counter()
-                _pulumi(project, env, "preview", flag)
+                pulumi_run(project, env, "preview", flag)
                 taken.append(time.perf_counter() - start)
         # Memory from one more preview: sampling /proc costs CPU the timed runs must not lose.
         with ProviderMemory() as memory:
-            _pulumi(project, env, "preview")
+            pulumi_run(project, env, "preview")
     return PreviewResult(
         count,
         statistics.median(times["--refresh=false"]),

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import hostlist
 import pytest
 from moto import mock_aws
 
@@ -61,6 +62,11 @@ def bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         s3.put_object(Bucket="boot-images", Key="rocky9/vmlinuz", Body=b"kernel")
         s3.put_object(Bucket="boot-images", Key="rocky9/initramfs.img", Body=b"initrd")
         yield "boot-images"
+
+
+def nodes(ranges: str) -> list[str]:
+    """A recorded hostlist (`x1000c0s[0-1]b0n0`), expanded."""
+    return sorted(hostlist.expand_hostlist(ranges))
 
 
 def template_props(sim_url: str, **overrides: Any) -> dict[str, Any]:

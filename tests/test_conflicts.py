@@ -16,7 +16,7 @@ from ochami_provider.clients import Services
 from ochami_provider.errors import SessionConflictError
 from ochami_provider.models.template import TEMPLATE_SPEC_KEYS as SPEC_KEYS
 from ochami_provider.sim import Fleet, SimServer
-from tests.conftest import template_props
+from tests.conftest import nodes, template_props
 
 
 def _template(sim: SimServer) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def test_a_second_session_over_held_nodes_is_refused_before_any_write(
     fleet: Fleet, sim: SimServer, where: str
 ) -> None:
     template = _template(sim)
-    compute = template["hosts"]["compute"]
+    compute = nodes(template["hosts"]["compute"])
     fleet.stuck.add(compute[0])  # keeps the first session running until its timeout
     first_provider = BootSessionProvider()
     # Two stacks: two provider processes; they share nothing but the services.
@@ -86,7 +86,7 @@ def test_a_second_session_over_held_nodes_is_refused_before_any_write(
 
 def test_sessions_over_disjoint_nodes_run_side_by_side(fleet: Fleet, sim: SimServer) -> None:
     template = _template(sim)
-    compute = template["hosts"]["compute"]
+    compute = nodes(template["hosts"]["compute"])
     fleet.stuck.add(compute[0])
     provider = BootSessionProvider()
     first = threading.Thread(
@@ -108,7 +108,7 @@ def test_a_reservation_left_by_an_interrupted_run_lapses_on_its_own(
 ) -> None:
     """A killed `pulumi up` cannot release its reservation; it lapses, and the next run goes."""
     template = _template(sim)
-    compute = template["hosts"]["compute"]
+    compute = nodes(template["hosts"]["compute"])
     fleet.reservation_minute = 0.3  # a reservation "minute" of 0.3 s
     services.smd.reserve(compute[:1], 1)  # what the interrupted session left behind
     props = _session(sim, template, "after-interrupt")

@@ -673,9 +673,27 @@ def test_a_node_that_powers_on_but_never_asks_for_its_boot_script_fails_the_sess
     assert recorded["status"] == "failed"
     assert list(recorded["results"]["failed"]) == [silent]
     assert "did not ask BSS for its boot script within 1s" in recorded["results"]["failed"][silent]
-    assert len(recorded["results"]["succeeded"]) == 7
+    assert recorded["results"]["succeeded_count"] == 7
+    assert recorded["results"]["error_summary"] == {
+        recorded["results"]["failed"][silent]: {"count": 1, "nodes": silent}
+    }
     # The others' fetches are in BSS's endpoint history; the silent node's is not.
     assert {n for n, _ in fleet.endpoint_access} == set(fleet.nodes) - {silent}
     _session_config(project, booted_when="power")
     project.run("up", "--yes")
     assert project.outputs()["session:boot-compute:status"] == "completed"
+
+
+def test_an_up_to_date_stack_previews_without_changes(project: Project, fleet: Fleet) -> None:
+    """The refresh before every preview records what the services hold; the program's own
+    inputs (the stack, its templates, adopt) stay as they were, so nothing shows as changed."""
+    project.run("up", "--yes")
+    for _ in range(2):
+        preview = project.run("preview", "--diff")
+        assert "3 unchanged" in preview.stdout, preview.stdout
+    # A change shows as itself alone, not with the program's inputs as if new.
+    project.write_config("console=ttyS0 quiet splash")
+    preview = project.run("preview", "--diff")
+    assert '"console=ttyS0 quiet" => "console=ttyS0 quiet splash"' in preview.stdout
+    for unchanged in ("deployment", "deployment_templates", "adopt"):
+        assert f"+ {unchanged}" not in preview.stdout, preview.stdout

@@ -11,6 +11,7 @@ import pytest
 from ochami_provider import BootSessionProvider, BootTemplateProvider
 from ochami_provider.errors import ServiceError, ServiceUnreachable
 from ochami_provider.sim import Fleet, SimServer
+from tests.conftest import nodes as expanded
 from tests.test_resources import _created, _session_props
 
 
@@ -104,7 +105,7 @@ def test_a_refused_power_request_is_not_repeated_and_the_session_fails_truthfull
     outs = provider.create(props).outs
     assert outs is not None and outs["status"] == "failed"
     assert "HTTP 503" in outs["error_message"]
-    nodes = template["hosts"]["compute"]
+    nodes = expanded(template["hosts"]["compute"])
     assert all(fleet.nodes[x].power == "off" for x in nodes)
     posts = _requests(fleet, "pcs", "POST")
     # One POST per attempt the session's own retry policy allows, never a transport retry.
@@ -119,7 +120,7 @@ def test_nodes_that_never_finish_time_out_alone_and_are_retried_alone(
     fleet: Fleet, sim: SimServer
 ) -> None:
     _, template = _created(sim)
-    nodes = template["hosts"]["compute"]
+    nodes = expanded(template["hosts"]["compute"])
     stuck = nodes[3]
     fleet.stuck.add(stuck)
     provider = BootSessionProvider()
@@ -127,7 +128,7 @@ def test_nodes_that_never_finish_time_out_alone_and_are_retried_alone(
     outs = provider.create(props).outs
     assert outs is not None and outs["status"] == "failed"
     assert list(outs["results"]["failed"]) == [stuck]
-    assert sorted(outs["results"]["succeeded"]) == sorted(set(nodes) - {stuck})
+    assert expanded(outs["results"]["succeeded"]) == sorted(set(nodes) - {stuck})
     fleet.stuck.clear()
     before = len(fleet.transitions)
     retried = provider.update("id", outs, props).outs

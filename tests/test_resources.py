@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from ochami_provider import BootSessionProvider, BootTemplateProvider
 from ochami_provider.errors import InvalidInputError
 from ochami_provider.lifecycle import TemplateLifecycle
 from ochami_provider.sim import Fleet, SimServer
-from tests.conftest import template_props
+from tests.conftest import nodes, template_props
 
 SPEC_KEYS = ("name", "description", "boot_sets", "cloud_init")
 
@@ -34,7 +35,8 @@ def test_create_writes_bss_and_cloud_init_for_group_members(fleet: Fleet, sim: S
     group = fleet.cloud_init_groups["compute"]
     assert group["meta-data"] == {"site": "test"}
     assert group["file"]["content"].startswith("#cloud-config")
-    assert outs["hosts"] == {"compute": sorted(compute)}
+    assert outs["hosts"] == {"compute": "x1000c0s[2-7]b0n[0-1]"}
+    assert nodes(outs["hosts"]["compute"]) == sorted(compute)
     assert outs["node_count"] == 12
     assert len(outs["version"]) == 16
 
@@ -74,7 +76,7 @@ def test_unknown_group_is_an_error_naming_the_boot_set(fleet: Fleet, sim: SimSer
     assert fleet.bootparams == {} and fleet.cloud_init_groups == {}
 
 
-def test_roles_and_arch_select_nodes(fleet: Fleet, sim: SimServer) -> None:
+def test_roles_and_arch_selectnodes(fleet: Fleet, sim: SimServer) -> None:
     props = template_props(sim.url)
     props["boot_sets"] = {
         "arm": {"kernel": "http://h/arm/vmlinuz", "node_roles_groups": ["Compute"], "arch": "ARM"},
@@ -86,8 +88,8 @@ def test_roles_and_arch_select_nodes(fleet: Fleet, sim: SimServer) -> None:
     outs = provider.create(provider.check({}, props).inputs).outs
     names = list(fleet.nodes)
     assert outs is not None
-    assert outs["hosts"]["arm"] == sorted(names[4:8])
-    assert outs["hosts"]["x86"] == sorted(names[8:16])
+    assert nodes(outs["hosts"]["arm"]) == sorted(names[4:8])
+    assert nodes(outs["hosts"]["x86"]) == sorted(names[8:16])
 
 
 def test_diff_reports_changes_and_replaces_only_on_rename(sim: SimServer) -> None:
@@ -106,7 +108,7 @@ def test_diff_reports_changes_and_replaces_only_on_rename(sim: SimServer) -> Non
 
 def test_read_detects_a_manual_bss_edit(fleet: Fleet, sim: SimServer) -> None:
     provider, outs = _created(sim)
-    victim = outs["hosts"]["compute"][3]
+    victim = nodes(outs["hosts"]["compute"])[3]
     fleet.bootparams[victim]["params"] = "console=ttyS0 init=/bin/sh"
     result = provider.read("compute", outs)
     assert result.inputs is not None and result.outs is not None
@@ -193,16 +195,16 @@ def test_session_reboots_every_node_and_records_results(fleet: Fleet, sim: SimSe
     assert outs is not None
     assert outs["status"] == "completed" and outs["error_message"] == ""
     assert outs["pcs_operation"] == "Hard-Restart"
-    assert outs["results"]["succeeded"] == template["hosts"]["compute"]
+    assert nodes(outs["results"]["succeeded"]) == nodes(template["hosts"]["compute"])
     assert outs["completed_at"] >= outs["created"]
-    assert all(fleet.nodes[x].power == "on" for x in template["hosts"]["compute"])
+    assert all(fleet.nodes[x].power == "on" for x in nodes(template["hosts"]["compute"]))
     assert outs["template_version"] == template["version"]
     assert result.id.startswith("reboot-compute-")
 
 
 def test_failed_nodes_are_retried_alone_on_the_next_up(fleet: Fleet, sim: SimServer) -> None:
     _, template = _created(sim)
-    bad = template["hosts"]["compute"][2]
+    bad = nodes(template["hosts"]["compute"])[2]
     fleet.power_failures[bad] = 3  # fails the first run and its one retry
     provider = BootSessionProvider()
     props = _session_props(sim, template)
@@ -221,7 +223,7 @@ def test_failed_nodes_are_retried_alone_on_the_next_up(fleet: Fleet, sim: SimSer
     new_transitions = list(fleet.transitions.values())[before:]
     assert {t.xname for tr in new_transitions for t in tr.tasks} == {bad}
     assert retried["status"] == "completed"
-    assert retried["results"]["succeeded"] == template["hosts"]["compute"]
+    assert nodes(retried["results"]["succeeded"]) == nodes(template["hosts"]["compute"])
     # Four power attempts in all: the first, its in-run retry, the re-run and its retry.
     assert retried["retry_count"] == 3
 
@@ -242,7 +244,7 @@ def test_a_run_that_failed_before_resolving_its_nodes_runs_again_in_full(
     assert provider.diff("id", outs, props).changes is True
     retried = provider.update("id", outs, props).outs
     assert retried is not None and retried["status"] == "completed"
-    assert retried["results"]["succeeded"] == template["hosts"]["compute"]
+    assert nodes(retried["results"]["succeeded"]) == nodes(template["hosts"]["compute"])
 
 
 def test_stage_writes_config_and_powers_nothing(fleet: Fleet, sim: SimServer) -> None:
@@ -250,19 +252,19 @@ def test_stage_writes_config_and_powers_nothing(fleet: Fleet, sim: SimServer) ->
     fleet.bootparams.clear()  # someone wiped BSS: a stage session puts it back
     outs = BootSessionProvider().create(_session_props(sim, template, operation="stage")).outs
     assert outs is not None and outs["status"] == "completed"
-    assert sorted(fleet.bootparams) == template["hosts"]["compute"]
+    assert sorted(fleet.bootparams) == nodes(template["hosts"]["compute"])
     assert fleet.transitions == {}
 
 
 def test_limit_narrows_the_session(fleet: Fleet, sim: SimServer) -> None:
     _, template = _created(sim)
-    first = template["hosts"]["compute"][0]
+    first = nodes(template["hosts"]["compute"])[0]
     outs = (
         BootSessionProvider()
         .create(_session_props(sim, template, operation="boot", limit=[first]))
         .outs
     )
-    assert outs is not None and outs["results"]["succeeded"] == [first]
+    assert outs is not None and outs["results"]["succeeded"] == first
     assert [t.xname for tr in fleet.transitions.values() for t in tr.tasks] == [first]
 
 
@@ -286,6 +288,36 @@ def test_session_delete_leaves_power_alone_unless_asked(fleet: Fleet, sim: SimSe
     assert last.operation == "Soft-Off" and len(last.tasks) == 12
 
 
+def test_a_10000_node_session_records_ranges_counts_and_failures_by_error() -> None:
+    """Readable at scale: succeeded nodes as hostlist ranges and a count, failed nodes one by
+    one with their error, and an error summary (BOS's error_summary), in a few hundred bytes."""
+    fleet = Fleet.generate(10_000, power_delay=0.0)
+    stuck = sorted(fleet.nodes)[5000]
+    failing = sorted(fleet.nodes)[100:102]
+    fleet.unsupported.update(failing)
+    fleet.no_netboot.add(stuck)
+    with SimServer(fleet) as sim:
+        props = template_props(sim.url)
+        props["connection"]["verifyArtifacts"] = False
+        template = (
+            BootTemplateProvider().create(BootTemplateProvider().check({}, props).inputs).outs
+        )
+        assert template is not None
+        inputs = _session_props(sim, template, boot_timeout_seconds=0.5)
+        outs = BootSessionProvider().create(inputs).outs
+    assert outs is not None and outs["status"] == "failed"
+    results = outs["results"]
+    assert results["succeeded_count"] == 9_997 and results["pending_count"] == 0
+    assert sorted(results["failed"]) == sorted([*failing, stuck])
+    summary = results["error_summary"]
+    assert summary["Operation Hard-Restart not supported by this component"] == {
+        "count": 2,
+        "nodes": f"{failing[0][:-1]}[0-1]",
+    }
+    assert [g["count"] for g in summary.values()] == [2, 1]
+    assert len(json.dumps(results)) < 1500, len(json.dumps(results))
+
+
 @pytest.mark.parametrize("size", [100, 10_000])
 def test_write_requests_do_not_grow_with_the_fleet(size: int) -> None:
     """Template apply plus a reboot session: the same requests for 100 nodes as for 10,000."""
@@ -298,7 +330,7 @@ def test_write_requests_do_not_grow_with_the_fleet(size: int) -> None:
         )
         assert template is not None and template["node_count"] == size
         outs = BootSessionProvider().create(_session_props(sim, template)).outs
-        assert outs is not None and len(outs["results"]["succeeded"]) == size
+        assert outs is not None and outs["results"]["succeeded_count"] == size
     by_service: dict[str, int] = {}
     for service, method, _path in fleet.requests:
         if method != "GET":

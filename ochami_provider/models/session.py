@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import hostlist
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_serializer, field_validator
 
 from .names import ResourceName
 from .owner import Ownership, Stake
@@ -51,13 +52,54 @@ class NodeOutcome(BaseModel):
     error: str = ""
 
 
-class SessionResults(BaseModel):
-    """Per-node results, compact: succeeded nodes by name, failures with their errors."""
+class ErrorGroup(BaseModel):
+    count: int
+    nodes: str
 
-    model_config = ConfigDict(extra="forbid")
+
+class SessionResults(BaseModel):
+    """Per-node results, readable at 10,000 nodes: succeeded and pending nodes as hostlist
+    ranges with their counts, failed nodes one by one with their error and grouped by error
+    (BOS's `error_summary`). In Python the node sets are lists."""
+
+    # Counts and the summary are derived: a recorded state may carry them, and they are ignored.
+    model_config = ConfigDict(extra="ignore")
     succeeded: list[str] = Field(default_factory=list)
     failed: dict[str, str] = Field(default_factory=dict)
     pending: list[str] = Field(default_factory=list)
+
+    @field_validator("succeeded", "pending", mode="before")
+    @classmethod
+    def _expand(cls, value: Any) -> Any:
+        # States record hostlists; earlier ones recorded lists.
+        if isinstance(value, str):
+            return hostlist.expand_hostlist(value) if value else []
+        return value
+
+    @field_serializer("succeeded", "pending")
+    def _compact(self, nodes: list[str]) -> str:
+        return str(hostlist.collect_hostlist(nodes)) if nodes else ""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def succeeded_count(self) -> int:
+        return len(self.succeeded)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def pending_count(self) -> int:
+        return len(self.pending)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def error_summary(self) -> dict[str, ErrorGroup]:
+        by_error: dict[str, list[str]] = {}
+        for node, error in self.failed.items():
+            by_error.setdefault(error, []).append(node)
+        return {
+            error: ErrorGroup(count=len(nodes), nodes=str(hostlist.collect_hostlist(nodes)))
+            for error, nodes in sorted(by_error.items(), key=lambda kv: -len(kv[1]))
+        }
 
 
 class SessionState(BaseModel):

@@ -8,7 +8,16 @@ from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+import hostlist
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from . import kernel_params
 from .cloud_config import validate_cloud_config
@@ -217,6 +226,22 @@ class TemplateState(BaseModel):
     # Cloud-init data that existed before the template adopted its group (`adopt: true`), as
     # the server held it: destroy puts it back rather than deleting the admin's data.
     adopted: dict[str, CloudInitGroup] = Field(default_factory=dict)
+
+    @field_validator("hosts", mode="before")
+    @classmethod
+    def _expand(cls, value: Any) -> Any:
+        # States record each boot set's nodes as a hostlist; earlier ones recorded lists.
+        if isinstance(value, dict):
+            return {
+                k: (hostlist.expand_hostlist(v) if v else []) if isinstance(v, str) else v
+                for k, v in value.items()
+            }
+        return value
+
+    @field_serializer("hosts")
+    def _compact(self, hosts: dict[str, list[str]]) -> dict[str, str]:
+        """`x1000c0s[0-7]b0n[0-1]` per boot set: one line in state and diffs at 10,000 nodes."""
+        return {k: str(hostlist.collect_hostlist(v)) if v else "" for k, v in hosts.items()}
 
     @classmethod
     def output_keys(cls) -> tuple[str, ...]:

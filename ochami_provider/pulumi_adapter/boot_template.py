@@ -8,6 +8,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 
 from ..lifecycle import TemplateLifecycle
+from ..models.owner import Ownership
 from ..models.template import TemplateInputs, TemplateState
 from ._provider import (
     OchamiResourceProvider,
@@ -37,7 +38,9 @@ class BootTemplateProvider(OchamiResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         found = self.core.read(id_, props)
-        inputs = {"connection": props.get("connection"), **found.observed}
+        # What the services hold replaces the spec; the other inputs are the program's.
+        kept = ("connection", "adopt", *Ownership.KEYS)
+        inputs = {**{k: props.get(k) for k in kept if k in props}, **found.observed}
         return ReadResult(id_, _outputs({**props, **inputs}, found.state), inputs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
