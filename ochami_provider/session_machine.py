@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .models.session import BootSessionSpec, NodeOutcome, SessionResults, SessionState
+from .models.session import (
+    BootSessionSpec,
+    NodeOutcome,
+    NodePhase,
+    SessionResults,
+    SessionState,
+)
 
 # BOS operations in PCS terms. `stage` writes the boot configuration and powers nothing.
 _PCS_OPERATION = {"boot": "On", "shutdown": "Soft-Off", "stage": None}
@@ -135,7 +141,7 @@ class SessionMachine:
         self._expect("writing")
         if self.state.pcs_operation is None:
             for outcome in self._nodes.values():
-                outcome.status = "succeeded"
+                outcome.status, outcome.phase = "succeeded", "staged"
             self._finish("completed", now)
             return
         self._attempt = tuple(sorted(self._nodes))
@@ -155,6 +161,7 @@ class SessionMachine:
         self.state.transition_ids.append(transition_id)
         for node in self._attempt:
             self._nodes[node].attempts += 1
+            self._nodes[node].phase = "powering"
         self.state.phase = "polling"
 
     def on_polled(self, finished: bool, tasks: Mapping[str, TaskResult], now: str) -> None:
@@ -164,10 +171,13 @@ class SessionMachine:
             # Keep what is already settled, so a timeout later fails only the nodes that are not.
             for node in self._attempt:
                 task = tasks.get(node)
+                outcome = self._nodes[node]
                 if task is not None and task.status == TASK_SUCCEEDED:
-                    self._nodes[node].status, self._nodes[node].error = "succeeded", ""
+                    outcome.status, outcome.error = "succeeded", ""
+                    outcome.phase = self._powered_phase(node)
                 elif task is not None and task.status in TASK_FAILED:
-                    self._nodes[node].status, self._nodes[node].error = "failed", _task_error(task)
+                    outcome.status, outcome.error = "failed", _task_error(task)
+                    outcome.phase = "failed"
             return
         failed: list[str] = []
         powered: list[str] = []
@@ -176,15 +186,16 @@ class SessionMachine:
             task = tasks.get(node)
             if task is not None and task.status == TASK_SUCCEEDED:
                 outcome.status, outcome.error = "succeeded", ""
+                outcome.phase = self._powered_phase(node)
                 powered.append(node)
             else:
-                outcome.status = "failed"
+                outcome.status, outcome.phase = "failed", "failed"
                 outcome.error = _task_error(task)
                 failed.append(node)
         verify = [n for n in powered if n not in self._already_on] if self.verifies_boots() else []
         if verify:
             for node in verify:
-                self._nodes[node].status = "pending"
+                self._nodes[node].status, self._nodes[node].phase = "pending", "booting"
             self._verify, self._power_failed = tuple(verify), failed
             self.state.phase = "verifying"
             return
@@ -197,13 +208,14 @@ class SessionMachine:
         for node in self._verify:
             if fetched.get(node, -1) >= self._since:
                 self._nodes[node].status, self._nodes[node].error = "succeeded", ""
+                self._nodes[node].phase = "booted"
             else:
                 waiting.append(node)
         if waiting and now_epoch < self._since + self.spec.boot_timeout_seconds:
             self._verify = tuple(waiting)
             return
         for node in waiting:
-            self._nodes[node].status = "failed"
+            self._nodes[node].status, self._nodes[node].phase = "failed", "failed"
             self._nodes[node].error = (
                 f"powered on (PCS {self.state.pcs_operation} confirmed) but did not ask BSS for"
                 f" its boot script within {self.spec.boot_timeout_seconds:g}s: check its console,"
@@ -219,7 +231,7 @@ class SessionMachine:
         for node in self._attempt:
             outcome = self._nodes[node]
             if outcome.status not in ("succeeded", "failed"):
-                outcome.status = "failed"
+                outcome.status, outcome.phase = "failed", "failed"
                 outcome.error = f"timed out after {self.spec.timeout_seconds:g}s"
         self._finish("failed", now, f"session timed out after {self.spec.timeout_seconds:g}s")
 
@@ -227,6 +239,11 @@ class SessionMachine:
         self._finish("cancelled", now, reason)
 
     # Internals -------------------------------------------------------------------------
+    def _powered_phase(self, node: str) -> NodePhase:
+        if self.state.pcs_operation not in POWERS_ON:
+            return "off"
+        return "already-on" if node in self._already_on else "booted"
+
     def _settle(self, power_failed: list[str], unbooted: list[str], now: str) -> None:
         """Retry what another attempt can mend, or finish. Powering on again cannot make a
         node that is on boot; restarting it again can."""
@@ -261,6 +278,7 @@ class SessionMachine:
         results = SessionResults()
         for node in sorted(self._nodes):
             outcome = self._nodes[node]
+            results.phases.setdefault(outcome.phase, []).append(node)
             if outcome.status == "succeeded":
                 results.succeeded.append(node)
             elif outcome.status == "failed":

@@ -315,6 +315,8 @@ def test_a_10000_node_session_records_ranges_counts_and_failures_by_error() -> N
         "nodes": f"{failing[0][:-1]}[0-1]",
     }
     assert [g["count"] for g in summary.values()] == [2, 1]
+    assert set(results["phases"]) == {"booted", "failed"}
+    assert results["phases"]["booted"] == results["succeeded"]
     assert len(json.dumps(results)) < 1500, len(json.dumps(results))
 
 

@@ -185,6 +185,7 @@ def test_a_powered_node_is_booted_once_it_asks_bss_for_its_boot_script() -> None
     machine.on_boot_checks({NODES[0]: 1000, NODES[1]: 1003, NODES[2]: 1004}, 1010.0, T)
     assert machine.state.status == "completed"
     assert machine.state.results.succeeded == NODES
+    assert machine.state.results.phases == {"booted": NODES}
 
 
 def test_a_node_that_never_asks_fails_with_why_and_a_restart_is_retried() -> None:
@@ -222,6 +223,11 @@ def test_power_on_leaves_nodes_that_were_on_unverified_and_does_not_retry_a_sile
     assert machine.state.status == "failed"
     assert machine.state.results.succeeded == NODES[:2]
     assert list(machine.state.results.failed) == [NODES[2]]
+    assert machine.state.results.phases == {
+        "already-on": [NODES[0]],
+        "booted": [NODES[1]],
+        "failed": [NODES[2]],
+    }
 
 
 def test_booted_when_power_and_operations_without_power_on_check_nothing() -> None:
@@ -231,3 +237,20 @@ def test_booted_when_power_and_operations_without_power_on_check_nothing() -> No
         machine.on_power_started("tr-1", 1000)
         machine.on_polled(True, _ok(*NODES), T)
         assert machine.state.status == "completed"
+
+
+def test_each_node_ends_in_a_phase_that_says_how_far_it_got() -> None:
+    machine = SessionMachine(_spec(booted_when="bootscript", timeout_seconds=30), T)
+    _through_power(machine)
+    machine.on_power_started("tr-1", 1000)
+    machine.on_polled(False, {NODES[0]: TaskResult("succeeded")}, T)
+    machine.on_polled(True, {**_ok(NODES[0], NODES[1]), NODES[2]: TaskResult("failed", "x")}, T)
+    machine.on_timeout(T)  # while the first two boot
+    assert machine.state.results.phases == {"failed": NODES}
+    for operation, phase in (("shutdown", "off"), ("stage", "staged")):
+        other = SessionMachine(_spec(operation=operation), T)
+        _through_power(other)
+        if operation == "shutdown":
+            other.on_power_started("tr-2", 1000)
+            other.on_polled(True, _ok(*NODES), T)
+        assert other.state.results.phases == {phase: NODES}

@@ -45,11 +45,28 @@ class BootSessionSpec(BaseModel):
     boot_timeout_seconds: float = Field(default=600.0, gt=0, le=24 * 3600)
 
 
+# Where a node is in its session: its configuration written, its power transition running,
+# powered on and not yet seen asking BSS for its boot script, booted, powered off, staged (its
+# configuration written, nothing powered), already on (PCS leaves it be), or failed.
+NodePhase = Literal[
+    "configuring", "powering", "booting", "booted", "off", "staged", "already-on", "failed"
+]
+
+
 class NodeOutcome(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["pending", "succeeded", "failed"] = "pending"
+    phase: NodePhase = "configuring"
     attempts: int = 0
     error: str = ""
+
+
+def _expanded(ranges: str) -> list[str]:
+    return list(hostlist.expand_hostlist(ranges)) if ranges else []
+
+
+def _compacted(nodes: list[str]) -> str:
+    return str(hostlist.collect_hostlist(nodes)) if nodes else ""
 
 
 class ErrorGroup(BaseModel):
@@ -67,18 +84,31 @@ class SessionResults(BaseModel):
     succeeded: list[str] = Field(default_factory=list)
     failed: dict[str, str] = Field(default_factory=dict)
     pending: list[str] = Field(default_factory=list)
+    # Each node's last phase: phase -> nodes.
+    phases: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("succeeded", "pending", mode="before")
     @classmethod
     def _expand(cls, value: Any) -> Any:
         # States record hostlists; earlier ones recorded lists.
         if isinstance(value, str):
-            return hostlist.expand_hostlist(value) if value else []
+            return _expanded(value)
+        return value
+
+    @field_validator("phases", mode="before")
+    @classmethod
+    def _expand_phases(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: _expanded(v) if isinstance(v, str) else v for k, v in value.items()}
         return value
 
     @field_serializer("succeeded", "pending")
     def _compact(self, nodes: list[str]) -> str:
-        return str(hostlist.collect_hostlist(nodes)) if nodes else ""
+        return _compacted(nodes)
+
+    @field_serializer("phases")
+    def _compact_phases(self, phases: dict[str, list[str]]) -> dict[str, str]:
+        return {phase: _compacted(nodes) for phase, nodes in phases.items()}
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -97,7 +127,7 @@ class SessionResults(BaseModel):
         for node, error in self.failed.items():
             by_error.setdefault(error, []).append(node)
         return {
-            error: ErrorGroup(count=len(nodes), nodes=str(hostlist.collect_hostlist(nodes)))
+            error: ErrorGroup(count=len(nodes), nodes=_compacted(nodes))
             for error, nodes in sorted(by_error.items(), key=lambda kv: -len(kv[1]))
         }
 
