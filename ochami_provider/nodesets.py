@@ -6,15 +6,14 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from typing import TypeVar
 
-import hostlist
+from .models import hostlists
 
 Key = TypeVar("Key", bound=Hashable)
 
 
 def compact(nodes: Iterable[str]) -> str:
     """`x1000c0s[0-7]b0n[0-1]` for those 16 nodes; "" for none."""
-    names = sorted(set(nodes))
-    return str(hostlist.collect_hostlist(names)) if names else ""
+    return hostlists.compact(nodes)
 
 
 def phrase(nodes: Iterable[str]) -> str:

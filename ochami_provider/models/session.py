@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-import hostlist
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_serializer, field_validator
 
+from .hostlists import compact, expand
 from .names import ResourceName
 from .owner import Ownership, Stake
 from .template import BootTemplateSpec
@@ -61,14 +61,6 @@ class NodeOutcome(BaseModel):
     error: str = ""
 
 
-def _expanded(ranges: str) -> list[str]:
-    return list(hostlist.expand_hostlist(ranges)) if ranges else []
-
-
-def _compacted(nodes: list[str]) -> str:
-    return str(hostlist.collect_hostlist(nodes)) if nodes else ""
-
-
 class ErrorGroup(BaseModel):
     count: int
     nodes: str
@@ -92,23 +84,23 @@ class SessionResults(BaseModel):
     def _expand(cls, value: Any) -> Any:
         # States record hostlists; earlier ones recorded lists.
         if isinstance(value, str):
-            return _expanded(value)
+            return expand(value)
         return value
 
     @field_validator("phases", mode="before")
     @classmethod
     def _expand_phases(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: _expanded(v) if isinstance(v, str) else v for k, v in value.items()}
+            return {k: expand(v) if isinstance(v, str) else v for k, v in value.items()}
         return value
 
     @field_serializer("succeeded", "pending")
     def _compact(self, nodes: list[str]) -> str:
-        return _compacted(nodes)
+        return compact(nodes)
 
     @field_serializer("phases")
     def _compact_phases(self, phases: dict[str, list[str]]) -> dict[str, str]:
-        return {phase: _compacted(nodes) for phase, nodes in phases.items()}
+        return {phase: compact(nodes) for phase, nodes in phases.items()}
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -127,7 +119,7 @@ class SessionResults(BaseModel):
         for node, error in self.failed.items():
             by_error.setdefault(error, []).append(node)
         return {
-            error: ErrorGroup(count=len(nodes), nodes=_compacted(nodes))
+            error: ErrorGroup(count=len(nodes), nodes=compact(nodes))
             for error, nodes in sorted(by_error.items(), key=lambda kv: -len(kv[1]))
         }
 

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
-import hostlist
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -21,6 +20,7 @@ from pydantic import (
 
 from . import kernel_params
 from .cloud_config import validate_cloud_config
+from .hostlists import compact, expand
 from .names import Arch, GroupLabel, ResourceName, Role, Xname
 from .owner import Ownership, Stake
 from .records import CloudInitGroup
@@ -232,16 +232,13 @@ class TemplateState(BaseModel):
     def _expand(cls, value: Any) -> Any:
         # States record each boot set's nodes as a hostlist; earlier ones recorded lists.
         if isinstance(value, dict):
-            return {
-                k: (hostlist.expand_hostlist(v) if v else []) if isinstance(v, str) else v
-                for k, v in value.items()
-            }
+            return {k: expand(v) if isinstance(v, str) else v for k, v in value.items()}
         return value
 
     @field_serializer("hosts")
     def _compact(self, hosts: dict[str, list[str]]) -> dict[str, str]:
         """`x1000c0s[0-7]b0n[0-1]` per boot set: one line in state and diffs at 10,000 nodes."""
-        return {k: str(hostlist.collect_hostlist(v)) if v else "" for k, v in hosts.items()}
+        return {k: compact(v) for k, v in hosts.items()}
 
     @classmethod
     def output_keys(cls) -> tuple[str, ...]:
