@@ -16,8 +16,13 @@ from typing import Any
 import pulumi
 
 from ochami_provider import BootSession, BootTemplate
-from ochami_provider.stack_config import SESSION_OPTIONS, TEMPLATE_OPTIONS, stack_problems
-from ochami_provider.stack_copy import apply_overrides
+from ochami_provider.stack_config import (
+    SESSION_OPTIONS,
+    TEMPLATE_OPTIONS,
+    declared_templates,
+    stack_problems,
+)
+from ochami_provider.stack_copy import apply_overrides, copies
 
 config = pulumi.Config()
 templates: dict[str, Any] = config.get_object("templates") or {}
@@ -35,11 +40,7 @@ if problems:
     )
 
 
-copied_names = [
-    (options or {}).get("name", source)
-    for source, options in ((copy_from or {}).get("templates") or {}).items()
-]
-every_template = sorted({*templates, *copied_names})
+every_template = sorted(declared_templates(templates, copy_from))
 
 
 def declare(name: str, spec: Any, adopt: bool = False, secret: bool = False) -> BootTemplate:
@@ -80,9 +81,7 @@ declared = {
 
 if copy_from:
     source = pulumi.StackReference(copy_from["stack"])
-    for source_name, options in (copy_from.get("templates") or {}).items():
-        options = options or {}
-        name = options.get("name", source_name)
+    for name, (source_name, options) in copies(copy_from).items():
         overrides = options.get("overrides") or {}
         copied = source.require_output(f"template:{source_name}:spec").apply(
             lambda spec, o=overrides: apply_overrides(spec, o)

@@ -6,14 +6,9 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from typing import TypeVar
 
-from .models import hostlists
+from .models.hostlists import compact as compact
 
 Key = TypeVar("Key", bound=Hashable)
-
-
-def compact(nodes: Iterable[str]) -> str:
-    """`x1000c0s[0-7]b0n[0-1]` for those 16 nodes; "" for none."""
-    return hostlists.compact(nodes)
 
 
 def phrase(nodes: Iterable[str]) -> str:

@@ -208,7 +208,7 @@ def plan_bss(
     leavers = sorted(
         h
         for h in set(previous_hosts) - wanted_hosts
-        if h in actual and still_holds_record(stake, actual[h])
+        if h in actual and stake.still_holds(bss_owner(actual[h].params))
     )
     if leavers:
         plan.bss_deletes = leavers
@@ -290,22 +290,13 @@ def plan_cloud_init(
     plan.cloud_init_deletes = [
         name
         for name in sorted(owned_set - set(desired))
-        if (current := actual.get(name)) is not None and still_holds_group(stake, current)
+        if (current := actual.get(name)) is not None
+        and stake.still_holds(group_owner(current.description))
     ]
     plan.changes.extend(
         FieldChange(f"cloud_init[{name}]", "present", "removed") for name in plan.cloud_init_deletes
     )
     return plan
-
-
-def still_holds_group(stake: Stake, group: CloudInitGroup) -> bool:
-    owner = group_owner(group.description)
-    return owner is None or stake.holds(owner)
-
-
-def still_holds_record(stake: Stake, record: BootParams) -> bool:
-    owner = bss_owner(record.params)
-    return owner is None or stake.holds(owner)
 
 
 def merge_plans(*plans: WritePlan) -> WritePlan:

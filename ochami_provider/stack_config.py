@@ -14,6 +14,7 @@ from typing import Any
 from .models.problems import Problem, field_problems
 from .models.session import BootSessionSpec
 from .models.template import BootTemplateSpec
+from .stack_copy import copies
 
 NAMESPACE = "ochami-boot"
 # Template keys that are options of the resource, not part of the template's spec.
@@ -41,17 +42,19 @@ def stack_problems(templates: Any, copy_from: Any, sessions: Any) -> list[Proble
     problems += _mapping("sessions", sessions)
     if problems:
         return problems
-    declared = set(templates or {})
     for name, spec in (templates or {}).items():
         problems += _template_problems(name, spec)
-    copied = (copy_from or {}).get("templates") or {}
     if copy_from and not isinstance(copy_from.get("stack"), str):
         problems.append(_at("copyFrom.stack", "names the stack to copy from", None))
-    for source, options in copied.items():
-        declared.add(((options or {}).get("name") if isinstance(options, dict) else None) or source)
+    declared = declared_templates(templates, copy_from)
     for name, spec in (sessions or {}).items():
         problems += _session_problems(name, spec, declared)
     return problems
+
+
+def declared_templates(templates: Any, copy_from: Any) -> set[str]:
+    """Every template the stack declares: its own, and those it copies from another stack."""
+    return set(templates or {}) | set(copies(copy_from))
 
 
 def _at(path: str, message: str, value: Any) -> Problem:

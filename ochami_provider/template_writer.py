@@ -35,8 +35,6 @@ from .planning import (
     plan_cloud_init,
     refuse_foreign_owners,
     resolve_boot_sets,
-    still_holds_group,
-    still_holds_record,
 )
 
 Log = Callable[[str], None]
@@ -200,14 +198,13 @@ def write_template(
     refuse_foreign_owners(stake, hosts_by_set, observed.bss)
     plan = plan_template(spec, stake, observed, previous_hosts, owned_groups)
     _execute(services, plan, observed, log, restore_groups or {})
+    groups = spec.cloud_init_groups()
     found = {
         g: data
         for g, data in observed.cloud_init.items()
-        if g in spec.cloud_init_groups()
-        and data is not None
-        and group_owner(data.description) is None
+        if g in groups and data is not None and group_owner(data.description) is None
     }
-    return WriteReport(hosts_by_set, spec.cloud_init_groups(), plan.changes, found)
+    return WriteReport(hosts_by_set, groups, plan.changes, found)
 
 
 def read_template(
@@ -232,21 +229,18 @@ def remove_template(
     taken nodes or groups over in the same `up`: a rename); cloud-init data it adopted is put
     back as it was."""
     records = services.bss.get(hosts)
-    mine = [h for h in hosts if h in records and still_holds_record(stake, records[h])]
+    mine = [h for h in records if stake.still_holds(bss_owner(records[h].params))]
     if len(mine) < len(records):
         log(f"BSS: left {len(records) - len(mine)} node(s) another template boots now")
     services.bss.delete(mine)
     for group in groups:
         current = services.cloud_init.get_group(group)
-        if current is not None and not still_holds_group(stake, current):
+        if current is not None and not stake.still_holds(group_owner(current.description)):
             log(f"cloud-init: left the data of group {group}: another template holds it now")
             continue
         original = (restore_groups or {}).get(group)
-        if original is not None:
-            services.cloud_init.put_group(original)
-            log(f"cloud-init: put back the data group {group} held before it was adopted")
-        elif current is not None:
-            services.cloud_init.delete_group(group)
+        if original is not None or current is not None:
+            _let_go_of_group(services, group, original, log)
 
 
 def target_problems(
@@ -283,6 +277,18 @@ def target_problems(
         for set_name, host, owner in taken
         if not (stake.same_deployment(owner) and claims.releases(cluster, owner.template, host))
     )
+
+
+def _let_go_of_group(
+    services: Services, name: str, original: CloudInitGroup | None, log: Log
+) -> None:
+    """A group the template no longer writes: the data it adopted put back, or removed."""
+    if original is not None:
+        services.cloud_init.put_group(original)
+        log(f"cloud-init: put back the data group {name} held before it was adopted")
+    else:
+        services.cloud_init.delete_group(name)
+        log(f"cloud-init: removed group data for {name}")
 
 
 def _say_takeovers(
@@ -335,12 +341,7 @@ def _execute(
                 undo.append((done, partial(services.cloud_init.put_group, before)))
             log(done)
         for name in plan.cloud_init_deletes:
-            if name in restore_groups:
-                services.cloud_init.put_group(restore_groups[name])
-                log(f"cloud-init: put back the data group {name} held before it was adopted")
-            else:
-                services.cloud_init.delete_group(name)
-                log(f"cloud-init: removed group data for {name}")
+            _let_go_of_group(services, name, restore_groups.get(name), log)
     except OchamiError as error:
         undone, stuck = [], []
         for done, step in reversed(undo):

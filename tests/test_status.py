@@ -30,10 +30,9 @@ def _spec(group: str = "compute") -> BootTemplateSpec:
 
 
 def _booted_fleet(count: int, booted: int) -> Fleet:
-    """`count` nodes, the first `booted` of them in group `compute` and powered on (so they
-    asked BSS for their boot script); the others off, without a record."""
-    fleet = Fleet.generate(count, groups={"compute": range(booted)}, power_delay=0.0)
-    return fleet
+    """`count` nodes, the first `booted` of them in group `compute` (the template's); all off
+    until `_apply` powers some on."""
+    return Fleet.generate(count, groups={"compute": range(booted)}, power_delay=0.0)
 
 
 def _apply(sim: SimServer, fleet: Fleet, booted: int) -> None:

@@ -154,7 +154,7 @@ class TemplateLifecycle:
     def delete(self, props: Mapping[str, Any], state: TemplateState) -> None:
         """Remove what the template (its recorded `props` and `state`) wrote and still holds."""
         services = self.connector.services(props.get("connection"))
-        stake = Ownership.from_props(props).stake(BootTemplateSpec.model_validate(state.spec).name)
+        stake = Ownership.from_props(props).stake(state.spec["name"])
         remove_template(
             services,
             stake,
@@ -186,8 +186,6 @@ def _group_problems(
 ) -> list[Problem]:
     """Cloud-init data that exists for a group the template would newly write (one read per
     such group): refused as create would refuse it, or said now what will become of it."""
-    if inputs.spec.cloud_init is None:
-        return []
     name = inputs.spec.name
     problems = []
     for group in inputs.spec.cloud_init_groups():

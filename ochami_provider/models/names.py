@@ -40,22 +40,16 @@ def _group_label(value: str) -> str:
     return candidate
 
 
-def _resource_name(value: str) -> str:
-    if not _RESOURCE_NAME.fullmatch(value):
-        raise ValueError(
-            f"{value!r} is not a valid name (lower-case letters, digits, '-', '_', '.';"
-            " 1 to 63 characters; starts and ends with a letter or digit)"
-        )
-    return value
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
+    """A validator accepting exactly the values `pattern` matches whole; `what` says what
+    such a value is, after "is not"."""
 
+    def validate(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
 
-def _deployment(value: str) -> str:
-    if not _DEPLOYMENT.fullmatch(value):
-        raise ValueError(
-            f"{value!r} is not a deployment name (a Pulumi <project>/<stack>: letters, digits,"
-            " '-', '_', '.', parts joined by '/')"
-        )
-    return value
+    return validate
 
 
 def canonical_choice(choices: tuple[str, ...], what: str) -> Callable[[str], str]:
@@ -72,7 +66,25 @@ def canonical_choice(choices: tuple[str, ...], what: str) -> Callable[[str], str
 
 Xname = Annotated[str, AfterValidator(normalize_xname)]
 GroupLabel = Annotated[str, AfterValidator(_group_label)]
-ResourceName = Annotated[str, AfterValidator(_resource_name)]
-Deployment = Annotated[str, AfterValidator(_deployment)]
+ResourceName = Annotated[
+    str,
+    AfterValidator(
+        _matching(
+            _RESOURCE_NAME,
+            "a valid name (lower-case letters, digits, '-', '_', '.'; 1 to 63 characters;"
+            " starts and ends with a letter or digit)",
+        )
+    ),
+]
+Deployment = Annotated[
+    str,
+    AfterValidator(
+        _matching(
+            _DEPLOYMENT,
+            "a deployment name (a Pulumi <project>/<stack>: letters, digits, '-', '_', '.',"
+            " parts joined by '/')",
+        )
+    ),
+]
 Role = Annotated[str, AfterValidator(canonical_choice(ROLES, "role"))]
 Arch = Annotated[str, AfterValidator(canonical_choice(ARCHES, "architecture"))]

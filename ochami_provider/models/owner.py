@@ -100,6 +100,11 @@ class Stake:
     def refuses(self, found: Owner | None) -> bool:
         return found is not None and not self.holds(found) and not self.may_take(found)
 
+    def still_holds(self, found: Owner | None) -> bool:
+        """Whether what carries `found` is still the template's to remove: its own marker, or
+        none (a record or group edited by hand since); not another template's."""
+        return found is None or self.holds(found)
+
 
 class Ownership(BaseModel):
     """The inputs that say which deployment a resource belongs to. A front end sets them (the

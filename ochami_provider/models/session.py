@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_serializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from .hostlists import compact, expand
+from .hostlists import NodeList, compact
 from .names import ResourceName
-from .owner import Ownership, Stake
+from .owner import Owner, Ownership, Stake
 from .template import BootTemplateSpec
 
 Operation = Literal["boot", "reboot", "shutdown", "stage"]
@@ -73,34 +73,11 @@ class SessionResults(BaseModel):
 
     # Counts and the summary are derived: a recorded state may carry them, and they are ignored.
     model_config = ConfigDict(extra="ignore")
-    succeeded: list[str] = Field(default_factory=list)
+    succeeded: NodeList = Field(default_factory=list)
     failed: dict[str, str] = Field(default_factory=dict)
-    pending: list[str] = Field(default_factory=list)
+    pending: NodeList = Field(default_factory=list)
     # Each node's last phase: phase -> nodes.
-    phases: dict[str, list[str]] = Field(default_factory=dict)
-
-    @field_validator("succeeded", "pending", mode="before")
-    @classmethod
-    def _expand(cls, value: Any) -> Any:
-        # States record hostlists; earlier ones recorded lists.
-        if isinstance(value, str):
-            return expand(value)
-        return value
-
-    @field_validator("phases", mode="before")
-    @classmethod
-    def _expand_phases(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: expand(v) if isinstance(v, str) else v for k, v in value.items()}
-        return value
-
-    @field_serializer("succeeded", "pending")
-    def _compact(self, nodes: list[str]) -> str:
-        return compact(nodes)
-
-    @field_serializer("phases")
-    def _compact_phases(self, phases: dict[str, list[str]]) -> dict[str, str]:
-        return {phase: compact(nodes) for phase, nodes in phases.items()}
+    phases: dict[str, NodeList] = Field(default_factory=dict)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -188,7 +165,7 @@ class SessionInputs(BaseModel):
     @property
     def stake(self) -> Stake:
         # Nothing is taken from another template here: the template's own write did that.
-        return Stake(self.ownership.stake(self.spec.template.name).owner)
+        return Stake(Owner(self.spec.template.name, self.ownership.deployment))
 
 
 class SessionRecord(SessionState):

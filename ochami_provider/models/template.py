@@ -8,19 +8,11 @@ from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    field_serializer,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from . import kernel_params
 from .cloud_config import validate_cloud_config
-from .hostlists import compact, expand
+from .hostlists import NodeList
 from .names import Arch, GroupLabel, ResourceName, Role, Xname
 from .owner import Ownership, Stake
 from .records import CloudInitGroup
@@ -217,7 +209,7 @@ class TemplateState(BaseModel):
     spec: dict[str, Any]
     version: str
     # The nodes each boot set was written for, and the cloud-init groups the template owns.
-    hosts: dict[str, list[str]] = Field(default_factory=dict)
+    hosts: dict[str, NodeList] = Field(default_factory=dict)
     node_count: int = 0
     cloud_init_groups: list[str] = Field(default_factory=list)
     # The last write's field-level changes, and what the last read found different.
@@ -226,19 +218,6 @@ class TemplateState(BaseModel):
     # Cloud-init data that existed before the template adopted its group (`adopt: true`), as
     # the server held it: destroy puts it back rather than deleting the admin's data.
     adopted: dict[str, CloudInitGroup] = Field(default_factory=dict)
-
-    @field_validator("hosts", mode="before")
-    @classmethod
-    def _expand(cls, value: Any) -> Any:
-        # States record each boot set's nodes as a hostlist; earlier ones recorded lists.
-        if isinstance(value, dict):
-            return {k: expand(v) if isinstance(v, str) else v for k, v in value.items()}
-        return value
-
-    @field_serializer("hosts")
-    def _compact(self, hosts: dict[str, list[str]]) -> dict[str, str]:
-        """`x1000c0s[0-7]b0n[0-1]` per boot set: one line in state and diffs at 10,000 nodes."""
-        return {k: compact(v) for k, v in hosts.items()}
 
     @classmethod
     def output_keys(cls) -> tuple[str, ...]:

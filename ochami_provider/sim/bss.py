@@ -3,7 +3,6 @@ scripts."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -94,8 +93,7 @@ async def bss_bootscript(request: Request) -> Response:
     script += "boot || goto boot_retry\n:boot_retry\nsleep 30\n"
     script += f"chain {request.url.scheme}://{request.url.netloc}{request.url.path}"
     script += f"?mac={node.mac}&retry=1\n"
-    with fleet.lock:
-        fleet.endpoint_access[(name, "bootscript")] = int(time.time())
+    fleet.fetch_boot_script(name)
     return PlainTextResponse(script + "\n")
 
 

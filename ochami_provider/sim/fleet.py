@@ -349,7 +349,8 @@ class Fleet:
         return record
 
     def fetch_boot_script(self, xname: str) -> None:
-        """The simulated BSS serving a node its boot script: recorded when it has one."""
+        """The simulated BSS serving a node its boot script: recorded in the endpoint history
+        when it has one (over HTTP, or as a node's firmware asks)."""
         with self.lock:
             record = self.bootparams.get(xname)
             if record is not None and record.get("kernel"):
