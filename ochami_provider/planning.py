@@ -14,7 +14,7 @@ from .errors import InvalidInputError
 from .models.kernel_params import OWNER_PARAMETER, owner_of, strip_owner, with_owner
 from .models.owner import Owner, Stake, bss_owner, group_description, group_owner, group_text
 from .models.problems import Problem
-from .models.records import BootParams, CloudConfigFile, CloudInitGroup, Component
+from .models.records import BootParams, BootRecords, CloudConfigFile, CloudInitGroup, Component
 from .models.template import BootTemplateSpec
 from .nodesets import compact, grouped, shown
 
@@ -38,6 +38,7 @@ class FieldChange:
 class WritePlan:
     bss_writes: list[BootParams] = field(default_factory=list)
     bss_deletes: list[str] = field(default_factory=list)
+    bss_mac_deletes: list[str] = field(default_factory=list)
     cloud_init_creates: list[CloudInitGroup] = field(default_factory=list)
     cloud_init_updates: list[CloudInitGroup] = field(default_factory=list)
     cloud_init_deletes: list[str] = field(default_factory=list)
@@ -48,6 +49,7 @@ class WritePlan:
         return not (
             self.bss_writes
             or self.bss_deletes
+            or self.bss_mac_deletes
             or self.cloud_init_creates
             or self.cloud_init_updates
             or self.cloud_init_deletes
@@ -115,6 +117,35 @@ def desired_cloud_init(spec: BootTemplateSpec, owner: Owner) -> dict[str, CloudI
     }
 
 
+def boot_view(
+    records: BootRecords,
+    macs_by_host: Mapping[str, list[str]],
+    hosts: Iterable[str],
+    wanted: Mapping[str, tuple[str, str, str]] | None = None,
+) -> dict[str, BootParams]:
+    """What each host boots, from its records by name and by MAC, keyed by host.
+
+    A host's view is its first record (by name, then by each MAC) whose boot configuration
+    differs from `wanted` (what the template would write), else its record by name: an edit
+    under either key is drift, and a node's iPXE asks by MAC, so what it boots may be the MAC
+    record alone. The view's `macs` are the host's MACs whose record holds the view's boot
+    configuration; a MAC missing from it has no record, or another one."""
+    wanted = wanted or {}
+    view: dict[str, BootParams] = {}
+    for host in hosts:
+        by_mac = [(m, records.by_mac[m]) for m in macs_by_host.get(host, []) if m in records.by_mac]
+        candidates = [r for r in (records.by_host.get(host),) if r is not None]
+        candidates += [r for _, r in by_mac]
+        if not candidates:
+            continue
+        chosen = next((r for r in candidates if r.boot_config != wanted.get(host)), candidates[0])
+        by_name = records.by_host.get(host)
+        held = [host] if by_name is not None and by_name.boot_config == chosen.boot_config else []
+        same = [m for m, r in by_mac if r.boot_config == chosen.boot_config]
+        view[host] = chosen.model_copy(update={"hosts": held, "macs": same})
+    return view
+
+
 def _bss_fields(record: BootParams) -> dict[str, str | None]:
     """A record as the user thinks of it: the owner marker apart from their parameters."""
     return {
@@ -174,9 +205,14 @@ def plan_bss(
     actual: Mapping[str, BootParams],
     stake: Stake,
     previous_hosts: Iterable[str] = (),
+    macs_by_host: Mapping[str, list[str]] | None = None,
 ) -> WritePlan:
-    """One PUT per boot set carrying only the hosts that differ; one DELETE for leavers
-    whose record is still the template's (another template may have taken one since)."""
+    """One PUT per boot set carrying only the hosts that differ (and their MACs: a record by
+    MAC is what a node's iPXE finds); one DELETE for leavers whose record is still the
+    template's (another template may have taken one since).
+
+    `actual` is each host's boot view (`boot_view`); `macs_by_host` the MACs SMD knows."""
+    macs_by_host = macs_by_host or {}
     plan = WritePlan()
     wanted_hosts: set[str] = set()
     for set_name, record in desired.items():
@@ -197,10 +233,21 @@ def plan_bss(
                 if old != new:
                     differs = True
                     tallies.setdefault((label, old, new), []).append(host)
+            if not differs:
+                # Right under one key, absent (or another) under the other: iPXE asks by MAC,
+                # `?name=` and this provider's reads by name.
+                for key, absent in (
+                    ("record_by_name", not current.hosts),
+                    ("records_by_mac", set(macs_by_host.get(host, ())) - set(current.macs)),
+                ):
+                    if absent:
+                        differs = True
+                        tallies.setdefault((key, "absent", "present"), []).append(host)
             if differs:
                 stale.append(host)
         if stale:
-            plan.bss_writes.append(record.model_copy(update={"hosts": stale}))
+            macs = [m for h in stale for m in macs_by_host.get(h, ())]
+            plan.bss_writes.append(record.model_copy(update={"hosts": stale, "macs": macs}))
         for (label, old, new), nodes in sorted(tallies.items(), key=lambda kv: repr(kv[0])):
             change = FieldChange(f"boot_sets.{set_name}.{label}", old, new, tuple(nodes))
             plan.changes.append(change)
@@ -212,6 +259,7 @@ def plan_bss(
     )
     if leavers:
         plan.bss_deletes = leavers
+        plan.bss_mac_deletes = [m for h in leavers for m in actual[h].macs]
         plan.changes.append(FieldChange("hosts", "present", "removed", tuple(leavers)))
     return plan
 
@@ -304,6 +352,7 @@ def merge_plans(*plans: WritePlan) -> WritePlan:
     for plan in plans:
         merged.bss_writes += plan.bss_writes
         merged.bss_deletes += plan.bss_deletes
+        merged.bss_mac_deletes += plan.bss_mac_deletes
         merged.cloud_init_creates += plan.cloud_init_creates
         merged.cloud_init_updates += plan.cloud_init_updates
         merged.cloud_init_deletes += plan.cloud_init_deletes
@@ -312,13 +361,16 @@ def merge_plans(*plans: WritePlan) -> WritePlan:
 
 
 def batch_by_content(records: Iterable[BootParams]) -> list[BootParams]:
-    """Merge per-host records with the same kernel, initrd and params into one batch each."""
-    batches: dict[tuple[str, str, str], list[str]] = {}
+    """Merge per-host records with the same kernel, initrd and params into one batch each
+    (hosts and MACs alike)."""
+    batches: dict[tuple[str, str, str], tuple[list[str], list[str]]] = {}
     for record in records:
-        batches.setdefault((record.kernel, record.initrd, record.params), []).extend(record.hosts)
+        hosts, macs = batches.setdefault(record.boot_config, ([], []))
+        hosts.extend(record.hosts)
+        macs.extend(record.macs)
     return [
-        BootParams(hosts=hosts, kernel=kernel, initrd=initrd, params=params)
-        for (kernel, initrd, params), hosts in batches.items()
+        BootParams(hosts=hosts, macs=macs, kernel=kernel, initrd=initrd, params=params)
+        for (kernel, initrd, params), (hosts, macs) in batches.items()
     ]
 
 

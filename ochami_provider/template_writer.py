@@ -4,8 +4,9 @@ one fails. Template create, update and delete use it, and so does a session's co
 step (restricted to the session's nodes).
 
 Request counts do not grow with the number of nodes: one SMD read per group (plus one component
-read when roles, arch or node lists are used), one BSS read, one BSS write per boot set, one
-cloud-init request per group.
+read when roles, arch or node lists are used) and one of the nodes' interfaces (their boot
+MACs), one BSS read, two BSS writes per boot set (by name and by MAC), one cloud-init request
+per group.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from functools import partial
 from .claims import NodeClaims
 from .clients.services import Services
 from .errors import InvalidInputError, NotFoundError, OchamiError
-from .models.owner import Stake, bss_owner, group_owner
+from .models.owner import Owner, Stake, bss_owner, group_owner
 from .models.problems import Problem
 from .models.records import BootParams, CloudInitGroup, Component
 from .models.template import BootTemplateSpec
@@ -26,6 +27,7 @@ from .planning import (
     FieldChange,
     WritePlan,
     batch_by_content,
+    boot_view,
     desired_boot_params,
     desired_cloud_init,
     foreign_owner_problems,
@@ -48,8 +50,10 @@ def quiet(_: str) -> None:
 @dataclass
 class Observed:
     hosts_by_set: HostsBySet
+    # What each host boots (by name, or by MAC where that differs): planning.boot_view.
     bss: dict[str, BootParams]
     cloud_init: dict[str, CloudInitGroup | None]
+    macs_by_host: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -134,19 +138,41 @@ def _check_listed_nodes(
 def observe(
     services: Services,
     spec: BootTemplateSpec,
+    owner: Owner,
     hosts_by_set: HostsBySet,
     previous_hosts: Iterable[str] = (),
     owned_groups: Iterable[str] = (),
 ) -> Observed:
-    """One BSS read for the targets and the hosts the template held before (possible leavers);
-    one cloud-init read per group it writes or held before."""
+    """One SMD read of the nodes' MACs and one BSS read for the targets and the hosts the
+    template held before (possible leavers); one cloud-init read per group it writes or held
+    before."""
     hosts = sorted({h for hs in hosts_by_set.values() for h in hs} | set(previous_hosts))
     groups = sorted(set(spec.cloud_init_groups()) | set(owned_groups))
+    wanted = {
+        host: record.boot_config
+        for record in desired_boot_params(spec, hosts_by_set, owner).values()
+        for host in record.hosts
+    }
+    macs_by_host, bss = read_boot_records(services, hosts, wanted)
     return Observed(
         hosts_by_set=hosts_by_set,
-        bss=services.bss.get(hosts),
+        bss=bss,
         cloud_init={g: services.cloud_init.get_group(g) for g in groups},
+        macs_by_host=macs_by_host,
     )
+
+
+def read_boot_records(
+    services: Services, hosts: list[str], wanted: Mapping[str, tuple[str, str, str]] | None = None
+) -> tuple[dict[str, list[str]], dict[str, BootParams]]:
+    """These hosts' MACs (one SMD read) and what each boots (one BSS read): planning.boot_view,
+    which `wanted` (each host's boot configuration as the template writes it) steers to drift."""
+    if not hosts:
+        return {}, {}
+    known = services.smd.boot_macs()
+    macs_by_host = {h: known[h] for h in hosts if h in known}
+    records = services.bss.read(hosts, [m for h in hosts for m in macs_by_host.get(h, [])])
+    return macs_by_host, boot_view(records, macs_by_host, hosts, wanted)
 
 
 def plan_template(
@@ -162,6 +188,7 @@ def plan_template(
             observed.bss,
             stake,
             previous_hosts,
+            observed.macs_by_host,
         ),
         plan_cloud_init(
             desired_cloud_init(spec, stake.owner), observed.cloud_init, stake, owned_groups
@@ -194,7 +221,7 @@ def write_template(
         chosen = set(only_nodes)
         hosts_by_set = {k: [h for h in v if h in chosen] for k, v in hosts_by_set.items()}
     previous_hosts, owned_groups = list(previous_hosts), list(owned_groups)
-    observed = observe(services, spec, hosts_by_set, previous_hosts, owned_groups)
+    observed = observe(services, spec, stake.owner, hosts_by_set, previous_hosts, owned_groups)
     refuse_foreign_owners(stake, hosts_by_set, observed.bss)
     plan = plan_template(spec, stake, observed, previous_hosts, owned_groups)
     _execute(services, plan, observed, log, restore_groups or {})
@@ -213,7 +240,7 @@ def read_template(
     """What the services hold for `spec` now, and what writing it would change (reads only).
     The template's own groups count as owned, so data present before it shows as drift."""
     hosts_by_set = resolve_targets(services, spec)
-    observed = observe(services, spec, hosts_by_set, previous_hosts)
+    observed = observe(services, spec, stake.owner, hosts_by_set, previous_hosts)
     return observed, plan_template(spec, stake, observed, previous_hosts, spec.cloud_init_groups())
 
 
@@ -228,11 +255,11 @@ def remove_template(
     """Remove what the template wrote and still holds (another template of its stack may have
     taken nodes or groups over in the same `up`: a rename); cloud-init data it adopted is put
     back as it was."""
-    records = services.bss.get(hosts)
+    _, records = read_boot_records(services, hosts)
     mine = [h for h in records if stake.still_holds(bss_owner(records[h].params))]
     if len(mine) < len(records):
         log(f"BSS: left {len(records) - len(mine)} node(s) another template boots now")
-    services.bss.delete(mine)
+    services.bss.delete(mine, [m for h in mine for m in records[h].macs])
     for group in groups:
         current = services.cloud_init.get_group(group)
         if current is not None and not stake.still_holds(group_owner(current.description)):
@@ -317,16 +344,20 @@ def _execute(
     try:
         for record in plan.bss_writes:
             previous = [observed.bss[h] for h in record.hosts if h in observed.bss]
-            fresh = [h for h in record.hosts if h not in observed.bss]
+            fresh = [h for h in record.hosts if h not in observed.bss or not observed.bss[h].hosts]
+            kept = {m for r in previous for m in r.macs}
+            fresh_macs = [m for m in record.macs if m not in kept]
+            by_mac = f" (and by {len(record.macs)} MAC(s))" if record.macs else ""
+            done = f"BSS: wrote boot parameters for {len(record.hosts)} node(s){by_mac}"
+            # Registered first: the write is two requests, and the second may fail alone.
+            undo.append((done, _bss_restore(services, previous, fresh, fresh_macs)))
             services.bss.put(record)
-            done = f"BSS: wrote boot parameters for {len(record.hosts)} node(s)"
-            undo.append((done, _bss_restore(services, previous, fresh)))
             log(done)
         if plan.bss_deletes:
             removed = [observed.bss[h] for h in plan.bss_deletes if h in observed.bss]
-            services.bss.delete(plan.bss_deletes)
+            services.bss.delete(plan.bss_deletes, plan.bss_mac_deletes)
             done = f"BSS: removed boot parameters of {len(plan.bss_deletes)} node(s)"
-            undo.append((done, _bss_restore(services, removed, [])))
+            undo.append((done, _bss_restore(services, removed, [], [])))
             log(done)
         for group in plan.cloud_init_creates:
             services.cloud_init.create_group(group)
@@ -363,10 +394,10 @@ def _execute(
 
 
 def _bss_restore(
-    services: Services, previous: list[BootParams], fresh: list[str]
+    services: Services, previous: list[BootParams], fresh: list[str], fresh_macs: list[str]
 ) -> Callable[[], None]:
     def restore() -> None:
-        services.bss.delete(fresh)
+        services.bss.delete(fresh, fresh_macs)
         for record in batch_by_content(previous):
             services.bss.put(record)
 

@@ -215,6 +215,11 @@ def test_template_apply_and_remove(backend: Backend, services: Services) -> None
         assert {r.params for r in stored.values()} == {
             "console=ttyS0 ochami.template=contract@ochami-boot/contract"
         }
+        # The same record under each node's MACs, for its iPXE (`?mac=`).
+        macs = services.smd.boot_macs()
+        by_mac = services.bss.read([], [m for h in hosts for m in macs[h]]).by_mac
+        assert len(by_mac) == len(hosts)
+        assert {r.boot_config for r in by_mac.values()} == {r.boot_config for r in stored.values()}
         group = services.cloud_init.get_group("login")
         # The server keeps the owner marker in the description, where another stack reads it.
         assert group is not None and group_owner(group.description) == stake.owner
@@ -275,24 +280,32 @@ def test_bss_serves_a_nodes_boot_script_and_records_the_fetch(
     hosts = write_template(services, spec, stake).hosts_by_set["login"]
     try:
         started = int(time.time())
-        node = hosts[0]
-        script = services.bss.transport.request(
-            "GET", "/bootscript", params={"name": node, "arch": "x86_64"}
-        ).text
-        lines = script.splitlines()
-        assert lines[0] == "#!ipxe"
-        kernel = lines[1].split()
-        assert kernel[:4] == ["kernel", "--name", "kernel", "http://images.example/vmlinuz-6.1"]
-        assert "console=ttyS0,115200" in kernel and "quiet" in kernel
-        assert "ochami.template=scripted@ochami-boot/contract" in kernel
-        assert f"xname={node}" in kernel and "initrd=initrd" in kernel
-        assert lines[2].startswith("initrd --name initrd http://images.example/initrd-6.1.img")
+        by_name, by_mac = hosts[0], hosts[1]
+        # A node's iPXE asks by its MAC (SMD's interface for it); `?name=` serves scripts too.
+        mac = services.smd.boot_macs()[by_mac][0]
+        for node, params in ((by_name, {"name": by_name}), (by_mac, {"mac": mac})):
+            script = services.bss.transport.request(
+                "GET", "/bootscript", params={**params, "arch": "x86_64"}
+            ).text
+            lines = script.splitlines()
+            assert lines[0] == "#!ipxe"
+            kernel = lines[1].split()
+            assert kernel[:4] == ["kernel", "--name", "kernel", "http://images.example/vmlinuz-6.1"]
+            assert "console=ttyS0,115200" in kernel and "quiet" in kernel
+            assert "ochami.template=scripted@ochami-boot/contract" in kernel
+            assert f"xname={node}" in kernel and "initrd=initrd" in kernel
+            assert lines[2].startswith("initrd --name initrd http://images.example/initrd-6.1.img")
         fetched = services.bss.last_fetches()
-        assert started - 1 <= fetched[node] <= time.time() + 1
-        # Only the node that asked: the others have not fetched since.
-        assert all(fetched.get(h, 0) < started - 1 for h in hosts[1:])
+        # The fetch by MAC is recorded under the node's name (BSS finds it in SMD).
+        for node in (by_name, by_mac):
+            assert started - 1 <= fetched[node] <= time.time() + 1
+        # Only the nodes that asked: the others have not fetched since.
+        assert all(fetched.get(h, 0) < started - 1 for h in hosts[2:])
     finally:
         remove_template(services, stake, hosts, [])
+    # Removal takes the records under both keys: a MAC no longer finds a script.
+    with pytest.raises(NotFoundError):
+        services.bss.transport.request("GET", "/bootparameters", params={"mac": mac})
 
 
 def test_node_status_reads_template_power_and_fetch_from_the_services(

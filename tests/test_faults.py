@@ -35,9 +35,11 @@ def test_503_and_429_on_idempotent_calls_are_retried_until_they_pass(
     fleet.faults.add("cloud-init", "GET", kind="status", status=502)
     outs = BootTemplateProvider().create(_template_inputs(sim)).outs
     assert outs is not None and outs["node_count"] == 12
-    assert _requests(fleet, "bss", "PUT") == 3  # two refused, the third landed
+    # two refused, the third landed (by name), then the write by MAC
+    assert _requests(fleet, "bss", "PUT") == 4
     assert all(f.fired == f.times for f in fleet.faults.rules)
     assert len(fleet.bootparams) == 12 and "compute" in fleet.cloud_init_groups
+    assert len(fleet.bootparams_by_mac) == 12
 
 
 def test_a_dropped_connection_on_a_read_is_retried(fleet: Fleet, sim: SimServer) -> None:
@@ -59,11 +61,12 @@ def test_a_failed_non_idempotent_write_is_sent_once_and_rolled_back(
         provider.create(inputs)
     assert caught.value.status == 500 and caught.value.service == "cloud-init"
     assert _requests(fleet, "cloud-init", "POST") == 1
-    assert fleet.bootparams == {} and fleet.cloud_init_groups == {}
+    assert fleet.bootparams == {} and fleet.bootparams_by_mac == {}
+    assert fleet.cloud_init_groups == {}
     # The error says so: "wrote boot parameters" followed by an error read as half-written.
     assert caught.value.__notes__ == [
         "Nothing is half-written: the 1 write(s) before it were rolled back"
-        " (BSS: wrote boot parameters for 12 node(s))."
+        " (BSS: wrote boot parameters for 12 node(s) (and by 12 MAC(s)))."
     ]
     # The next run converges.
     outs = provider.create(inputs).outs
@@ -92,7 +95,7 @@ def test_slow_but_within_the_timeout_just_works(fleet: Fleet, sim: SimServer) ->
     fleet.faults.add("bss", "PUT", kind="delay", delay=0.3)
     outs = BootTemplateProvider().create(_template_inputs(sim, timeout=5)).outs
     assert outs is not None and len(fleet.bootparams) == 12
-    assert _requests(fleet, "bss", "PUT") == 1
+    assert _requests(fleet, "bss", "PUT") == 2  # by name, by MAC
 
 
 def test_a_refused_power_request_is_not_repeated_and_the_session_fails_truthfully(

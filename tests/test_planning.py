@@ -10,8 +10,15 @@ from ochami_provider.errors import InvalidInputError
 from ochami_provider.models import BootTemplateSpec
 from ochami_provider.models.kernel_params import owner_of, strip_owner, with_owner
 from ochami_provider.models.owner import Owner, Stake
-from ochami_provider.models.records import BootParams, CloudConfigFile, CloudInitGroup, Component
+from ochami_provider.models.records import (
+    BootParams,
+    BootRecords,
+    CloudConfigFile,
+    CloudInitGroup,
+    Component,
+)
 from ochami_provider.planning import (
+    boot_view,
     desired_boot_params,
     desired_cloud_init,
     foreign_owners,
@@ -94,6 +101,49 @@ def test_plan_bss_in_sync_is_empty() -> None:
     in_sync = BootParams(hosts=[A], kernel="http://h/k", params="ochami.template=t")
     plan = plan_bss(desired, {A: in_sync}, STAKE, [A])
     assert plan.empty and plan.changes == []
+
+
+MACS = {A: ["02:00:00:00:00:0a"], B: ["02:00:00:00:00:0b"], C: ["02:00:00:00:00:0c"]}
+
+
+def _record(kernel: str, params: str = "ochami.template=t") -> BootParams:
+    return BootParams(kernel=kernel, params=params)
+
+
+def test_what_a_node_boots_is_read_under_its_name_and_its_macs() -> None:
+    """A hand edit under either key is what the view shows; a missing key is named."""
+    right, edited = _record("http://h/k"), _record("http://h/by-hand")
+    records = BootRecords(
+        by_host={A: right, B: right, C: edited},
+        by_mac={MACS[A][0]: right, MACS[B][0]: edited, MACS[C][0]: right},
+    )
+    wanted = {h: right.boot_config for h in (A, B, C)}
+    view = boot_view(records, MACS, [A, B, C, D], wanted)
+    assert D not in view  # no record under any key
+    assert (view[A].kernel, view[A].hosts, view[A].macs) == ("http://h/k", [A], MACS[A])
+    # B's iPXE (by MAC) boots the edit even though its record by name is right.
+    assert (view[B].kernel, view[B].hosts, view[B].macs) == ("http://h/by-hand", [], MACS[B])
+    assert (view[C].kernel, view[C].hosts, view[C].macs) == ("http://h/by-hand", [C], [])
+
+
+def test_plan_bss_writes_missing_keys_and_their_macs_and_deletes_both() -> None:
+    spec = _spec()
+    desired = desired_boot_params(spec, {"b": [A, B]}, T)
+    right = BootParams(hosts=[A], kernel="http://h/k", params="ochami.template=t")
+    actual = {
+        A: right,  # by name only: its iPXE finds nothing
+        B: right.model_copy(update={"hosts": [], "macs": MACS[B]}),  # by MAC only
+        C: right.model_copy(update={"hosts": [C], "macs": MACS[C]}),  # a leaver
+    }
+    plan = plan_bss(desired, actual, STAKE, previous_hosts=[A, B, C], macs_by_host=MACS)
+    assert [(r.hosts, r.macs) for r in plan.bss_writes] == [([A, B], MACS[A] + MACS[B])]
+    assert (plan.bss_deletes, plan.bss_mac_deletes) == ([C], MACS[C])
+    described = [c.describe() for c in plan.changes]
+    assert f"boot_sets.b.records_by_mac: 'absent' -> 'present' on 1 node(s): {A}" in described
+    assert f"boot_sets.b.record_by_name: 'absent' -> 'present' on 1 node(s): {B}" in described
+    # Both keys right: nothing to write.
+    in_sync = {A: right.model_copy(update={"macs": MACS[A]})}
+    assert plan_bss(desired_boot_params(spec, {"b": [A]}, T), in_sync, STAKE, [A], MACS).empty
 
 
 def test_every_record_names_its_template_and_a_hand_written_one_is_taken_over() -> None:

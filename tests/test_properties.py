@@ -48,6 +48,7 @@ def world() -> Iterator[tuple[Fleet, SimServer]]:
 
 def _reset(fleet: Fleet) -> None:
     fleet.bootparams.clear()
+    fleet.bootparams_by_mac.clear()
     fleet.cloud_init_groups.clear()
     fleet.requests.clear()
 

@@ -121,6 +121,26 @@ def test_read_detects_a_manual_bss_edit(fleet: Fleet, sim: SimServer) -> None:
     assert provider.diff("compute", {**result.outs, **result.inputs}, program).changes is True
 
 
+def test_a_hand_edit_of_the_record_a_nodes_ipxe_finds_is_drift(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """`ochami bss boot params set --macs ...` edits what the node boots (its iPXE asks by
+    MAC) and leaves the record by name alone: refresh shows it, the next update puts it back."""
+    provider, outs = _created(sim)
+    victim = nodes(outs["hosts"]["compute"])[5]
+    mac = fleet.nodes[victim].mac.lower()
+    fleet.bootparams_by_mac[mac] = {**fleet.bootparams_by_mac[mac], "params": "init=/bin/sh"}
+    result = provider.read("compute", outs)
+    assert result.inputs is not None and result.outs is not None
+    assert result.inputs["boot_sets"]["compute"]["kernel_parameters"] == "init=/bin/sh"
+    assert any(f"on 1 node(s): {victim}" in d for d in result.outs["drift"])
+    program = provider.check(result.outs, template_props(sim.url)).inputs
+    provider.update("compute", {**result.outs, **result.inputs}, program)
+    assert fleet.bootparams_by_mac[mac] == fleet.bootparams[victim]
+    script = fleet.boot_script(mac=mac) or ""
+    assert "ochami.template=compute" in script and "init=/bin/sh" not in script
+
+
 def test_read_detects_edited_cloud_init(fleet: Fleet, sim: SimServer) -> None:
     provider, outs = _created(sim)
     fleet.cloud_init_groups["compute"]["file"]["content"] = "#cloud-config\nruncmd: [reboot]\n"
@@ -153,11 +173,18 @@ def test_update_rewrites_changed_nodes_and_removes_leavers(fleet: Fleet, sim: Si
     }
     assert fleet.cloud_init_groups["compute"]["meta-data"] == {"site": "changed"}
     writes = [r for r in fleet.requests[before:] if r[1] not in ("GET",)]
+    # Each BSS write twice: by name, then by the nodes' MACs (what their iPXE asks for).
     assert [(s, m) for s, m, _ in writes] == [
         ("bss", "PUT"),
+        ("bss", "PUT"),
+        ("bss", "DELETE"),
         ("bss", "DELETE"),
         ("cloud-init", "PUT"),
     ]
+    assert sorted(fleet.bootparams_by_mac) == sorted(fleet.nodes[n].mac for n in names[8:16])
+    assert fleet.bootparams_by_mac == {
+        m: fleet.bootparams[n] for n in names[8:16] for m in [fleet.nodes[n].mac]
+    }
     assert any("hosts" in c and "4 node" in c for c in new_outs["changes"])
 
 
@@ -338,7 +365,8 @@ def test_write_requests_do_not_grow_with_the_fleet(size: int) -> None:
         if method != "GET":
             by_service[f"{service} {method}"] = by_service.get(f"{service} {method}", 0) + 1
     # smd POST: the session's reservation of its nodes, and its release.
-    assert by_service == {"bss PUT": 1, "cloud-init POST": 1, "pcs POST": 1, "smd POST": 2}
+    # bss PUT: the boot set's record by name, and by MAC
+    assert by_service == {"bss PUT": 2, "cloud-init POST": 1, "pcs POST": 1, "smd POST": 2}
     reads = sum(1 for _, method, _ in fleet.requests if method == "GET")
     # group, BSS and cloud-init reads in check, create and the session, plus PCS polls
     assert reads <= 15

@@ -2,12 +2,17 @@
 
 Every call takes a whole batch of hosts in one request: BSS stores one kernel/initrd/params
 record for all hosts named in a PUT, and answers a GET whose body lists hosts.
+
+A record is stored under node names or under MACs, never both in one request: BSS on
+PostgreSQL adds only the names when a PUT names both (v1.32.2, `Add`), and finds a node's
+iPXE request (`?mac=`) only among records stored by MAC. So a record that carries MACs is
+written in two requests.
 """
 
 from __future__ import annotations
 
 from ..errors import NotFoundError, ServiceError
-from ..models.records import BootParams, EndpointAccess
+from ..models.records import BootParams, BootRecords, EndpointAccess
 from .transport import ServiceTransport
 
 # What BSS on PostgreSQL answers (HTTP 400) to a DELETE naming no host it holds (v1.32.2).
@@ -35,6 +40,30 @@ class BssClient:
                     found[host] = record.model_copy(update={"hosts": [host]})
         return found
 
+    def read(self, hosts: list[str], macs: list[str]) -> BootRecords:
+        """Records of these hosts and of these MACs, in one request; absent keys are absent."""
+        if not hosts and not macs:
+            return BootRecords({}, {})
+        body: dict[str, list[str]] = {"hosts": hosts}
+        if macs:
+            body["macs"] = macs
+        try:
+            response = self.transport.request("GET", "/bootparameters", json=body)
+        except NotFoundError:
+            return BootRecords({}, {})
+        wanted_hosts, wanted_macs = set(hosts), {m.lower() for m in macs}
+        found = BootRecords({}, {})
+        for item in response.json() or []:
+            record = BootParams.model_validate(item)
+            alone = record.model_copy(update={"hosts": [], "macs": []})
+            for host in record.hosts:
+                if host in wanted_hosts:
+                    found.by_host[host] = alone.model_copy(update={"hosts": [host]})
+            for mac in (m.lower() for m in record.macs):
+                if mac in wanted_macs:
+                    found.by_mac[mac] = alone.model_copy(update={"macs": [mac]})
+        return found
+
     def get_all(self) -> list[BootParams]:
         """Every record; BSS lists one per boot configuration with all its hosts, and answers
         an empty store with JSON null."""
@@ -42,15 +71,29 @@ class BssClient:
         return [BootParams.model_validate(i) for i in body]
 
     def put(self, record: BootParams) -> None:
-        """Create or replace the record for every host in `record.hosts` in one request."""
-        self.transport.request("PUT", "/bootparameters", json=record.wire())
+        """Create or replace the record for every host in `record.hosts` in one request, and
+        for every MAC in `record.macs` in a second one."""
+        if record.hosts or not record.macs:
+            self.transport.request(
+                "PUT", "/bootparameters", json=record.model_copy(update={"macs": []}).wire()
+            )
+        if record.macs:
+            by_mac = record.model_copy(
+                update={"hosts": [], "macs": [m.lower() for m in record.macs]}
+            )
+            self.transport.request("PUT", "/bootparameters", json=by_mac.wire())
 
-    def delete(self, hosts: list[str]) -> None:
-        """Remove these hosts' parameters; hosts BSS no longer holds are not an error."""
-        if not hosts:
+    def delete(self, hosts: list[str], macs: list[str] | None = None) -> None:
+        """Remove these hosts' and these MACs' parameters (one request each); keys BSS no
+        longer holds are not an error."""
+        self._delete("hosts", hosts)
+        self._delete("macs", [m.lower() for m in macs or []])
+
+    def _delete(self, key: str, values: list[str]) -> None:
+        if not values:
             return
         try:
-            self.transport.request("DELETE", "/bootparameters", json={"hosts": hosts})
+            self.transport.request("DELETE", "/bootparameters", json={key: values})
         except ServiceError as error:
             # BSS refuses a DELETE when it holds none of the hosts (removed by hand since,
             # say). The outcome the caller wants, no record for them, already holds.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models.records import Component, Group, LockStatus, Reservation
+from ..errors import NotFoundError
+from ..models.records import Component, EthernetInterface, Group, LockStatus, Reservation
 from .transport import ServiceTransport
 
 
@@ -35,6 +36,25 @@ class SmdClient:
             params["id"] = ids
         body = self.transport.request("GET", "/State/Components", params=params).json()
         return [Component.model_validate(c) for c in body.get("Components") or []]
+
+    def node_interfaces(self) -> list[EthernetInterface]:
+        """Every node's network interfaces, in one request (discovery puts them in SMD's
+        inventory); an SMD without that inventory answers none."""
+        try:
+            body = self.transport.request(
+                "GET", "/Inventory/EthernetInterfaces", params={"type": "Node"}
+            ).json()
+        except NotFoundError:
+            return []
+        return [EthernetInterface.model_validate(i) for i in body or []]
+
+    def boot_macs(self) -> dict[str, list[str]]:
+        """Each node's MACs (lower case), the keys its iPXE asks BSS for a boot script by."""
+        found: dict[str, list[str]] = {}
+        for interface in self.node_interfaces():
+            if interface.component_id and interface.mac:
+                found.setdefault(interface.component_id, []).append(interface.mac.lower())
+        return {node: sorted(set(macs)) for node, macs in found.items()}
 
     # Service reservations (/locks/service/reservations): all or nothing ("rigid"), time-boxed.
     def reserve(self, ids: list[str], minutes: int) -> list[Reservation]:

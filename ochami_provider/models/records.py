@@ -7,6 +7,7 @@ the simulator) can use them without importing any HTTP client.
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,6 +53,18 @@ class Reservation(_Record):
     expiration_time: str = Field(default="", alias="ExpirationTime")
 
 
+class IpAddress(_Record):
+    address: str = Field(default="", alias="IPAddress")
+
+
+class EthernetInterface(_Record):
+    """A node's network interface as SMD's inventory holds it (found by discovery)."""
+
+    mac: str = Field(alias="MACAddress")
+    component_id: str = Field(default="", alias="ComponentID")
+    ip_addresses: list[IpAddress] = Field(default_factory=list, alias="IPAddresses")
+
+
 class LockStatus(_Record):
     id: str = Field(alias="ID")
     locked: bool = Field(default=False, alias="Locked")
@@ -74,6 +87,20 @@ class BootParams(_Record):
     def wire(self) -> dict[str, Any]:
         """The JSON BSS expects: empty fields left out, as its Go encoder does."""
         return self.model_dump(by_alias=True, exclude_defaults=True)
+
+    @property
+    def boot_config(self) -> tuple[str, str, str]:
+        """What a node boots from this record, whichever keys it is stored under."""
+        return (self.kernel, self.initrd, self.params)
+
+
+@dataclass
+class BootRecords:
+    """BSS records read in one request, by the key each is stored under: node name (what
+    `?name=` finds) and boot MAC (what a node's iPXE asks for: `?mac=`)."""
+
+    by_host: dict[str, BootParams]
+    by_mac: dict[str, BootParams]
 
 
 class EndpointAccess(_Record):

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..models.names import normalize_xname
+from .fleet import Fleet
 from .http import fleet_of, problem, read_json
 
 
@@ -20,80 +21,77 @@ async def bss_bootparameters(request: Request) -> Response:
     except ValueError as error:
         return problem(400, f"Bad Request: {error}")
     args = body if isinstance(body, dict) else {}
+    hosts = list(args.get("hosts") or [])
+    macs = [str(m).lower() for m in args.get("macs") or []]
     if request.method == "GET":
-        hosts = list(args.get("hosts") or [])
         for name in request.query_params.getlist("name"):
             hosts.extend(n for n in name.split(",") if n)
-        if not hosts:
-            return JSONResponse(_bss_groups(fleet.bootparams) or None)
-        found = [_bss_record(h, fleet.bootparams[h]) for h in hosts if h in fleet.bootparams]
+        for mac in request.query_params.getlist("mac"):
+            macs.extend(m.lower() for m in mac.split(",") if m)
+        if not hosts and not macs:
+            return JSONResponse(_bss_groups(fleet) or None)
+        found = [
+            _bss_record(fleet.bootparams[h], hosts=[h]) for h in hosts if h in fleet.bootparams
+        ]
+        found += [
+            _bss_record(fleet.bootparams_by_mac[m], macs=[m])
+            for m in macs
+            if m in fleet.bootparams_by_mac
+        ]
         if not found:
             return problem(404, "Cannot find boot parameters for requested Hosts")
         return JSONResponse(found)
-    hosts = list(args.get("hosts") or [])
+    # Like BSS on PostgreSQL, a request naming hosts acts on the hosts alone.
+    store = fleet.bootparams if hosts or not macs else fleet.bootparams_by_mac
+    keys = hosts or macs
     if request.method == "DELETE":
         with fleet.lock:
-            present = [h for h in hosts if h in fleet.bootparams]
+            present = [k for k in keys if k in store]
             if not present:
-                # What BSS on PostgreSQL answers when it holds none of the hosts.
+                # What BSS on PostgreSQL answers when it holds none of the keys.
                 return problem(
                     400,
                     "postgres.Delete: error deleting BootGroupAssignment(s): "
                     "no node IDs specified for deleting boot group assignments",
                 )
-            for host in present:
-                del fleet.bootparams[host]
+            for key in present:
+                del store[key]
         return Response(status_code=200, media_type="application/json")
     # BSS stores any host string it is given (it checks no xname syntax).
-    if request.method == "POST" and any(h in fleet.bootparams for h in hosts):
+    if request.method == "POST" and any(k in store for k in keys):
         return problem(400, "Bad Request: postgres.Add: data already exists")
     if request.method == "PATCH":
-        missing = next((h for h in hosts if h not in fleet.bootparams), None)
+        missing = next((k for k in keys if k not in store), None)
         if missing:
             return problem(404, f"Not Found: {missing} does not exist")
     record = {k: args.get(k, "") for k in ("kernel", "initrd", "params")}
     with fleet.lock:
         # BSS answers 200 for a host that is no xname, and stores nothing for it.
-        for host in (h for h in hosts if _is_xname(h)):
+        for key in (k for k in keys if store is fleet.bootparams_by_mac or _is_xname(k)):
             if request.method == "PATCH":
-                current = fleet.bootparams[host]
+                current = store[key]
                 current.update({k: v for k, v in record.items() if v})
             else:
-                fleet.bootparams[host] = {**record, "cloud-init": args.get("cloud-init", {})}
+                store[key] = {**record, "cloud-init": args.get("cloud-init", {})}
     return Response(
         status_code=201 if request.method == "POST" else 200, media_type="application/json"
     )
 
 
 async def bss_bootscript(request: Request) -> Response:
-    """The iPXE script BSS builds for a node, found by name or by MAC (through SMD's interfaces,
-    as BSS resolves a MAC to its component). Like BSS on PostgreSQL, a record is found for the
-    name it was stored under; a node without one gets no script."""
+    """The iPXE script BSS builds for a node, found by name or by MAC. Like BSS on PostgreSQL,
+    a MAC finds only a record stored by MAC (the node's name comes from SMD's interfaces), a
+    name only one stored by name; a node without one gets no script."""
     fleet = fleet_of(request)
     name = request.query_params.get("name", "")
     mac = request.query_params.get("mac", "").lower()
-    if mac:
-        node = next((n for n in fleet.nodes.values() if n.mac.lower() == mac), None)
-        # BSS on PostgreSQL looks a MAC up among records stored by MAC; the provider stores
-        # records by node name, so a MAC finds none (the real one then fails the request).
-        return problem(404, f"MAC {mac}{f' ({node.xname})' if node else ''}: no boot parameters")
-    if not name:
+    if not name and not mac:
         return problem(400, "Need a mac=, name=, or nid= parameter")
-    record = fleet.bootparams.get(name)
-    node = fleet.nodes.get(name)
-    if record is None or node is None or not record.get("kernel"):
-        return problem(404, f"{name}: this host not configured for booting.")
-    params = f"{record['params']} xname={name} nid={node.nid}"
-    params += f" ds=nocloud-net;s={request.url.netloc}/"
-    if record.get("initrd"):
-        params = f"initrd=initrd {params}"
-    script = f"#!ipxe\nkernel --name kernel {record['kernel']} {params} || goto boot_retry\n"
-    if record.get("initrd"):
-        script += f"initrd --name initrd {record['initrd']} || goto boot_retry\n"
-    script += "boot || goto boot_retry\n:boot_retry\nsleep 30\n"
-    script += f"chain {request.url.scheme}://{request.url.netloc}{request.url.path}"
-    script += f"?mac={node.mac}&retry=1\n"
-    fleet.fetch_boot_script(name)
+    script = fleet.boot_script(
+        name=name, mac=mac, bss=f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
+    )
+    if script is None:
+        return problem(404, f"{mac or name}: this host not configured for booting.")
     return PlainTextResponse(script + "\n")
 
 
@@ -119,22 +117,29 @@ def _is_xname(host: str) -> bool:
     return True
 
 
-def _bss_groups(bootparams: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """All records, as BSS on PostgreSQL lists them: one per boot configuration, with its hosts."""
-    grouped: dict[tuple[str, str, str], list[str]] = {}
-    for host, record in bootparams.items():
-        key = (record.get("kernel", ""), record.get("initrd", ""), record.get("params", ""))
-        grouped.setdefault(key, []).append(host)
+def _bss_groups(fleet: Fleet) -> list[dict[str, Any]]:
+    """All records, as BSS on PostgreSQL lists them: one per boot configuration, with its hosts
+    and MACs."""
+    grouped: dict[tuple[str, str, str], tuple[list[str], list[str]]] = {}
+    for store, index in ((fleet.bootparams, 0), (fleet.bootparams_by_mac, 1)):
+        for key, record in store.items():
+            config = (record.get("kernel", ""), record.get("initrd", ""), record.get("params", ""))
+            grouped.setdefault(config, ([], []))[index].append(key)
     out = []
-    for hosts in grouped.values():
-        entry = _bss_record(hosts[0], bootparams[hosts[0]])
-        entry["hosts"] = hosts
-        out.append(entry)
+    for hosts, macs in grouped.values():
+        first = fleet.bootparams[hosts[0]] if hosts else fleet.bootparams_by_mac[macs[0]]
+        out.append(_bss_record(first, hosts=hosts, macs=macs))
     return out
 
 
-def _bss_record(host: str, record: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"hosts": [host]}
+def _bss_record(
+    record: dict[str, Any], *, hosts: list[str] | None = None, macs: list[str] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if hosts:
+        out["hosts"] = hosts
+    if macs:
+        out["macs"] = macs
     for key in ("params", "kernel", "initrd"):
         if record.get(key):
             out[key] = record[key]

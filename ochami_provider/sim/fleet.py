@@ -162,7 +162,9 @@ class Fleet:
     nodes: dict[str, Node] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     partitions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # BSS records by node name, and by (lower-case) MAC: BSS keeps the two apart.
     bootparams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bootparams_by_mac: dict[str, dict[str, Any]] = field(default_factory=dict)
     # BSS's endpoint history: (node, endpoint) -> Unix time of the last successful fetch.
     endpoint_access: dict[tuple[str, str], int] = field(default_factory=dict)
     cloud_init_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -176,9 +178,11 @@ class Fleet:
     # Nodes that power on but never ask BSS for a boot script (network boot off, wrong boot
     # order, a firmware that hangs).
     no_netboot: set[str] = field(default_factory=set)
-    # What a node's firmware does once it is on: ask BSS for its boot script by name. By default
-    # the simulated BSS answers; a test stack points it at a real BSS (see `fetch_from`).
+    # What a node's firmware does once it is on: ask BSS for its boot script by MAC, as iPXE
+    # does. By default the simulated BSS answers; a test stack points it at a real BSS, the lab
+    # at VMs. `halt` is what powering a node off does to it (the lab stops its VM).
     firmware: Callable[[str], None] | None = None
+    halt: Callable[[str], None] | None = None
     faults: FaultPlan = field(default_factory=FaultPlan)
     reservations: dict[str, Reservation] = field(default_factory=dict)
     # Seconds in one reservation "minute": tests shorten it to watch reservations expire.
@@ -325,6 +329,7 @@ class Fleet:
     def advance(self, record: TransitionRecord) -> TransitionRecord:
         now = self.clock()
         booted: list[str] = []
+        halted: list[str] = []
         with self.lock:
             for task in record.tasks:
                 if task.status != "in-progress" or task.ready_at > now or task.xname in self.stuck:
@@ -335,7 +340,10 @@ class Fleet:
                     task.status, task.description = "failed", "Failed to achieve transition"
                     task.error = "Redfish: BMC did not respond to the power request"
                     continue
-                self.nodes[task.xname].power = _POWER_AFTER[task.operation]
+                node = self.nodes[task.xname]
+                if node.power == "on" and task.operation != "On":
+                    halted.append(task.xname)  # off, or the first half of a restart
+                node.power = _POWER_AFTER[task.operation]
                 task.status, task.description = "succeeded", "Transition confirmed"
                 if _POWER_AFTER[task.operation] == "on" and task.xname not in self.no_netboot:
                     booted.append(task.xname)
@@ -343,18 +351,40 @@ class Fleet:
                 t.status != "in-progress" for t in record.tasks
             ):
                 record.status = "completed"
-        # Outside the lock: the firmware may ask a real BSS over the network.
+        # Outside the lock: the firmware may ask a real BSS over the network, or start a VM.
+        for xname in halted:
+            if self.halt is not None:
+                self.halt(xname)
         for xname in booted:
-            (self.firmware or self.fetch_boot_script)(xname)
+            (self.firmware or self.netboot)(xname)
         return record
 
-    def fetch_boot_script(self, xname: str) -> None:
-        """The simulated BSS serving a node its boot script: recorded in the endpoint history
-        when it has one (over HTTP, or as a node's firmware asks)."""
+    def netboot(self, xname: str) -> None:
+        """The simulated node's firmware: ask the simulated BSS for a boot script by MAC."""
+        self.boot_script(mac=self.nodes[xname].mac)
+
+    def boot_script(self, *, name: str = "", mac: str = "", bss: str = "") -> str | None:
+        """The iPXE script BSS serves a node asking by name or by MAC, or None when it has no
+        record under that key; a served script goes into the endpoint history."""
         with self.lock:
-            record = self.bootparams.get(xname)
-            if record is not None and record.get("kernel"):
-                self.endpoint_access[(xname, "bootscript")] = int(time.time())
+            if mac:
+                mac = mac.lower()
+                node = next((n for n in self.nodes.values() if n.mac.lower() == mac), None)
+                record = self.bootparams_by_mac.get(mac)
+            else:
+                node, record = self.nodes.get(name), self.bootparams.get(name)
+            if node is None or record is None or not record.get("kernel"):
+                return None
+            self.endpoint_access[(node.xname, "bootscript")] = int(time.time())
+        here = bss.split("://")[-1].split("/")[0]
+        params = f"{record['params']} xname={node.xname} nid={node.nid} ds=nocloud-net;s={here}/"
+        if record.get("initrd"):
+            params = f"initrd=initrd {params}"
+        script = f"#!ipxe\nkernel --name kernel {record['kernel']} {params} || goto boot_retry\n"
+        if record.get("initrd"):
+            script += f"initrd --name initrd {record['initrd']} || goto boot_retry\n"
+        script += "boot || goto boot_retry\n:boot_retry\nsleep 30\n"
+        return script + f"chain {bss or '/boot/v1/bootscript'}?mac={node.mac}&retry=1\n"
 
     def abort(self, record: TransitionRecord) -> None:
         with self.lock:

@@ -73,6 +73,31 @@ async def smd_components(request: Request) -> Response:
     return JSONResponse({"Components": out})
 
 
+async def smd_ethernet_interfaces(request: Request) -> Response:
+    """Each node's interface as discovery records it (one per node here), filtered by type,
+    component and MAC as SMD filters them."""
+    fleet = fleet_of(request)
+    q = request.query_params
+    types = {t.lower() for t in q.getlist("type")}
+    ids = {i.lower() for i in q.getlist("componentid")}
+    macs = {m.lower() for m in q.getlist("macaddress")}
+    if types and "node" not in types:
+        return JSONResponse([])
+    out = [
+        {
+            "ID": node.mac.replace(":", "").lower(),
+            "Description": "management",
+            "MACAddress": node.mac,
+            "ComponentID": node.xname,
+            "Type": "Node",
+            "IPAddresses": [{"IPAddress": node.ip}],
+        }
+        for node in fleet.nodes.values()
+        if node.mac and (not ids or node.xname in ids) and (not macs or node.mac.lower() in macs)
+    ]
+    return JSONResponse(out)
+
+
 async def smd_reservations(request: Request) -> Response:
     fleet = fleet_of(request)
     body = await read_json(request) or {}
@@ -124,6 +149,7 @@ ROUTES = [
     Route("/hsm/v2/groups/{label}/members", smd_group_members),
     Route("/hsm/v2/partitions/{name}", smd_partition),
     Route("/hsm/v2/State/Components", smd_components),
+    Route("/hsm/v2/Inventory/EthernetInterfaces", smd_ethernet_interfaces),
     Route("/hsm/v2/locks/service/reservations", smd_reservations, methods=["POST"]),
     Route(
         "/hsm/v2/locks/service/reservations/{action:str}",

@@ -327,10 +327,10 @@ class OpenchamiStack:
 
     # -- the fleet ---------------------------------------------------------------------------
     def _netboot(self, xname: str) -> None:
-        """A node's firmware once it is on: ask BSS for its boot script, by name."""
+        """A node's firmware once it is on: ask BSS for its boot script by MAC, as iPXE does."""
         httpx.get(
             self.bss_url + "/boot/v1/bootscript",
-            params={"name": xname, "arch": "x86_64"},
+            params={"mac": self.fleet.nodes[xname].mac, "arch": "x86_64"},
             timeout=10,
             verify=ssl.create_default_context(cafile=str(self.ca_bundle)),
         )
