@@ -264,7 +264,8 @@ def test_adopt_takes_over_existing_boot_and_cloud_init_data(project: Project, fl
     project.run("up", "--yes")
     # Already as declared: one PUT each, adding the owner marker (to the group's description).
     assert fleet.count("cloud-init", writes_only=True) == before["cloud-init"] + 1
-    assert fleet.count("bss", writes_only=True) == before["bss"] + 1
+    # BSS: one PUT by name, and one by MAC (the hand-made records were by name only).
+    assert fleet.count("bss", writes_only=True) == before["bss"] + 2
     assert fleet.cloud_init_groups["compute"]["file"]["content"].endswith("[[echo, hi]]\n")
     assert {r["params"] for r in fleet.bootparams.values()} == {
         "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e"
@@ -461,7 +462,8 @@ def test_refresh_is_repeatable_after_a_record_vanishes_and_up_rewrites_it(
         assert "Traceback" not in refreshed.stdout + refreshed.stderr
         drift = (project.resource_outputs("compute-image") or {})["drift"]
         assert drift == [
-            f"boot_sets.compute.(record): 'absent' -> 'present' on 1 node(s): {victim}"
+            # Its record by MAC (what its iPXE finds) is still there.
+            f"boot_sets.compute.record_by_name: 'absent' -> 'present' on 1 node(s): {victim}"
         ]
     assert "compute-image" in project.run("preview", "--diff").stdout
     project.run("up", "--yes")
