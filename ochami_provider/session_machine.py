@@ -95,6 +95,9 @@ class SessionMachine:
         # attempt's power failures, settled with the verification.
         self._verify: tuple[str, ...] = ()
         self._since = 0
+        # Each node's first fetch in this attempt, and nodes seen asking again (a boot loop).
+        self._first_fetch: dict[str, int] = {}
+        self._looping: list[str] = []
         self._already_on: frozenset[str] = frozenset()
         self._power_failed: list[str] = []
 
@@ -157,6 +160,7 @@ class SessionMachine:
         self._expect("powering")
         self._transition = transition_id
         self._since = int(started_epoch)
+        self._first_fetch, self._looping = {}, []
         self._already_on = already_on
         self.state.transition_ids.append(transition_id)
         for node in self._attempt:
@@ -205,23 +209,39 @@ class SessionMachine:
         """Record one read of BSS's endpoint history (node -> last boot-script fetch)."""
         self._expect("verifying")
         waiting = []
+        settle = self.spec.boot_settle_seconds
+        timed_out = now_epoch >= self._since + self.spec.boot_timeout_seconds
         for node in self._verify:
-            if fetched.get(node, -1) >= self._since:
+            last = fetched.get(node, -1)
+            if last < self._since:
+                waiting.append(node)
+                continue
+            first = self._first_fetch.setdefault(node, last)
+            if last > first:
+                self._looping.append(node)
+                self._nodes[node].status, self._nodes[node].phase = "failed", "failed"
+                self._nodes[node].error = (
+                    f"asked BSS for its boot script again {last - first}s after the first time"
+                    " without a power cycle: its firmware is retrying, so the kernel or initrd"
+                    " the script names did not load (check that their URLs answer)"
+                )
+            elif now_epoch >= first + settle or timed_out:
                 self._nodes[node].status, self._nodes[node].error = "succeeded", ""
                 self._nodes[node].phase = "booted"
             else:
-                waiting.append(node)
-        if waiting and now_epoch < self._since + self.spec.boot_timeout_seconds:
+                waiting.append(node)  # fetched; watching for a retry until it settles
+        if waiting and not timed_out:
             self._verify = tuple(waiting)
             return
-        for node in waiting:
+        unfetched = [n for n in waiting if n not in self._first_fetch]
+        for node in unfetched:
             self._nodes[node].status, self._nodes[node].phase = "failed", "failed"
             self._nodes[node].error = (
                 f"powered on (PCS {self.state.pcs_operation} confirmed) but did not ask BSS for"
                 f" its boot script within {self.spec.boot_timeout_seconds:g}s: check its console,"
                 " its boot order and its network boot"
             )
-        self._settle(self._power_failed, waiting, now)
+        self._settle(self._power_failed, unfetched + self._looping, now)
 
     def on_error(self, message: str, now: str) -> None:
         """A service error the session cannot get past: nodes not yet settled stay pending."""

@@ -210,6 +210,40 @@ def test_a_node_that_never_asks_fails_with_why_and_a_restart_is_retried() -> Non
     assert "PCS Hard-Restart confirmed" in state.results.failed[NODES[2]]
 
 
+def test_a_node_that_asks_again_within_the_settle_window_is_in_a_boot_loop() -> None:
+    """BSS's iPXE script asks again (after `sleep 30`) when the kernel or initrd does not
+    load: with a settle window, that second fetch fails the node; one fetch that holds passes."""
+    machine = SessionMachine(
+        _spec(
+            booted_when="bootscript",
+            boot_settle_seconds=40,
+            boot_timeout_seconds=300,
+            retry={"max_retries": 1},
+        ),
+        T,
+    )
+    _through_power(machine)
+    machine.on_power_started("tr-1", 1000)
+    machine.on_polled(True, _ok(*NODES), T)
+    machine.on_boot_checks({NODES[0]: 1002, NODES[1]: 1003}, 1010.0, T)
+    # Both fetched, neither settled yet; the third has not asked.
+    assert machine.next_action() == CheckBoots(tuple(NODES), 1000)
+    assert machine.state.results.succeeded == []
+    machine.on_boot_checks({NODES[0]: 1002, NODES[1]: 1035, NODES[2]: 1020}, 1042.0, T)
+    assert machine.next_action() == CheckBoots((NODES[2],), 1000)
+    machine.on_boot_checks({NODES[0]: 1002, NODES[1]: 1070, NODES[2]: 1020}, 1061.0, T)
+    # A restart may mend a transient failure: one more attempt for the looping node alone.
+    assert machine.next_action() == StartPower("Hard-Restart", (NODES[1],))
+    machine.on_power_started("tr-2", 1100)
+    machine.on_polled(True, _ok(NODES[1]), T)
+    machine.on_boot_checks({NODES[1]: 1101}, 1110.0, T)
+    machine.on_boot_checks({NODES[1]: 1133}, 1141.0, T)
+    state = machine.state
+    assert state.status == "failed" and state.results.succeeded == [NODES[0], NODES[2]]
+    error = state.results.failed[NODES[1]]
+    assert "again 32s after the first time" in error and "kernel or initrd" in error
+
+
 def test_power_on_leaves_nodes_that_were_on_unverified_and_does_not_retry_a_silent_one() -> None:
     machine = SessionMachine(
         _spec(operation="boot", booted_when="bootscript", boot_timeout_seconds=5), T

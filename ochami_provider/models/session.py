@@ -43,6 +43,11 @@ class BootSessionSpec(BaseModel):
     booted_when: BootedWhen = "bootscript"
     # How long after the transition started a node may take to ask for its boot script.
     boot_timeout_seconds: float = Field(default=600.0, gt=0, le=24 * 3600)
+    # How long after its first fetch a node must not ask again for the boot to count. The iPXE
+    # script BSS serves retries (`sleep 30`, then asks again) when the kernel or initrd it
+    # names does not load: a second fetch in this window is a boot loop. 0: the first fetch
+    # proves the boot; 45 catches BSS's retry.
+    boot_settle_seconds: float = Field(default=0.0, ge=0, le=3600)
 
 
 # Where a node is in its session: its configuration written, its power transition running,

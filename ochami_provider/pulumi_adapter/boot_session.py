@@ -58,7 +58,8 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
     `operation` is boot (PCS On), reboot (Hard-Restart, or Soft-Restart with graceful=True),
     shutdown (Soft-Off) or stage (write the boot configuration, power nothing). A node powered on
     counts as booted once it has asked BSS for its boot script (`booted_when: bootscript`, within
-    `boot_timeout_seconds`), or as soon as PCS confirms it (`booted_when: power`).
+    `boot_timeout_seconds`) and has not asked again within `boot_settle_seconds` (a boot loop:
+    the kernel or initrd did not load), or as soon as PCS confirms it (`booted_when: power`).
     """
 
     status: pulumi.Output[str]
@@ -83,6 +84,7 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
         max_retries: pulumi.Input[int] = 1,
         booted_when: pulumi.Input[str] = "bootscript",
         boot_timeout_seconds: pulumi.Input[float] = 600.0,
+        boot_settle_seconds: pulumi.Input[float] = 0.0,
         shutdown_on_delete: pulumi.Input[bool] = False,
         connection: pulumi.Input[dict[str, Any]] | None = None,
         fail_up_on_error: bool = True,
@@ -103,6 +105,7 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
             "retry": {"max_retries": max_retries},
             "booted_when": booted_when,
             "boot_timeout_seconds": boot_timeout_seconds,
+            "boot_settle_seconds": boot_settle_seconds,
             "shutdown_on_delete": shutdown_on_delete,
             "connection": connection,
             "deployment": deployment(),

@@ -377,7 +377,10 @@ class Fleet:
                 return None
             self.endpoint_access[(node.xname, "bootscript")] = int(time.time())
         here = bss.split("://")[-1].split("/")[0]
-        params = f"{record['params']} xname={node.xname} nid={node.nid} ds=nocloud-net;s={here}/"
+        params = f"{record['params']} xname={node.xname} nid={node.nid}"
+        if not any(p.startswith("ds=") for p in params.split()):
+            # BSS points cloud-init at itself unless the parameters name a data source.
+            params += f" ds=nocloud-net;s={here}/"
         if record.get("initrd"):
             params = f"initrd=initrd {params}"
         script = f"#!ipxe\nkernel --name kernel {record['kernel']} {params} || goto boot_retry\n"
