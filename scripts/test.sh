@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: install, lint, type-check, get the Pulumi engine and the real OpenCHAMI
 # services, run the test suite (the end-to-end tests drive the real `pulumi` CLI; the contract
-# tests and one end-to-end test run against the real SMD, BSS and cloud-init server too).
+# tests and one end-to-end test run against the real SMD, BSS and cloud-init server too; the lab
+# test boots two QEMU VMs from the real BSS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,5 +11,7 @@ bash scripts/setup.sh
 .venv/bin/mypy
 ENGINE_BIN=$(PYTHON="$PWD/.venv/bin/python" bash scripts/engine.sh)
 PYTHON="$PWD/.venv/bin/python" bash scripts/openchami-setup.sh >/dev/null
+bash scripts/lab-setup.sh >/dev/null
 export PATH="$PWD/.venv/bin:$ENGINE_BIN:$PATH" OCHAMI_E2E=required OCHAMI_REAL=required
+export OCHAMI_LAB=required
 .venv/bin/python -m pytest "$@"

@@ -56,7 +56,7 @@ def test_up_preview_refresh_destroy_against_the_real_services(
         assert real_project.outputs()["session:boot-compute:status"] == "completed"
         assert all(real_stack.fleet.nodes[h].power == "on" for h in compute)
         # The session completed because each node asked the real BSS for its boot script after
-        # the power-on (the test stack's stand-in firmware asks by name).
+        # the power-on (the test stack's stand-in firmware asks by MAC, as iPXE does).
         assert set(compute) <= set(services.bss.last_fetches())
 
         # preview shows the field-level change and writes nothing.

@@ -341,11 +341,14 @@ class Fleet:
                     task.error = "Redfish: BMC did not respond to the power request"
                     continue
                 node = self.nodes[task.xname]
-                if node.power == "on" and task.operation != "On":
+                was_on = node.power == "on"
+                if was_on and task.operation != "On":
                     halted.append(task.xname)  # off, or the first half of a restart
                 node.power = _POWER_AFTER[task.operation]
                 task.status, task.description = "succeeded", "Transition confirmed"
-                if _POWER_AFTER[task.operation] == "on" and task.xname not in self.no_netboot:
+                # Powering on a node that is on changes nothing: it does not boot again.
+                starts = node.power == "on" and not (was_on and task.operation == "On")
+                if starts and task.xname not in self.no_netboot:
                     booted.append(task.xname)
             if record.status == "in-progress" and all(
                 t.status != "in-progress" for t in record.tasks

@@ -99,9 +99,18 @@ class ServiceProcess:
 
 
 class OpenchamiStack:
-    def __init__(self, fleet: Fleet, *, auth: bool = True, workdir: Path | None = None) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        *,
+        auth: bool = True,
+        workdir: Path | None = None,
+        cloud_init_base_url: str | None = None,
+    ) -> None:
         self.fleet = fleet
         self.auth = auth
+        # Where nodes reach the cloud-init server (its vendor-data names group data by it).
+        self.cloud_init_base_url = cloud_init_base_url
         self.cache = services_cache()
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="ochami-real-"))
@@ -140,9 +149,11 @@ class OpenchamiStack:
         self.bss_url = self._start_bss()
         # The fleet's power-on now reaches this BSS, as a node's firmware would.
         self.fleet.firmware = self._netboot
-        self.cloud_init_url = self._start_cloud_init()
         self.pcs_url = self.pcs.start() + "/power-control/v1"
+        # Before the cloud-init server starts: it reads SMD's interfaces (IP -> node) at start,
+        # then once a minute.
         self._load_fleet()
+        self.cloud_init_url = self._start_cloud_init()
 
     def stop(self) -> None:
         """Stop everything that was started, each step whatever happened to the one before."""
@@ -319,7 +330,7 @@ class OpenchamiStack:
             # NewSMDClient), so its calls to SMD can only skip verification.
             "--insecure",
             "--cluster-name", CLUSTER_NAME,
-            "--base-url", f"http://127.0.0.1:{port}/cloud-init",
+            "--base-url", self.cloud_init_base_url or f"http://127.0.0.1:{port}/cloud-init",
         ]  # fmt: skip
         if self.auth:
             argv += ["--jwks-url", self.issuer.jwks_url, "--access-token", self.issuer.token()]

@@ -1,0 +1,147 @@
+"""Boot truth on real Linux VMs: the real `pulumi` CLI, the real SMD, BSS and cloud-init server,
+and two QEMU VMs that network-boot what BSS hands them (tests/lab). Power goes through the
+simulator's PCS, which drives the VMs as a BMC would.
+
+What each VM booted is read from its serial console: the kernel command line (with the
+template's owner marker) and the cloud-init data the server handed that VM.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ochami_provider.clients import Services
+from ochami_provider.sim import Fleet
+from tests.backends import needs_real
+from tests.lab.harness import Lab, ready
+from tests.lab.image import CLOUD_INIT_DATA_SOURCE, CMDLINE
+from tests.openchami.stack import OpenchamiStack
+from tests.test_engine_e2e import ENGINE, STACK, Project, _edit_stack
+
+if os.environ.get("OCHAMI_LAB") == "required" and not ready():
+    raise RuntimeError("OCHAMI_LAB=required but the lab is not set up (scripts/lab-setup.sh)")
+
+pytestmark = [
+    needs_real,
+    pytest.mark.skipif(not ENGINE, reason="Pulumi engine not on PATH (scripts/engine.sh)"),
+    pytest.mark.skipif(not ready(), reason="lab not set up (scripts/lab-setup.sh)"),
+]
+
+OWNER = f"ochami.template=compute-image@ochami-boot/{STACK}"
+USER_DATA = "#cloud-config\nruncmd: [[echo, booted-by-ochami-boot]]\n"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OpenchamiStack, Lab]]:
+    fleet = Fleet.generate(2, power_delay=0.5)
+    # Nodes reach the cloud-init server at the guest address the lab forwards.
+    base_url = CLOUD_INIT_DATA_SOURCE.split("s=", 1)[1].rstrip("/")
+    with OpenchamiStack(fleet, cloud_init_base_url=base_url) as stack:
+        lab = Lab(
+            fleet,
+            bss_url=stack.bss_url + "/boot/v1",
+            cloud_init_url=stack.cloud_init_url,
+            workdir=tmp_path_factory.mktemp("lab"),
+            bss_ca_bundle=stack.ca_bundle,
+        )
+        with lab:
+            yield stack, lab
+
+
+def _config(lab: Lab, kernel: str, **session: Any) -> dict[str, Any]:
+    return {
+        "ochami-boot:templates": {
+            "compute-image": {
+                "boot_sets": {
+                    "compute": {
+                        "kernel": lab.artifact_url(kernel),
+                        "initrd": lab.artifact_url("initramfs.img"),
+                        "kernel_parameters": f"console=ttyS0 quiet {CLOUD_INIT_DATA_SOURCE}",
+                        "node_groups": ["compute"],
+                    }
+                },
+                "cloud_init": {"meta_data": {"site": "lab"}, "user_data": USER_DATA},
+            }
+        },
+        "ochami-boot:sessions": {
+            "boot-compute": {
+                "template": "compute-image",
+                "operation": "reboot",
+                "poll_interval_seconds": 0.5,
+                "boot_timeout_seconds": 120,
+                **session,
+            }
+        },
+    }
+
+
+def test_sessions_boot_real_vms_from_the_real_bss(
+    tmp_path: Path, lab: tuple[OpenchamiStack, Lab]
+) -> None:
+    stack, vms = lab
+    nodes = sorted(stack.fleet.nodes)
+    assert stack.token is not None
+    connection = {f"ochami:{k}": v for k, v in stack.connection().items()}
+    connection["ochami:caBundle"] = str(stack.ca_bundle)
+    project = Project(tmp_path, stack.pcs_url, connection)
+    project.write_config("unused")  # the connection; the lab's own config replaces the rest
+    project.run("stack", "init", STACK)
+    project.run("config", "set", "--secret", "ochami:token", stack.token)
+    _edit_stack(project, lambda c: c.update(_config(vms, "vmlinuz")))
+    try:
+        with Services.from_config(stack.config()) as services:
+            # 1. A template and a reboot session: both VMs boot it.
+            project.run("up", "--yes")
+            assert project.outputs()["session:boot-compute:status"] == "completed"
+            vms.wait_up(nodes)
+            fetched = services.bss.last_fetches()
+            for node in nodes:
+                console = vms.console(node)
+                cmdline = next(line for line in console.splitlines() if line.startswith(CMDLINE))
+                assert OWNER in cmdline.split() and f"xname={node}" in cmdline
+                assert USER_DATA.strip() in console.replace("\r", "")
+                # The cloud-init server told the VMs apart: each got its own address back.
+                assert f"local_ipv4: {stack.fleet.nodes[node].ip}" in console
+                assert node in fetched
+            booted = {n: vms.vms[n].process for n in nodes}
+
+            # 2. A `boot` session on the same template: both VMs are on; none is touched.
+            _edit_stack(
+                project,
+                lambda c: c["ochami-boot:sessions"]["boot-compute"].update(operation="boot"),
+            )
+            project.run("up", "--yes")
+            results = project.outputs()["session:boot-compute:results"]
+            assert project.outputs()["session:boot-compute:status"] == "completed"
+            assert results["phases"] == {"already-on": f"{nodes[0][:-1]}[0-1]"}
+            states = {n: (vms.running(n), vms.vms[n].events) for n in nodes}
+            assert all(vms.vms[n].process is booted[n] and vms.running(n) for n in nodes), states
+
+            # 3. A kernel URL that answers 404 (artifact check off): the VMs do not boot; the
+            # session fails for each node, saying why; the template is written in full.
+            _edit_stack(
+                project,
+                lambda c: (
+                    c.update(_config(vms, "vmlinuz-missing", boot_settle_seconds=40, max_retries=0))
+                    or c.update({"ochami:verifyArtifacts": "false"})
+                ),
+            )
+            failed = project.run("up", "--yes", check=False)
+            assert failed.returncode != 0
+            outputs = project.outputs()
+            assert outputs["session:boot-compute:status"] == "failed"
+            errors = outputs["session:boot-compute:results"]["failed"]
+            assert sorted(errors) == nodes
+            assert all(
+                "kernel or initrd the script names did not load" in e for e in errors.values()
+            )
+            assert not any(vms.running(n) for n in nodes)
+            records = services.bss.get(nodes)
+            assert {r.kernel for r in records.values()} == {vms.artifact_url("vmlinuz-missing")}
+    finally:
+        project.run("destroy", "--yes", check=False)
