@@ -280,6 +280,7 @@ class Lab:
         with self._lock:
             vm.generation += 1
             generation = vm.generation
+            vm.console_path.unlink(missing_ok=True)  # a new boot: the last one's lines go
         vm.powered_at, vm.up_at = time.monotonic(), 0.0
         threading.Thread(target=self._netboot, args=(vm, generation), daemon=True).start()
 
