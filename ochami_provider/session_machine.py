@@ -48,6 +48,14 @@ class WriteConfig:
 
 
 @dataclass(frozen=True)
+class Survey:
+    """`boot`: read the nodes' power state and when each last asked BSS for its boot script,
+    to tell nodes off, nodes on the template's current version and nodes on anything else."""
+
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class StartPower:
     operation: str
     nodes: tuple[str, ...]
@@ -72,7 +80,7 @@ class Finished:
     state: SessionState
 
 
-Action = Resolve | WriteConfig | StartPower | Poll | CheckBoots | Finished
+Action = Resolve | WriteConfig | Survey | StartPower | Poll | CheckBoots | Finished
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,12 @@ class SessionMachine:
         # The verification of the attempt: nodes still to ask for a boot script, since when,
         # nodes already on before an `On` (PCS leaves them be: nothing to verify), and the
         # attempt's power failures, settled with the verification.
+        # The power steps still to run after this one ((PCS operation, nodes), in order), the
+        # operation of the current one, and nodes this session's own write changed (their
+        # records are newer than anything they booted).
+        self._steps: list[tuple[str, tuple[str, ...]]] = []
+        self._operation = self.state.pcs_operation
+        self._rewritten: frozenset[str] = frozenset()
         self._verify: tuple[str, ...] = ()
         self._since = 0
         # Each node's first fetch in this attempt, and nodes seen asking again (a boot loop).
@@ -108,9 +122,11 @@ class SessionMachine:
             return Resolve()
         if phase == "writing":
             return WriteConfig(tuple(sorted(self._nodes)))
+        if phase == "surveying":
+            return Survey(tuple(sorted(self._nodes)))
         if phase == "powering":
-            assert self.state.pcs_operation is not None
-            return StartPower(self.state.pcs_operation, self._attempt)
+            assert self._operation is not None
+            return StartPower(self._operation, self._attempt)
         if phase == "polling":
             assert self._transition is not None
             return Poll(self._transition)
@@ -120,7 +136,7 @@ class SessionMachine:
 
     def verifies_boots(self) -> bool:
         """Whether powered-on nodes must be seen asking BSS for their boot script."""
-        return self.spec.booted_when == "bootscript" and self.state.pcs_operation in POWERS_ON
+        return self.spec.booted_when == "bootscript" and self._operation in POWERS_ON
 
     # What happened ---------------------------------------------------------------------
     def on_resolved(self, nodes: list[str], now: str) -> None:
@@ -140,15 +156,57 @@ class SessionMachine:
         self.state.status = "running"
         self.state.phase = "writing"
 
-    def on_config_written(self, now: str) -> None:
+    def on_config_written(self, now: str, rewritten: frozenset[str] = frozenset()) -> None:
+        """`rewritten`: nodes whose BSS records this write changed."""
         self._expect("writing")
         if self.state.pcs_operation is None:
             for outcome in self._nodes.values():
                 outcome.status, outcome.phase = "succeeded", "staged"
             self._finish("completed", now)
             return
+        self._rewritten = rewritten
+        if self.spec.operation == "boot":
+            self.state.phase = "surveying"
+            return
         self._attempt = tuple(sorted(self._nodes))
+        self._count_step(self._operation, self._attempt)
         self.state.phase = "powering"
+
+    def on_surveyed(self, power: Mapping[str, str], fetched: Mapping[str, int], now: str) -> None:
+        """BOS's `boot`: nodes off are powered on; nodes on that asked BSS for their boot script
+        after the template last wrote their record run its current version and are left
+        alone; nodes on anything else are rebooted (after the power-on step)."""
+        self._expect("surveying")
+        writes = self.spec.last_writes()
+        off, stale, current = [], [], []
+        for node in sorted(self._nodes):
+            if power.get(node) != "on":
+                off.append(node)
+            # Whole seconds on both sides: a fetch in the second of the write counts as after.
+            elif node not in self._rewritten and fetched.get(node, -1) >= writes.get(node, 0):
+                current.append(node)
+            else:
+                stale.append(node)
+        for node in current:
+            self._nodes[node].status, self._nodes[node].phase = "succeeded", "current"
+        self.state.results.steps["left alone"] = len(current)
+        steps = [("On", tuple(off)), (_PCS_REBOOT[self.spec.graceful], tuple(stale))]
+        self._steps = [(op, nodes) for op, nodes in steps if nodes]
+        if not self._next_step():
+            self._finish("completed", now)  # every node already runs the current version
+
+    def _next_step(self) -> bool:
+        """Start the next power step; False when there is none."""
+        if not self._steps:
+            return False
+        self._operation, self._attempt = self._steps.pop(0)
+        self._count_step(self._operation, self._attempt)
+        self.state.phase = "powering"
+        return True
+
+    def _count_step(self, operation: str | None, nodes: tuple[str, ...]) -> None:
+        if operation is not None:
+            self.state.results.steps[operation] = len(nodes)
 
     def on_power_started(
         self,
@@ -237,7 +295,7 @@ class SessionMachine:
         for node in unfetched:
             self._nodes[node].status, self._nodes[node].phase = "failed", "failed"
             self._nodes[node].error = (
-                f"powered on (PCS {self.state.pcs_operation} confirmed) but did not ask BSS for"
+                f"powered on (PCS {self._operation} confirmed) but did not ask BSS for"
                 f" its boot script within {self.spec.boot_timeout_seconds:g}s: check its console,"
                 " its boot order and its network boot"
             )
@@ -260,18 +318,20 @@ class SessionMachine:
 
     # Internals -------------------------------------------------------------------------
     def _powered_phase(self, node: str) -> NodePhase:
-        if self.state.pcs_operation not in POWERS_ON:
+        if self._operation not in POWERS_ON:
             return "off"
         return "already-on" if node in self._already_on else "booted"
 
     def _settle(self, power_failed: list[str], unbooted: list[str], now: str) -> None:
         """Retry what another attempt can mend, or finish. Powering on again cannot make a
         node that is on boot; restarting it again can."""
-        retry = power_failed + (unbooted if self.state.pcs_operation != "On" else [])
+        retry = power_failed + (unbooted if self._operation != "On" else [])
         if retry and self.state.retry_count < self.spec.retry.max_retries:
             self.state.retry_count += 1
             self._attempt = tuple(sorted(retry))
             self.state.phase = "powering"
+            return
+        if self._next_step():
             return
         failed = sorted(n for n, o in self._nodes.items() if o.status == "failed")
         if failed:
@@ -295,7 +355,7 @@ class SessionMachine:
         self.state.phase = "done"
         self.state.completed_at = now
         self.state.error_message = message
-        results = SessionResults()
+        results = SessionResults(steps=self.state.results.steps)
         for node in sorted(self._nodes):
             outcome = self._nodes[node]
             results.phases.setdefault(outcome.phase, []).append(node)

@@ -20,6 +20,7 @@ from .session_machine import (
     Resolve,
     SessionMachine,
     StartPower,
+    Survey,
     TaskResult,
     WriteConfig,
 )
@@ -88,7 +89,7 @@ def run_session(
                 elif isinstance(action, WriteConfig):
                     # The template's own data, re-asserted for these nodes: a manual edit since
                     # the template was written cannot slip into the boot.
-                    write_template(
+                    report = write_template(
                         services,
                         template,
                         stake,
@@ -97,7 +98,19 @@ def run_session(
                         only_nodes=action.nodes,
                         log=log,
                     )
-                    machine.on_config_written(now())
+                    machine.on_config_written(now(), frozenset(report.written_hosts))
+                elif isinstance(action, Survey):
+                    # One PCS and one BSS request, however many nodes.
+                    power = services.pcs.power_states(list(action.nodes))
+                    fetched = services.bss.last_fetches()
+                    machine.on_surveyed(power, fetched, now())
+                    steps = machine.state.results.steps
+                    log(
+                        f"session {spec.name}: boot: {steps.get('On', 0)} node(s) off to power"
+                        f" on, {sum(v for k, v in steps.items() if k.endswith('Restart'))} on"
+                        f" another version to reboot, {steps.get('left alone', 0)} on the"
+                        " current version left alone"
+                    )
                 elif isinstance(action, StartPower):
                     reservation.keep_alive()
                     already_on: frozenset[str] = frozenset()

@@ -63,6 +63,8 @@ class WriteReport:
     changes: list[FieldChange] = field(default_factory=list)
     # Hand-made data (no template's marker) the template's groups held before this write.
     groups_before: dict[str, CloudInitGroup] = field(default_factory=dict)
+    # Nodes whose BSS records this write (re)wrote.
+    written_hosts: list[str] = field(default_factory=list)
 
 
 def resolve_targets(
@@ -231,7 +233,8 @@ def write_template(
         for g, data in observed.cloud_init.items()
         if g in groups and data is not None and group_owner(data.description) is None
     }
-    return WriteReport(hosts_by_set, groups, plan.changes, found)
+    written = sorted({h for record in plan.bss_writes for h in record.hosts})
+    return WriteReport(hosts_by_set, groups, plan.changes, found, written)
 
 
 def read_template(

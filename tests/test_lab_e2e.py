@@ -110,7 +110,8 @@ def test_sessions_boot_real_vms_from_the_real_bss(
                 assert node in fetched
             booted = {n: vms.vms[n].process for n in nodes}
 
-            # 2. A `boot` session on the same template: both VMs are on; none is touched.
+            # 2. A `boot` session on the same template: both VMs are on and booted its current
+            # version (they asked BSS after the template wrote them); none is touched.
             _edit_stack(
                 project,
                 lambda c: c["ochami-boot:sessions"]["boot-compute"].update(operation="boot"),
@@ -118,7 +119,8 @@ def test_sessions_boot_real_vms_from_the_real_bss(
             project.run("up", "--yes")
             results = project.outputs()["session:boot-compute:results"]
             assert project.outputs()["session:boot-compute:status"] == "completed"
-            assert results["phases"] == {"already-on": f"{nodes[0][:-1]}[0-1]"}
+            assert results["phases"] == {"current": f"{nodes[0][:-1]}[0-1]"}
+            assert results["steps"] == {"left alone": 2}
             states = {n: (vms.running(n), vms.vms[n].events) for n in nodes}
             assert all(vms.vms[n].process is booted[n] and vms.running(n) for n in nodes), states
 

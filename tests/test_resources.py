@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -281,6 +282,42 @@ def test_stage_writes_config_and_powers_nothing(fleet: Fleet, sim: SimServer) ->
     assert outs is not None and outs["status"] == "completed"
     assert sorted(fleet.bootparams) == nodes(template["hosts"]["compute"])
     assert fleet.transitions == {}
+
+
+def test_boot_leaves_nodes_on_the_current_version_and_reboots_the_rest(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """BOS's `boot`: the first powers every node on; a second finds them on the current
+    version and touches none; after the template changes, one reboots every node on."""
+    provider, template = _created(sim)
+    compute = nodes(template["hosts"]["compute"])
+
+    def boot(name: str, template: dict[str, Any]) -> dict[str, Any]:
+        props = _session_props(
+            sim, template, name=name, operation="boot", template_writes=template["written"]
+        )
+        outs = BootSessionProvider().create(props).outs
+        assert outs is not None and outs["status"] == "completed", outs
+        return dict(outs["results"])
+
+    first = boot("boot-1", template)
+    assert first["steps"] == {"left alone": 0, "On": len(compute)}
+    assert nodes(first["phases"]["booted"]) == compute
+    before = len(fleet.transitions)
+    second = boot("boot-2", template)
+    assert second["steps"] == {"left alone": len(compute)}
+    assert nodes(second["phases"]["current"]) == compute
+    assert len(fleet.transitions) == before  # nothing powered
+    # The template changes: every node runs something else now.
+    time.sleep(1.1)  # BSS records fetches in whole seconds
+    props = template_props(sim.url)
+    props["boot_sets"]["compute"]["kernel_parameters"] = "console=ttyS1"
+    changed = provider.update("compute", template, provider.check(template, props).inputs).outs
+    assert changed is not None
+    fleet.nodes[compute[0]].power = "off"  # and one node was switched off since
+    third = boot("boot-3", changed)
+    assert third["steps"] == {"left alone": 0, "On": 1, "Hard-Restart": len(compute) - 1}
+    assert nodes(third["phases"]["booted"]) == compute
 
 
 def test_limit_narrows_the_session(fleet: Fleet, sim: SimServer) -> None:

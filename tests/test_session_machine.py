@@ -14,6 +14,7 @@ from ochami_provider.session_machine import (
     Resolve,
     SessionMachine,
     StartPower,
+    Survey,
     TaskResult,
     WriteConfig,
 )
@@ -106,6 +107,9 @@ def test_unsupported_task_fails_with_its_status() -> None:
 def test_operations_map_to_pcs(operation: str, graceful: bool, pcs: str) -> None:
     machine = SessionMachine(_spec(operation=operation, graceful=graceful), T)
     _through_power(machine)
+    if operation == "boot":  # first: which nodes are off, and which run what
+        assert machine.next_action() == Survey(tuple(NODES))
+        machine.on_surveyed({}, {}, T)
     assert machine.next_action() == StartPower(pcs, tuple(NODES))
 
 
@@ -249,6 +253,7 @@ def test_power_on_leaves_nodes_that_were_on_unverified_and_does_not_retry_a_sile
         _spec(operation="boot", booted_when="bootscript", boot_timeout_seconds=5), T
     )
     _through_power(machine)
+    machine.on_surveyed({}, {}, T)  # all off; NODES[0] is switched on before PCS acts
     machine.on_power_started("tr-1", 1000, frozenset({NODES[0]}))
     machine.on_polled(True, _ok(*NODES), T)
     assert machine.next_action() == CheckBoots((NODES[1], NODES[2]), 1000)
@@ -262,6 +267,45 @@ def test_power_on_leaves_nodes_that_were_on_unverified_and_does_not_retry_a_sile
         "booted": [NODES[1]],
         "failed": [NODES[2]],
     }
+
+
+def test_boot_powers_on_what_is_off_reboots_what_runs_another_version_and_leaves_the_rest() -> None:
+    """BOS's `boot`: the template last wrote the nodes at 1000 (and this session rewrote
+    NODES[3]); a node on that asked BSS after that runs the current version."""
+    nodes = [*NODES, "x1000c0s1b0n1", "x1000c0s2b0n0"]
+    writes = {"1000": nodes[:4], "900": nodes[4:]}
+    machine = SessionMachine(
+        _spec(operation="boot", booted_when="bootscript", template_writes=writes), T
+    )
+    machine.on_resolved(nodes, T)
+    machine.on_config_written(T, frozenset({nodes[3]}))
+    assert machine.next_action() == Survey(tuple(nodes))
+    power = {nodes[1]: "on", nodes[2]: "on", nodes[3]: "on", nodes[4]: "on"}
+    fetched = {nodes[0]: 1500, nodes[1]: 1200, nodes[2]: 990, nodes[3]: 1200, nodes[4]: 950}
+    machine.on_surveyed(power, fetched, T)
+    # Off first, powered on; then the nodes on another version (or unknown), rebooted.
+    assert machine.next_action() == StartPower("On", (nodes[0],))
+    machine.on_power_started("tr-1", 2000)
+    machine.on_polled(True, _ok(nodes[0]), T)
+    machine.on_boot_checks({nodes[0]: 2001}, 2002.0, T)
+    assert machine.next_action() == StartPower("Hard-Restart", (nodes[2], nodes[3]))
+    machine.on_power_started("tr-2", 2010)
+    machine.on_polled(True, _ok(nodes[2], nodes[3]), T)
+    machine.on_boot_checks({nodes[2]: 2011, nodes[3]: 2012}, 2013.0, T)
+    state = machine.state
+    assert state.status == "completed" and state.results.succeeded == sorted(nodes)
+    assert state.results.phases == {
+        "booted": [nodes[0], nodes[2], nodes[3]],
+        "current": [nodes[1], nodes[4]],
+    }
+    assert state.results.steps == {"left alone": 2, "On": 1, "Hard-Restart": 2}
+    # Every node on the current version: nothing to power.
+    again = SessionMachine(_spec(operation="boot", template_writes=writes), T)
+    again.on_resolved(nodes, T)
+    again.on_config_written(T)
+    again.on_surveyed(dict.fromkeys(nodes, "on"), dict.fromkeys(nodes, 1100), T)
+    assert again.state.status == "completed" and again.state.transition_ids == []
+    assert again.state.results.phases == {"current": sorted(nodes)}
 
 
 def test_booted_when_power_and_operations_without_power_on_check_nothing() -> None:

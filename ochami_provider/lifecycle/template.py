@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from ..models.template import (
     BootTemplateSpec,
     TemplateInputs,
     TemplateState,
+    note_writes,
 )
 from ..planning import FieldChange, group_problem, observed_spec
 from ..template_writer import (
@@ -48,9 +50,15 @@ class TemplateRead:
 
 
 class TemplateLifecycle:
-    def __init__(self, connector: Connector | None = None, log: Log = quiet) -> None:
+    def __init__(
+        self,
+        connector: Connector | None = None,
+        log: Log = quiet,
+        epoch: Callable[[], float] = time.time,
+    ) -> None:
         self.connector = connector or Connector()
         self.log = log
+        self.epoch = epoch
         # Which template each node was given to, as this deployment's templates are checked.
         self.claims = NodeClaims()
 
@@ -100,15 +108,20 @@ class TemplateLifecycle:
         spec = inputs.spec
         adopted = spec.cloud_init_groups() if inputs.adopt else []
         services = self.connector.services(inputs.connection)
+        at = int(self.epoch())
         report = write_template(services, spec, inputs.stake, owned_groups=adopted, log=self.log)
         state = _state(spec, report.hosts_by_set, report.cloud_init_groups, report.changes)
+        # Records already as declared (taken over) count as written now: when they were
+        # written is unknown, and a `boot` session then reboots rather than trusts them.
+        written = note_writes({}, state.all_hosts(), at, state.all_hosts())
         # Without `adopt`, a group that existed was refused before any write.
-        return state.model_copy(update={"adopted": report.groups_before})
+        return state.model_copy(update={"adopted": report.groups_before, "written": written})
 
     def update(self, before: TemplateState | None, inputs: TemplateInputs) -> TemplateState:
         spec = inputs.spec
         services = self.connector.services(inputs.connection)
         adopted = before.adopted if before else {}
+        at = int(self.epoch())
         report = write_template(
             services,
             spec,
@@ -121,7 +134,13 @@ class TemplateLifecycle:
         state = _state(spec, report.hosts_by_set, report.cloud_init_groups, report.changes)
         # Adopted groups the template dropped were put back: no longer its to restore.
         kept = {g: data for g, data in adopted.items() if g in state.cloud_init_groups}
-        return state.model_copy(update={"adopted": kept})
+        # A node with no write time (a state recorded before they were) stays without one: a
+        # `boot` session leaves it alone if it is on, rather than reboot a whole cluster after
+        # an upgrade.
+        written = note_writes(
+            before.written if before else {}, report.written_hosts, at, state.all_hosts()
+        )
+        return state.model_copy(update={"adopted": kept, "written": written})
 
     def read(self, name: str, props: Mapping[str, Any]) -> TemplateRead:
         """What BSS and cloud-init hold for the template whose inputs (and, once recorded,

@@ -48,13 +48,29 @@ class BootSessionSpec(BaseModel):
     # names does not load: a second fetch in this window is a boot loop. 0: the first fetch
     # proves the boot; 45 catches BSS's retry.
     boot_settle_seconds: float = Field(default=0.0, ge=0, le=3600)
+    # When the template last wrote each node's BSS record (its `written` output: Unix seconds
+    # -> nodes). `boot` leaves alone a node that is on and asked for its boot script after
+    # that; a node with no write time counts as written at 0.
+    template_writes: dict[str, NodeList] = Field(default_factory=dict)
+
+    def last_writes(self) -> dict[str, int]:
+        return {n: int(at) for at, nodes in self.template_writes.items() for n in nodes}
 
 
 # Where a node is in its session: its configuration written, its power transition running,
-# powered on and not yet seen asking BSS for its boot script, booted, powered off, staged (its
+# powered on and not yet seen asking BSS for its boot script, booted, current (a `boot` left it
+# alone: on, and booted since the template last wrote its record), powered off, staged (its
 # configuration written, nothing powered), already on (PCS leaves it be), or failed.
 NodePhase = Literal[
-    "configuring", "powering", "booting", "booted", "off", "staged", "already-on", "failed"
+    "configuring",
+    "powering",
+    "booting",
+    "booted",
+    "current",
+    "off",
+    "staged",
+    "already-on",
+    "failed",
 ]
 
 
@@ -83,6 +99,8 @@ class SessionResults(BaseModel):
     pending: NodeList = Field(default_factory=list)
     # Each node's last phase: phase -> nodes.
     phases: dict[str, NodeList] = Field(default_factory=dict)
+    # How many nodes each step touched: PCS operation -> nodes sent, and `left alone`.
+    steps: dict[str, int] = Field(default_factory=dict)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -218,6 +218,10 @@ class TemplateState(BaseModel):
     # Cloud-init data that existed before the template adopted its group (`adopt: true`), as
     # the server held it: destroy puts it back rather than deleting the admin's data.
     adopted: dict[str, CloudInitGroup] = Field(default_factory=dict)
+    # When the template last wrote each node's BSS record (Unix seconds -> nodes): a node that
+    # asked BSS for its boot script after that boots the template's current version (a `boot`
+    # session leaves it alone).
+    written: dict[str, NodeList] = Field(default_factory=dict)
 
     @classmethod
     def output_keys(cls) -> tuple[str, ...]:
@@ -237,3 +241,19 @@ class TemplateState(BaseModel):
 
     def all_hosts(self) -> list[str]:
         return sorted({h for hosts in self.hosts.values() for h in hosts})
+
+
+def note_writes(
+    previous: Mapping[str, list[str]], written: Iterable[str], at: int, targets: Iterable[str]
+) -> dict[str, list[str]]:
+    """When each target's record was last written: `written` now (`at`), the others as
+    `previous` says; nodes no longer targeted are dropped."""
+    kept, fresh = set(targets), set(written)
+    out: dict[str, list[str]] = {}
+    for when, nodes in previous.items():
+        left = [n for n in nodes if n in kept and n not in fresh]
+        if left:
+            out[when] = left
+    if fresh & kept:
+        out.setdefault(str(at), []).extend(sorted(fresh & kept))
+    return out

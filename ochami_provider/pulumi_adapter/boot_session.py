@@ -93,6 +93,8 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
         from .boot_template import BootTemplate
 
         template_spec = template.spec if isinstance(template, BootTemplate) else template
+        # When the template wrote each node: what `boot` compares the nodes' last fetch with.
+        writes = template.written if isinstance(template, BootTemplate) else {}
         props: dict[str, Any] = {
             "name": name or resource_name,
             "template": template_spec,
@@ -106,6 +108,7 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
             "booted_when": booted_when,
             "boot_timeout_seconds": boot_timeout_seconds,
             "boot_settle_seconds": boot_settle_seconds,
+            "template_writes": writes,
             "shutdown_on_delete": shutdown_on_delete,
             "connection": connection,
             "deployment": deployment(),

@@ -68,6 +68,7 @@ class BootTemplate(pulumi.dynamic.Resource, module="ochami", name="BootTemplate"
     cloud_init_groups: pulumi.Output[list[str]]
     changes: pulumi.Output[list[str]]
     drift: pulumi.Output[list[str]]
+    written: pulumi.Output[dict[str, str]]
 
     def __init__(
         self,
