@@ -94,7 +94,7 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
 
         template_spec = template.spec if isinstance(template, BootTemplate) else template
         # When the template wrote each node: what `boot` compares the nodes' last fetch with.
-        writes = template.written if isinstance(template, BootTemplate) else {}
+        writes: Any = template.written if isinstance(template, BootTemplate) else {}
         props: dict[str, Any] = {
             "name": name or resource_name,
             "template": template_spec,

@@ -290,12 +290,7 @@ class Lab:
             vm.generation += 1
             process, vm.process = vm.process, None
         if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(process)
             vm.events.append("powered off")
 
     def _netboot(self, vm: Vm, generation: int) -> None:
@@ -371,6 +366,8 @@ class Lab:
         with self._lock:
             if vm.generation != generation:
                 return  # powered off while the firmware was downloading
+            if vm.process is not None:
+                _stop(vm.process)  # one VM per node, whatever the power requests did
             vm.console_path.unlink(missing_ok=True)
             vm.process = subprocess.Popen(
                 argv,
@@ -380,3 +377,14 @@ class Lab:
             )
         vm.started_at = time.monotonic()
         vm.events.append(f"VM started ({self.accel})")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
