@@ -1,9 +1,11 @@
 """Which template each node follows, whether it is on, and when it last asked BSS for its boot
 script: read from the services in a fixed number of requests, whatever the fleet's size.
 
-`gather` does the I/O (SMD: one read of the nodes, or of one group; BSS: one read of every
-record and one of the endpoint history; PCS: one power-status read); `rows` is pure and folds
-the nodes that agree into one row each, named in hostlist notation.
+`gather` does the I/O (SMD: one read of the nodes, or of one group, and one of their
+interfaces; BSS: one read of every record and one of the endpoint history; PCS: one
+power-status read); `rows` is pure and folds the nodes that agree into one row each, named in
+hostlist notation. What a node boots is its record by MAC where that differs from its record
+by name (its iPXE asks by MAC).
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from .clients.services import Services
+from .models.kernel_params import BOOT_SET_PARAMETER, VERSION_PARAMETER, marker_of
 from .models.owner import bss_owner
+from .models.records import BootParams, BootRecords
 from .nodesets import compact
+from .planning import boot_view
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,9 @@ class NodeStatus:
     # wrote (made by hand).
     template: str | None
     stack: str | None
+    # The boot set and template version its record names (markers written since both were).
+    boot_set: str | None
+    version: str | None
     kernel: str | None
     power: str
     # Unix seconds of its last boot-script fetch BSS recorded, or None.
@@ -40,6 +48,8 @@ class StatusRow:
     nodes: str
     count: int
     template: str
+    boot_set: str
+    version: str
     kernel: str
     power: str
     last_fetch: str
@@ -62,7 +72,7 @@ def gather(
         wanted = set(nodes)
         known = [n for n in known if n in wanted]
     known = sorted(set(known))
-    records = {host: record for record in services.bss.get_all() for host in record.hosts}
+    records = _boots(services.bss.get_all(), services.smd.boot_macs(), known)
     fetched = services.bss.last_fetches()
     power = services.pcs.power_states(known)
     found = []
@@ -72,11 +82,14 @@ def gather(
         name = None if record is None else (owner.template if owner else "")
         if template is not None and name != template:
             continue
+        params = record.params if record is not None else ""
         found.append(
             NodeStatus(
                 node=node,
                 template=name,
                 stack=owner.deployment if owner else None,
+                boot_set=marker_of(params, BOOT_SET_PARAMETER),
+                version=marker_of(params, VERSION_PARAMETER),
                 kernel=record.kernel if record is not None else None,
                 power=power.get(node, "undefined"),
                 last_bootscript_fetch=fetched.get(node),
@@ -85,15 +98,35 @@ def gather(
     return found
 
 
+def _boots(
+    listed: Iterable[BootParams], macs_by_host: dict[str, list[str]], nodes: list[str]
+) -> dict[str, BootParams]:
+    """What each node boots, from every record BSS lists (by name and by MAC)."""
+    records = BootRecords({}, {})
+    for record in listed:
+        alone = record.model_copy(update={"hosts": [], "macs": []})
+        records.by_host.update((h, alone) for h in record.hosts)
+        records.by_mac.update((m.lower(), alone) for m in record.macs)
+    # Steered to the record by name: a MAC record that differs from it is what iPXE gets.
+    by_name = {h: r.boot_config for h, r in records.by_host.items()}
+    return boot_view(records, macs_by_host, nodes, by_name)
+
+
 def rows(statuses: Iterable[NodeStatus]) -> list[StatusRow]:
     """One row per template, kernel and power state; the fetch column spans the row's earliest
     and latest boot-script fetch (to the minute)."""
-    groups: dict[tuple[str, str, str], list[NodeStatus]] = {}
+    groups: dict[tuple[str, str, str, str, str], list[NodeStatus]] = {}
     for status in statuses:
-        key = (_template_label(status), status.kernel or "-", status.power)
+        key = (
+            _template_label(status),
+            status.boot_set or "-",
+            status.version or "-",
+            status.kernel or "-",
+            status.power,
+        )
         groups.setdefault(key, []).append(status)
     found = []
-    for (template, kernel, power), members in sorted(groups.items()):
+    for (template, boot_set, version, kernel, power), members in sorted(groups.items()):
         times = sorted(s.last_bootscript_fetch for s in members if s.last_bootscript_fetch)
         span = _minute(times[0]) if times else "never"
         if times and _minute(times[-1]) != span:
@@ -101,14 +134,30 @@ def rows(statuses: Iterable[NodeStatus]) -> list[StatusRow]:
         if times and len(times) < len(members):
             span += f" ({len(members) - len(times)} never)"
         nodes = compact(s.node for s in members)
-        found.append(StatusRow(nodes, len(members), template, kernel, power, span))
+        found.append(
+            StatusRow(nodes, len(members), template, boot_set, version, kernel, power, span)
+        )
     return found
 
 
 def table(found: Iterable[StatusRow]) -> str:
     """The rows as aligned text columns, a header first."""
-    cells = [("NODES", "COUNT", "TEMPLATE", "KERNEL", "POWER", "LAST BOOT-SCRIPT FETCH (UTC)")]
-    cells += [(r.nodes, str(r.count), r.template, r.kernel, r.power, r.last_fetch) for r in found]
+    cells = [
+        (
+            "NODES",
+            "COUNT",
+            "TEMPLATE",
+            "BOOT SET",
+            "VERSION",
+            "KERNEL",
+            "POWER",
+            "LAST BOOT-SCRIPT FETCH (UTC)",
+        )
+    ]
+    cells += [
+        (r.nodes, str(r.count), r.template, r.boot_set, r.version, r.kernel, r.power, r.last_fetch)
+        for r in found
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidInputError
-from .models.kernel_params import OWNER_PARAMETER, owner_of, strip_owner, with_owner
+from .models.kernel_params import (
+    BOOT_SET_PARAMETER,
+    OWNER_PARAMETER,
+    VERSION_PARAMETER,
+    marker_of,
+    owner_of,
+    strip_owner,
+    with_owner,
+)
 from .models.owner import Owner, Stake, bss_owner, group_description, group_owner, group_text
 from .models.problems import Problem
 from .models.records import BootParams, BootRecords, CloudConfigFile, CloudInitGroup, Component
@@ -39,6 +47,8 @@ class WritePlan:
     bss_writes: list[BootParams] = field(default_factory=list)
     bss_deletes: list[str] = field(default_factory=list)
     bss_mac_deletes: list[str] = field(default_factory=list)
+    # Nodes whose kernel, initrd or parameters the writes change (what they would boot).
+    boot_changes: list[str] = field(default_factory=list)
     cloud_init_creates: list[CloudInitGroup] = field(default_factory=list)
     cloud_init_updates: list[CloudInitGroup] = field(default_factory=list)
     cloud_init_deletes: list[str] = field(default_factory=list)
@@ -91,12 +101,15 @@ def resolve_boot_sets(
 def desired_boot_params(
     spec: BootTemplateSpec, hosts_by_set: Mapping[str, list[str]], owner: Owner
 ) -> dict[str, BootParams]:
+    """Each boot set's record; its parameters end with the owner, boot set and version
+    markers."""
+    version = spec.version()
     return {
         set_name: BootParams(
             hosts=list(hosts_by_set.get(set_name, [])),
             kernel=boot_set.kernel,
             initrd=boot_set.initrd or "",
-            params=with_owner(boot_set.kernel_parameters, owner.value),
+            params=with_owner(boot_set.kernel_parameters, owner.value, set_name, version),
         )
         for set_name, boot_set in spec.boot_sets.items()
     }
@@ -153,7 +166,14 @@ def _bss_fields(record: BootParams) -> dict[str, str | None]:
         "initrd": record.initrd,
         "kernel_parameters": strip_owner(record.params),
         "owner": owner_of(record.params),
+        "boot_set": marker_of(record.params, BOOT_SET_PARAMETER),
+        "version": marker_of(record.params, VERSION_PARAMETER),
     }
+
+
+# Differences that change what a node boots; the markers (a rename, an upgrade that adds one)
+# and a record restored under its other key do not.
+_BOOTED_FIELDS = ("kernel", "initrd", "kernel_parameters", "(record)")
 
 
 def foreign_owners(
@@ -251,6 +271,8 @@ def plan_bss(
         for (label, old, new), nodes in sorted(tallies.items(), key=lambda kv: repr(kv[0])):
             change = FieldChange(f"boot_sets.{set_name}.{label}", old, new, tuple(nodes))
             plan.changes.append(change)
+            if label in _BOOTED_FIELDS:
+                plan.boot_changes.extend(n for n in nodes if n not in plan.boot_changes)
     # Only hosts BSS still holds: one removed by hand since is no change to make.
     leavers = sorted(
         h
@@ -353,6 +375,7 @@ def merge_plans(*plans: WritePlan) -> WritePlan:
         merged.bss_writes += plan.bss_writes
         merged.bss_deletes += plan.bss_deletes
         merged.bss_mac_deletes += plan.bss_mac_deletes
+        merged.boot_changes += plan.boot_changes
         merged.cloud_init_creates += plan.cloud_init_creates
         merged.cloud_init_updates += plan.cloud_init_updates
         merged.cloud_init_deletes += plan.cloud_init_deletes

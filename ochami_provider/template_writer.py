@@ -63,7 +63,8 @@ class WriteReport:
     changes: list[FieldChange] = field(default_factory=list)
     # Hand-made data (no template's marker) the template's groups held before this write.
     groups_before: dict[str, CloudInitGroup] = field(default_factory=dict)
-    # Nodes whose BSS records this write (re)wrote.
+    # Nodes whose boot this write changed: their kernel, initrd or parameters, or their
+    # cloud-init data (read at boot), not the markers alone.
     written_hosts: list[str] = field(default_factory=list)
 
 
@@ -233,8 +234,14 @@ def write_template(
         for g, data in observed.cloud_init.items()
         if g in groups and data is not None and group_owner(data.description) is None
     }
-    written = sorted({h for record in plan.bss_writes for h in record.hosts})
-    return WriteReport(hosts_by_set, groups, plan.changes, found, written)
+    written = set(plan.boot_changes)
+    if any(_changes_cloud_init_data(c.path) for c in plan.changes):
+        written |= {h for hosts in hosts_by_set.values() for h in hosts}
+    return WriteReport(hosts_by_set, groups, plan.changes, found, sorted(written))
+
+
+def _changes_cloud_init_data(path: str) -> bool:
+    return path.startswith("cloud_init[") and not path.endswith(".description")
 
 
 def read_template(

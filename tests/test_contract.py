@@ -214,6 +214,7 @@ def test_template_apply_and_remove(backend: Backend, services: Services) -> None
         stored = services.bss.get(hosts)
         assert {r.params for r in stored.values()} == {
             "console=ttyS0 ochami.template=contract@ochami-boot/contract"
+            f" ochami.boot_set=login ochami.version={spec.version()}"
         }
         # The same record under each node's MACs, for its iPXE (`?mac=`).
         macs = services.smd.boot_macs()
@@ -312,8 +313,8 @@ def test_node_status_reads_template_power_and_fetch_from_the_services(
     backend: Backend, services: Services
 ) -> None:
     """What `ochami-boot status` reads, against the simulator and the real SMD/BSS: the nodes
-    of one group with their template (from the owner marker), power (PCS), and the boot-script
-    fetch their power-on caused (BSS's endpoint history)."""
+    of one group with their template, boot set and version (the markers), power (PCS), and
+    the boot-script fetch their power-on caused (BSS's endpoint history)."""
     from ochami_provider.models.template import BootTemplateSpec
     from ochami_provider.node_status import gather
 
@@ -338,6 +339,7 @@ def test_node_status_reads_template_power_and_fetch_from_the_services(
         assert sorted(found) == sorted(hosts)
         for status in found.values():
             assert (status.template, status.stack) == ("statused", "ochami-boot/contract")
+            assert (status.boot_set, status.version) == ("b", spec.version())
             assert status.kernel == "http://images.example/vmlinuz" and status.power == "on"
             assert status.last_bootscript_fetch is not None
             assert status.last_bootscript_fetch >= started - 1

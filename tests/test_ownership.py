@@ -9,6 +9,7 @@ import pytest
 
 from ochami_provider.errors import InvalidInputError
 from ochami_provider.lifecycle import TemplateLifecycle
+from ochami_provider.models.kernel_params import owner_of
 from ochami_provider.models.owner import (
     Owner,
     Stake,
@@ -106,9 +107,7 @@ def test_a_renamed_template_takes_over_and_the_old_ones_delete_leaves_it(
     # The engine deletes the template that left the stack config last.
     core.delete(old_props, old)
     assert len(fleet.bootparams) == 12
-    assert {r["params"].split()[-1] for r in fleet.bootparams.values()} == {
-        "ochami.template=new@ochami-boot/dev"
-    }
+    assert {owner_of(r["params"]) for r in fleet.bootparams.values()} == {"new@ochami-boot/dev"}
     assert group_owner(fleet.cloud_init_groups["compute"]["description"]) == Owner("new", DEV)
 
 
@@ -158,9 +157,7 @@ def test_records_without_the_stack_in_their_marker_are_the_templates_own_and_rew
 ) -> None:
     legacy_props = _props(sim, "compute", None, None)
     legacy = _create(sim, legacy_props)
-    assert {r["params"].split()[-1] for r in fleet.bootparams.values()} == {
-        "ochami.template=compute"
-    }
+    assert {owner_of(r["params"]) for r in fleet.bootparams.values()} == {"compute"}
     core = TemplateLifecycle()
     props = _props(sim, "compute", DEV, ["compute"])
     diff = core.diff(legacy_props | legacy.to_props(), props)
@@ -168,8 +165,6 @@ def test_records_without_the_stack_in_their_marker_are_the_templates_own_and_rew
     inputs, problems = core.check(legacy_props | legacy.to_props(), props)
     assert problems == [] and inputs is not None
     state = core.update(legacy, inputs)
-    assert {r["params"].split()[-1] for r in fleet.bootparams.values()} == {
-        "ochami.template=compute@ochami-boot/dev"
-    }
+    assert {owner_of(r["params"]) for r in fleet.bootparams.values()} == {"compute@ochami-boot/dev"}
     assert any("owner" in change for change in state.changes)
     assert group_owner(fleet.cloud_init_groups["compute"]["description"]) == Owner("compute", DEV)

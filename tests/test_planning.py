@@ -36,6 +36,11 @@ T = Owner("t")
 STAKE = Stake(T)
 
 
+def _marked(params: str = "", boot_set: str = "b") -> str:
+    """`params` as template `t` (the default spec) writes them for `boot_set`."""
+    return with_owner(params, "t", boot_set, _spec().version())
+
+
 def _spec(**boot_sets: dict[str, Any]) -> BootTemplateSpec:
     return BootTemplateSpec.model_validate(
         {
@@ -79,14 +84,15 @@ def test_plan_bss_writes_only_differing_hosts_in_one_request_per_set() -> None:
     spec = _spec()
     desired = desired_boot_params(spec, {"b": [A, B, C]}, T)
     actual = {
-        A: BootParams(hosts=[A], kernel="http://h/k", params="ochami.template=t"),
-        B: BootParams(hosts=[B], kernel="http://h/old", params="quiet ochami.template=t"),
-        D: BootParams(hosts=[D], kernel="http://h/k", params="ochami.template=t"),
+        A: BootParams(hosts=[A], kernel="http://h/k", params=_marked()),
+        B: BootParams(hosts=[B], kernel="http://h/old", params=_marked("quiet")),
+        D: BootParams(hosts=[D], kernel="http://h/k", params=_marked()),
     }
     # E left the template too, but BSS no longer holds it: nothing to remove, no change to show.
     plan = plan_bss(desired, actual, STAKE, previous_hosts=[A, D, E])
     assert [r.hosts for r in plan.bss_writes] == [[B, C]]
     assert plan.bss_deletes == [D]
+    assert sorted(plan.boot_changes) == [B, C]
     described = [c.describe() for c in plan.changes]
     # Each change names its nodes, in hostlist notation.
     assert f"boot_sets.b.kernel: 'http://h/old' -> 'http://h/k' on 1 node(s): {B}" in described
@@ -98,7 +104,7 @@ def test_plan_bss_writes_only_differing_hosts_in_one_request_per_set() -> None:
 def test_plan_bss_in_sync_is_empty() -> None:
     spec = _spec()
     desired = desired_boot_params(spec, {"b": [A]}, T)
-    in_sync = BootParams(hosts=[A], kernel="http://h/k", params="ochami.template=t")
+    in_sync = BootParams(hosts=[A], kernel="http://h/k", params=_marked())
     plan = plan_bss(desired, {A: in_sync}, STAKE, [A])
     assert plan.empty and plan.changes == []
 
@@ -129,7 +135,7 @@ def test_what_a_node_boots_is_read_under_its_name_and_its_macs() -> None:
 def test_plan_bss_writes_missing_keys_and_their_macs_and_deletes_both() -> None:
     spec = _spec()
     desired = desired_boot_params(spec, {"b": [A, B]}, T)
-    right = BootParams(hosts=[A], kernel="http://h/k", params="ochami.template=t")
+    right = BootParams(hosts=[A], kernel="http://h/k", params=_marked())
     actual = {
         A: right,  # by name only: its iPXE finds nothing
         B: right.model_copy(update={"hosts": [], "macs": MACS[B]}),  # by MAC only
@@ -149,13 +155,24 @@ def test_plan_bss_writes_missing_keys_and_their_macs_and_deletes_both() -> None:
 def test_every_record_names_its_template_and_a_hand_written_one_is_taken_over() -> None:
     spec = _spec()
     desired = desired_boot_params(spec, {"b": [A]}, T)
-    assert desired["b"].params.split()[-1] == "ochami.template=t"
+    # The owner, the boot set and the template version, last: what the node's command line
+    # says it booted.
+    version = spec.version()
+    assert desired["b"].params.split()[-3:] == [
+        "ochami.template=t",
+        "ochami.boot_set=b",
+        f"ochami.version={version}",
+    ]
     hand_written = BootParams(hosts=[A], kernel="http://h/k", params="")
     plan = plan_bss(desired, {A: hand_written}, STAKE)
     assert [r.hosts for r in plan.bss_writes] == [[A]]
     assert [c.describe() for c in plan.changes] == [
-        f"boot_sets.b.owner: None -> 't' on 1 node(s): {A}"
+        f"boot_sets.b.boot_set: None -> 'b' on 1 node(s): {A}",
+        f"boot_sets.b.owner: None -> 't' on 1 node(s): {A}",
+        f"boot_sets.b.version: None -> {version!r} on 1 node(s): {A}",
     ]
+    # Markers alone change nothing the node boots.
+    assert plan.boot_changes == []
 
 
 def test_nodes_another_template_boots_are_refused_by_name() -> None:

@@ -30,8 +30,12 @@ def test_create_writes_bss_and_cloud_init_for_group_members(fleet: Fleet, sim: S
     compute = fleet.groups["compute"]["members"]["ids"]
     assert sorted(fleet.bootparams) == sorted(compute)
     record = fleet.bootparams[compute[0]]
-    # The last parameter names the template: the node shows which template it booted.
-    assert record["params"] == "console=ttyS0,115200 quiet ochami.template=compute"
+    # The last parameters name the template, the boot set and the template's version: the
+    # node's command line shows what it booted.
+    assert record["params"] == (
+        "console=ttyS0,115200 quiet ochami.template=compute"
+        f" ochami.boot_set=compute ochami.version={outs['version']}"
+    )
     assert record["kernel"].endswith("/compute/vmlinuz")
     group = fleet.cloud_init_groups["compute"]
     assert group["meta-data"] == {"site": "test"}
@@ -170,7 +174,8 @@ def test_update_rewrites_changed_nodes_and_removes_leavers(fleet: Fleet, sim: Si
     assert new_outs is not None
     assert sorted(fleet.bootparams) == sorted(names[8:16])
     assert {r["params"] for r in fleet.bootparams.values()} == {
-        "console=ttyS1 ochami.template=compute"
+        "console=ttyS1 ochami.template=compute ochami.boot_set=compute"
+        f" ochami.version={new_outs['version']}"
     }
     assert fleet.cloud_init_groups["compute"]["meta-data"] == {"site": "changed"}
     writes = [r for r in fleet.requests[before:] if r[1] not in ("GET",)]

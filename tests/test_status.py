@@ -49,16 +49,20 @@ def test_status_names_each_nodes_template_power_and_fetch_in_json(
     fleet = _booted_fleet(8, 6)
     with SimServer(fleet) as sim:
         _apply(sim, fleet, 4)
-        fleet.bootparams[sorted(fleet.bootparams)[-1]]["params"] = "console=ttyS0"  # by hand
+        # By hand, under both keys (what the node's iPXE finds is the record by MAC).
+        edited = sorted(fleet.bootparams)[-1]
+        fleet.bootparams[edited]["params"] = "console=ttyS0"
+        fleet.bootparams_by_mac[fleet.nodes[edited].mac]["params"] = "console=ttyS0"
         assert main(["status", "--uri", sim.url, "--json"]) == 0
     nodes = {n["node"]: n for n in json.loads(capsys.readouterr().out)}
     assert sorted(nodes) == sorted(fleet.nodes)
     on = [n for n in nodes.values() if n["power"] == "on"]
     assert len(on) == 4
     assert all(n["template"] == "compute" and n["stack"] == "ochami-boot/dev" for n in on)
+    assert all(n["boot_set"] == "b" and n["version"] == _spec().version() for n in on)
     assert all(n["last_bootscript_fetch"] for n in on)
     hand = nodes[sorted(fleet.bootparams)[-1]]
-    assert hand["template"] == "" and hand["power"] == "off"
+    assert hand["template"] == "" and hand["power"] == "off" and hand["version"] is None
     assert hand["last_bootscript_fetch"] is None
     missing = [n for n in nodes.values() if n["template"] is None]
     assert len(missing) == 2 and all(n["kernel"] is None for n in missing)
@@ -72,13 +76,17 @@ def test_status_rows_fold_agreeing_nodes_into_hostlist_ranges(
         _apply(sim, fleet, 16)
         assert main(["status", "--uri", sim.url, "--template", "compute"]) == 0
         printed = capsys.readouterr().out.splitlines()
-        assert printed[0].split()[:5] == ["NODES", "COUNT", "TEMPLATE", "KERNEL", "POWER"]
+        assert printed[0].split()[:9] == [
+            *("NODES", "COUNT", "TEMPLATE", "BOOT", "SET", "VERSION", "KERNEL", "POWER", "LAST")
+        ]
         assert len(printed) == 2
         row = printed[1].split()
-        assert row[:5] == [
+        assert row[:7] == [
             "x1000c0s[0-7]b0n[0-1]",
             "16",
             "compute@ochami-boot/dev",
+            "b",
+            _spec().version(),
             "http://images.example/vmlinuz",
             "on",
         ]
@@ -116,7 +124,8 @@ def test_a_failing_service_exits_1_with_its_name(capsys: pytest.CaptureFixture[s
 
 
 def test_status_reads_a_fixed_number_of_requests_at_10000_nodes() -> None:
-    """One SMD read, two BSS reads, one PCS read: the same at 10,000 nodes as at 10."""
+    """Two SMD reads (nodes, their interfaces), two BSS reads, one PCS read: the same at
+    10,000 nodes as at 10."""
     counts = {}
     for size in (10, 10_000):
         fleet = _booted_fleet(size, size)
@@ -127,4 +136,4 @@ def test_status_reads_a_fixed_number_of_requests_at_10000_nodes() -> None:
                 found = gather(services)
             assert len(found) == size and len(rows(found)) == 1
             counts[size] = Counter(service for service, _, _ in fleet.requests)
-    assert counts[10] == counts[10_000] == Counter({"smd": 1, "bss": 2, "pcs": 1})
+    assert counts[10] == counts[10_000] == Counter({"smd": 2, "bss": 2, "pcs": 1})

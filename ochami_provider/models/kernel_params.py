@@ -12,6 +12,11 @@ import unicodedata
 # another, sees that the node is taken. The kernel keeps a dotted parameter for a module that
 # does not exist to itself, so nothing on the node acts on it.
 OWNER_PARAMETER = "ochami.template"
+# And which of its boot sets, at which template version: `ochami-boot status` reads them from
+# BSS, and the node's /proc/cmdline says what it booted, as BOS's boot artifacts do.
+BOOT_SET_PARAMETER = "ochami.boot_set"
+VERSION_PARAMETER = "ochami.version"
+MARKERS = (OWNER_PARAMETER, BOOT_SET_PARAMETER, VERSION_PARAMETER)
 
 
 def words(line: str) -> list[str]:
@@ -46,19 +51,29 @@ def is_owner(word: str, *, any_spelling: bool = False) -> bool:
     return key == OWNER_PARAMETER
 
 
-def owner_of(line: str) -> str | None:
+def marker_of(line: str, parameter: str) -> str | None:
     for word in words(line):
-        if is_owner(word):
+        if name(word) == parameter:
             return word.partition("=")[2]
     return None
 
 
+def owner_of(line: str) -> str | None:
+    return marker_of(line, OWNER_PARAMETER)
+
+
 def strip_owner(line: str) -> str:
-    return " ".join(w for w in words(line) if not is_owner(w))
+    """The user's parameters: the line without the markers this provider adds."""
+    return " ".join(w for w in words(line) if name(w) not in MARKERS)
 
 
-def with_owner(line: str, template: str) -> str:
-    return f"{strip_owner(line)} {OWNER_PARAMETER}={template}".strip()
+def with_owner(line: str, template: str, boot_set: str = "", version: str = "") -> str:
+    marked = f"{strip_owner(line)} {OWNER_PARAMETER}={template}"
+    if boot_set:
+        marked += f" {BOOT_SET_PARAMETER}={boot_set}"
+    if version:
+        marked += f" {VERSION_PARAMETER}={version}"
+    return marked.strip()
 
 
 def problem_with(line: str) -> str | None:
