@@ -31,6 +31,14 @@ TOKEN = "tok-e2e-9f2c41d7"
 STACK = "e2e"
 
 
+MARKED_AFTER_OWNER = ("ochami.boot_set=", "ochami.version=")
+
+
+def owned(params: str) -> str:
+    """Parameters without the boot-set and version markers, which follow the owner's."""
+    return " ".join(w for w in params.split() if not w.startswith(MARKED_AFTER_OWNER))
+
+
 class Project:
     """A copy of the Pulumi project with its own state backend, pointed at a simulator."""
 
@@ -131,7 +139,7 @@ def project(tmp_path: Path, fleet: Fleet) -> Iterator[Project]:
 
 def test_up_preview_refresh_destroy(project: Project, fleet: Fleet) -> None:
     up = project.run("up", "--yes")
-    assert {r["params"] for r in fleet.bootparams.values()} == {
+    assert {owned(r["params"]) for r in fleet.bootparams.values()} == {
         "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e"
     }
     assert len(fleet.bootparams) == 8 and "compute" in fleet.cloud_init_groups
@@ -149,7 +157,7 @@ def test_up_preview_refresh_destroy(project: Project, fleet: Fleet) -> None:
 
     # up applies it (and re-runs the session whose template changed).
     project.run("up", "--yes")
-    assert {r["params"] for r in fleet.bootparams.values()} == {
+    assert {owned(r["params"]) for r in fleet.bootparams.values()} == {
         "console=ttyS0 quiet splash ochami.template=compute-image@ochami-boot/e2e"
     }
 
@@ -161,7 +169,7 @@ def test_up_preview_refresh_destroy(project: Project, fleet: Fleet) -> None:
     assert '"init=/bin/sh" => "console=ttyS0 quiet splash"' in drifted.stdout
     project.run("up", "--yes")
     assert (
-        fleet.bootparams[victim]["params"]
+        owned(fleet.bootparams[victim]["params"])
         == "console=ttyS0 quiet splash ochami.template=compute-image@ochami-boot/e2e"
     )
 
@@ -227,7 +235,7 @@ def test_stack_reference_copies_a_template_with_overrides(project: Project, flee
         project.run("stack", "init", "e2e-b")
         project.run("up", "--yes", "--stack", "e2e-b")
         outputs = json.loads(project.run("stack", "output", "--json", "--stack", "e2e-b").stdout)
-    assert {r["params"] for r in other.bootparams.values()} == {
+    assert {owned(r["params"]) for r in other.bootparams.values()} == {
         "console=ttyS1 ochami.template=gpu-image@ochami-boot/e2e-b"
     }
     assert {r["kernel"] for r in other.bootparams.values()} == {"http://images.example/vmlinuz"}
@@ -235,7 +243,7 @@ def test_stack_reference_copies_a_template_with_overrides(project: Project, flee
     assert other.cloud_init_groups["gpu"]["file"]["content"].startswith("#cloud-config")
     assert outputs["template:gpu-image:spec"]["name"] == "gpu-image"
     # Cluster A is untouched by cluster B's up.
-    assert {r["params"] for r in fleet.bootparams.values()} == {
+    assert {owned(r["params"]) for r in fleet.bootparams.values()} == {
         "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e"
     }
 
@@ -267,14 +275,14 @@ def test_adopt_takes_over_existing_boot_and_cloud_init_data(project: Project, fl
     # BSS: one PUT by name, and one by MAC (the hand-made records were by name only).
     assert fleet.count("bss", writes_only=True) == before["bss"] + 2
     assert fleet.cloud_init_groups["compute"]["file"]["content"].endswith("[[echo, hi]]\n")
-    assert {r["params"] for r in fleet.bootparams.values()} == {
+    assert {owned(r["params"]) for r in fleet.bootparams.values()} == {
         "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e"
     }
     # Adopted means owned: a later change is applied. Destroy removes the boot parameters and
     # puts the cloud-init data back as the admin had it (it used to delete it without a word).
     project.write_config("console=ttyS0")
     project.run("up", "--yes")
-    assert {r["params"] for r in fleet.bootparams.values()} == {
+    assert {owned(r["params"]) for r in fleet.bootparams.values()} == {
         "console=ttyS0 ochami.template=compute-image@ochami-boot/e2e"
     }
     fleet.cloud_init_groups["compute"]["file"]["content"] = (
@@ -467,7 +475,7 @@ def test_refresh_is_repeatable_after_a_record_vanishes_and_up_rewrites_it(
         ]
     assert "compute-image" in project.run("preview", "--diff").stdout
     project.run("up", "--yes")
-    assert fleet.bootparams[victim]["params"].endswith(
+    assert owned(fleet.bootparams[victim]["params"]).endswith(
         "ochami.template=compute-image@ochami-boot/e2e"
     )
     project.run("refresh", "--yes")
@@ -522,7 +530,7 @@ def test_up_puts_back_what_a_service_lost_without_an_explicit_refresh(
     project.run("up", "--yes")
     assert "compute" in fleet.cloud_init_groups
     assert all(
-        fleet.bootparams[h]["params"]
+        owned(fleet.bootparams[h]["params"])
         == "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e"
         for h in restored
     )
@@ -609,7 +617,7 @@ def test_renaming_a_template_is_one_up_without_a_gap_in_bss(project: Project, fl
     during = fleet.requests[first:]
     # No BSS record and no cloud-init group was removed on the way: no gap for a booting node.
     assert [r for r in during if r[1] == "DELETE" and r[0] in ("bss", "cloud-init")] == []
-    assert {r["params"] for r in fleet.bootparams.values()} == {
+    assert {owned(r["params"]) for r in fleet.bootparams.values()} == {
         "console=ttyS0 quiet ochami.template=compute-image-v2@ochami-boot/e2e"
     }
     assert len(fleet.bootparams) == 8
@@ -652,7 +660,7 @@ def test_records_written_before_markers_named_the_stack_are_rewritten_once(
         preview.stdout
     )
     project.run("up", "--yes")
-    assert {r["params"] for r in fleet.bootparams.values()} == {
+    assert {owned(r["params"]) for r in fleet.bootparams.values()} == {
         "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e"
     }
     assert fleet.cloud_init_groups["compute"]["description"] == (

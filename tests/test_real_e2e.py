@@ -17,7 +17,7 @@ from ochami_provider.models.owner import Owner, group_owner
 from ochami_provider.models.records import BootParams
 from tests.backends import needs_real
 from tests.openchami.stack import OpenchamiStack
-from tests.test_engine_e2e import ENGINE, STACK, Project, _edit_stack, _rename_template
+from tests.test_engine_e2e import ENGINE, STACK, Project, _edit_stack, _rename_template, owned
 
 pytestmark = [
     needs_real,
@@ -39,7 +39,7 @@ def real_project(tmp_path: Path, real_stack: OpenchamiStack) -> Iterator[Project
 
 
 def _params(services: Services, hosts: list[str]) -> dict[str, str]:
-    return {h: r.params for h, r in services.bss.get(hosts).items()}
+    return {h: owned(r.params) for h, r in services.bss.get(hosts).items()}
 
 
 def test_up_preview_refresh_destroy_against_the_real_services(
