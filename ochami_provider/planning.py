@@ -233,6 +233,7 @@ def plan_bss(
 
     `actual` is each host's boot view (`boot_view`); `macs_by_host` the MACs SMD knows."""
     macs_by_host = macs_by_host or {}
+    booted: set[str] = set()
     plan = WritePlan()
     wanted_hosts: set[str] = set()
     for set_name, record in desired.items():
@@ -272,7 +273,8 @@ def plan_bss(
             change = FieldChange(f"boot_sets.{set_name}.{label}", old, new, tuple(nodes))
             plan.changes.append(change)
             if label in _BOOTED_FIELDS:
-                plan.boot_changes.extend(n for n in nodes if n not in plan.boot_changes)
+                booted.update(nodes)
+    plan.boot_changes = sorted(booted)
     # Only hosts BSS still holds: one removed by hand since is no change to make.
     leavers = sorted(
         h

@@ -55,13 +55,14 @@ class BssClient:
         found = BootRecords({}, {})
         for item in response.json() or []:
             record = BootParams.model_validate(item)
+            # One record for every key that shares it (what a node boots, not whose key).
             alone = record.model_copy(update={"hosts": [], "macs": []})
             for host in record.hosts:
                 if host in wanted_hosts:
-                    found.by_host[host] = alone.model_copy(update={"hosts": [host]})
+                    found.by_host[host] = alone
             for mac in (m.lower() for m in record.macs):
                 if mac in wanted_macs:
-                    found.by_mac[mac] = alone.model_copy(update={"macs": [mac]})
+                    found.by_mac[mac] = alone
         return found
 
     def get_all(self) -> list[BootParams]:

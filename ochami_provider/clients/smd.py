@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from ..errors import NotFoundError
 from ..models.records import Component, EthernetInterface, Group, LockStatus, Reservation
 from .transport import ServiceTransport
@@ -11,6 +13,10 @@ from .transport import ServiceTransport
 
 def _keys(reservations: list[Reservation]) -> list[dict[str, str]]:
     return [{"ID": r.id, "Key": r.reservation_key} for r in reservations]
+
+
+# One validation of the whole list: 10,000 interfaces in a fraction of per-item calls.
+_INTERFACES = TypeAdapter(list[EthernetInterface])
 
 
 class SmdClient:
@@ -46,7 +52,7 @@ class SmdClient:
             ).json()
         except NotFoundError:
             return []
-        return [EthernetInterface.model_validate(i) for i in body or []]
+        return _INTERFACES.validate_python(body or [])
 
     def boot_macs(self) -> dict[str, list[str]]:
         """Each node's MACs (lower case), the keys its iPXE asks BSS for a boot script by."""

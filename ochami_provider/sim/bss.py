@@ -30,14 +30,7 @@ async def bss_bootparameters(request: Request) -> Response:
             macs.extend(m.lower() for m in mac.split(",") if m)
         if not hosts and not macs:
             return JSONResponse(_bss_groups(fleet) or None)
-        found = [
-            _bss_record(fleet.bootparams[h], hosts=[h]) for h in hosts if h in fleet.bootparams
-        ]
-        found += [
-            _bss_record(fleet.bootparams_by_mac[m], macs=[m])
-            for m in macs
-            if m in fleet.bootparams_by_mac
-        ]
+        found = _bss_groups(fleet, set(hosts), set(macs))
         if not found:
             return problem(404, "Cannot find boot parameters for requested Hosts")
         return JSONResponse(found)
@@ -117,18 +110,28 @@ def _is_xname(host: str) -> bool:
     return True
 
 
-def _bss_groups(fleet: Fleet) -> list[dict[str, Any]]:
-    """All records, as BSS on PostgreSQL lists them: one per boot configuration, with its hosts
-    and MACs."""
+def _bss_groups(
+    fleet: Fleet, hosts: set[str] | None = None, macs: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """The records (all, or those of these hosts and MACs), as BSS on PostgreSQL lists them:
+    one per boot configuration, with its hosts and MACs."""
     grouped: dict[tuple[str, str, str], tuple[list[str], list[str]]] = {}
-    for store, index in ((fleet.bootparams, 0), (fleet.bootparams_by_mac, 1)):
-        for key, record in store.items():
+    everything = hosts is None and macs is None
+    stores = ((fleet.bootparams, 0, hosts), (fleet.bootparams_by_mac, 1, macs))
+    for store, index, wanted in stores:
+        keys = list(store) if everything else sorted(k for k in wanted or () if k in store)
+        for key in keys:
+            record = store[key]
             config = (record.get("kernel", ""), record.get("initrd", ""), record.get("params", ""))
             grouped.setdefault(config, ([], []))[index].append(key)
     out = []
-    for hosts, macs in grouped.values():
-        first = fleet.bootparams[hosts[0]] if hosts else fleet.bootparams_by_mac[macs[0]]
-        out.append(_bss_record(first, hosts=hosts, macs=macs))
+    for found_hosts, found_macs in grouped.values():
+        first = (
+            fleet.bootparams[found_hosts[0]]
+            if found_hosts
+            else fleet.bootparams_by_mac[found_macs[0]]
+        )
+        out.append(_bss_record(first, hosts=found_hosts, macs=found_macs))
     return out
 
 

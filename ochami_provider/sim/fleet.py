@@ -364,15 +364,21 @@ class Fleet:
 
     def netboot(self, xname: str) -> None:
         """The simulated node's firmware: ask the simulated BSS for a boot script by MAC."""
-        self.boot_script(mac=self.nodes[xname].mac)
+        node = self.nodes[xname]
+        self.boot_script(mac=node.mac, asking=node)
 
-    def boot_script(self, *, name: str = "", mac: str = "", bss: str = "") -> str | None:
+    def boot_script(
+        self, *, name: str = "", mac: str = "", bss: str = "", asking: Node | None = None
+    ) -> str | None:
         """The iPXE script BSS serves a node asking by name or by MAC, or None when it has no
-        record under that key; a served script goes into the endpoint history."""
+        record under that key; a served script goes into the endpoint history. `asking` spares
+        the search for the node that has the MAC (BSS asks SMD)."""
         with self.lock:
             if mac:
                 mac = mac.lower()
-                node = next((n for n in self.nodes.values() if n.mac.lower() == mac), None)
+                node = asking or next(
+                    (n for n in self.nodes.values() if n.mac.lower() == mac), None
+                )
                 record = self.bootparams_by_mac.get(mac)
             else:
                 node, record = self.nodes.get(name), self.bootparams.get(name)
