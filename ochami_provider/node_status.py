@@ -15,7 +15,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from .clients.services import Services
-from .models.kernel_params import BOOT_SET_PARAMETER, VERSION_PARAMETER, marker_of
+from .models.kernel_params import (
+    BOOT_SET_PARAMETER,
+    SESSION_PARAMETER,
+    VERSION_PARAMETER,
+    marker_of,
+)
 from .models.owner import bss_owner
 from .models.records import BootParams, BootRecords
 from .nodesets import compact
@@ -32,6 +37,8 @@ class NodeStatus:
     # The boot set and template version its record names (markers written since both were).
     boot_set: str | None
     version: str | None
+    # The session that last wrote its configuration (before it powered the node).
+    session: str | None
     kernel: str | None
     power: str
     # Unix seconds of its last boot-script fetch BSS recorded, or None.
@@ -50,6 +57,7 @@ class StatusRow:
     template: str
     boot_set: str
     version: str
+    session: str
     kernel: str
     power: str
     last_fetch: str
@@ -90,6 +98,7 @@ def gather(
                 stack=owner.deployment if owner else None,
                 boot_set=marker_of(params, BOOT_SET_PARAMETER),
                 version=marker_of(params, VERSION_PARAMETER),
+                session=marker_of(params, SESSION_PARAMETER),
                 kernel=record.kernel if record is not None else None,
                 power=power.get(node, "undefined"),
                 last_bootscript_fetch=fetched.get(node),
@@ -115,18 +124,19 @@ def _boots(
 def rows(statuses: Iterable[NodeStatus]) -> list[StatusRow]:
     """One row per template, kernel and power state; the fetch column spans the row's earliest
     and latest boot-script fetch (to the minute)."""
-    groups: dict[tuple[str, str, str, str, str], list[NodeStatus]] = {}
+    groups: dict[tuple[str, str, str, str, str, str], list[NodeStatus]] = {}
     for status in statuses:
         key = (
             _template_label(status),
             status.boot_set or "-",
             status.version or "-",
+            status.session or "-",
             status.kernel or "-",
             status.power,
         )
         groups.setdefault(key, []).append(status)
     found = []
-    for (template, boot_set, version, kernel, power), members in sorted(groups.items()):
+    for (template, boot_set, version, session, kernel, power), members in sorted(groups.items()):
         times = sorted(s.last_bootscript_fetch for s in members if s.last_bootscript_fetch)
         span = _minute(times[0]) if times else "never"
         if times and _minute(times[-1]) != span:
@@ -135,7 +145,9 @@ def rows(statuses: Iterable[NodeStatus]) -> list[StatusRow]:
             span += f" ({len(members) - len(times)} never)"
         nodes = compact(s.node for s in members)
         found.append(
-            StatusRow(nodes, len(members), template, boot_set, version, kernel, power, span)
+            StatusRow(
+                nodes, len(members), template, boot_set, version, session, kernel, power, span
+            )
         )
     return found
 
@@ -149,13 +161,24 @@ def table(found: Iterable[StatusRow]) -> str:
             "TEMPLATE",
             "BOOT SET",
             "VERSION",
+            "LAST SESSION",
             "KERNEL",
             "POWER",
             "LAST BOOT-SCRIPT FETCH (UTC)",
         )
     ]
     cells += [
-        (r.nodes, str(r.count), r.template, r.boot_set, r.version, r.kernel, r.power, r.last_fetch)
+        (
+            r.nodes,
+            str(r.count),
+            r.template,
+            r.boot_set,
+            r.version,
+            r.session,
+            r.kernel,
+            r.power,
+            r.last_fetch,
+        )
         for r in found
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]

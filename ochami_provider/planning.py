@@ -14,11 +14,13 @@ from .errors import InvalidInputError
 from .models.kernel_params import (
     BOOT_SET_PARAMETER,
     OWNER_PARAMETER,
+    SESSION_PARAMETER,
     VERSION_PARAMETER,
     marker_of,
     owner_of,
     strip_owner,
     with_owner,
+    without_session,
 )
 from .models.owner import Owner, Stake, bss_owner, group_description, group_owner, group_text
 from .models.problems import Problem
@@ -99,17 +101,20 @@ def resolve_boot_sets(
 
 
 def desired_boot_params(
-    spec: BootTemplateSpec, hosts_by_set: Mapping[str, list[str]], owner: Owner
+    spec: BootTemplateSpec,
+    hosts_by_set: Mapping[str, list[str]],
+    owner: Owner,
+    session: str = "",
 ) -> dict[str, BootParams]:
     """Each boot set's record; its parameters end with the owner, boot set and version
-    markers."""
+    markers, and the session's name when a session writes it."""
     version = spec.version()
     return {
         set_name: BootParams(
             hosts=list(hosts_by_set.get(set_name, [])),
             kernel=boot_set.kernel,
             initrd=boot_set.initrd or "",
-            params=with_owner(boot_set.kernel_parameters, owner.value, set_name, version),
+            params=with_owner(boot_set.kernel_parameters, owner.value, set_name, version, session),
         )
         for set_name, boot_set in spec.boot_sets.items()
     }
@@ -151,12 +156,23 @@ def boot_view(
         candidates += [r for _, r in by_mac]
         if not candidates:
             continue
-        chosen = next((r for r in candidates if r.boot_config != wanted.get(host)), candidates[0])
+        want = wanted.get(host)
+        chosen = next((r for r in candidates if not _same_boot(r, want)), candidates[0])
         by_name = records.by_host.get(host)
         held = [host] if by_name is not None and by_name.boot_config == chosen.boot_config else []
         same = [m for m, r in by_mac if r.boot_config == chosen.boot_config]
         view[host] = chosen.model_copy(update={"hosts": held, "macs": same})
     return view
+
+
+def _same_boot(record: BootParams, config: tuple[str, str, str] | None) -> bool:
+    """Whether `record` boots `config`, whichever session wrote either last."""
+    if config is None:
+        return False
+    kernel, initrd, params = config
+    return (record.kernel, record.initrd) == (kernel, initrd) and without_session(
+        record.params
+    ) == without_session(params)
 
 
 def _bss_fields(record: BootParams) -> dict[str, str | None]:
@@ -168,6 +184,7 @@ def _bss_fields(record: BootParams) -> dict[str, str | None]:
         "owner": owner_of(record.params),
         "boot_set": marker_of(record.params, BOOT_SET_PARAMETER),
         "version": marker_of(record.params, VERSION_PARAMETER),
+        "session": marker_of(record.params, SESSION_PARAMETER),
     }
 
 
@@ -241,6 +258,8 @@ def plan_bss(
         stale: list[str] = []
         tallies: dict[tuple[str, str | None, str | None], list[str]] = {}
         want = _bss_fields(record)  # one per boot set, not per host: 10,000 hosts share it
+        if want["session"] is None:
+            del want["session"]  # the template's own write keeps whichever session wrote last
         for host in record.hosts:
             current = actual.get(host)
             if current is None:

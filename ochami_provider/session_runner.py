@@ -96,6 +96,7 @@ def run_session(
                         owned_groups=template.cloud_init_groups(),
                         hosts_by_set=hosts_by_set,
                         only_nodes=action.nodes,
+                        session=spec.name,
                         log=log,
                     )
                     machine.on_config_written(now(), frozenset(report.written_hosts))

@@ -54,6 +54,8 @@ class Observed:
     bss: dict[str, BootParams]
     cloud_init: dict[str, CloudInitGroup | None]
     macs_by_host: dict[str, list[str]] = field(default_factory=dict)
+    # What BSS should hold for each boot set.
+    desired: dict[str, BootParams] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,23 +147,22 @@ def observe(
     hosts_by_set: HostsBySet,
     previous_hosts: Iterable[str] = (),
     owned_groups: Iterable[str] = (),
+    session: str = "",
 ) -> Observed:
     """One SMD read of the nodes' MACs and one BSS read for the targets and the hosts the
     template held before (possible leavers); one cloud-init read per group it writes or held
-    before."""
+    before. `session`: the session writing, named in the records it writes."""
     hosts = sorted({h for hs in hosts_by_set.values() for h in hs} | set(previous_hosts))
     groups = sorted(set(spec.cloud_init_groups()) | set(owned_groups))
-    wanted = {
-        host: record.boot_config
-        for record in desired_boot_params(spec, hosts_by_set, owner).values()
-        for host in record.hosts
-    }
+    desired = desired_boot_params(spec, hosts_by_set, owner, session)
+    wanted = {host: record.boot_config for record in desired.values() for host in record.hosts}
     macs_by_host, bss = read_boot_records(services, hosts, wanted)
     return Observed(
         hosts_by_set=hosts_by_set,
         bss=bss,
         cloud_init={g: services.cloud_init.get_group(g) for g in groups},
         macs_by_host=macs_by_host,
+        desired=desired,
     )
 
 
@@ -187,7 +188,7 @@ def plan_template(
 ) -> WritePlan:
     return merge_plans(
         plan_bss(
-            desired_boot_params(spec, observed.hosts_by_set, stake.owner),
+            observed.desired or desired_boot_params(spec, observed.hosts_by_set, stake.owner),
             observed.bss,
             stake,
             previous_hosts,
@@ -209,6 +210,7 @@ def write_template(
     hosts_by_set: HostsBySet | None = None,
     only_nodes: Iterable[str] | None = None,
     restore_groups: Mapping[str, CloudInitGroup] | None = None,
+    session: str = "",
     log: Log = quiet,
 ) -> WriteReport:
     """Make BSS and cloud-init hold `spec`: resolve (unless `hosts_by_set` is given), read,
@@ -224,7 +226,9 @@ def write_template(
         chosen = set(only_nodes)
         hosts_by_set = {k: [h for h in v if h in chosen] for k, v in hosts_by_set.items()}
     previous_hosts, owned_groups = list(previous_hosts), list(owned_groups)
-    observed = observe(services, spec, stake.owner, hosts_by_set, previous_hosts, owned_groups)
+    observed = observe(
+        services, spec, stake.owner, hosts_by_set, previous_hosts, owned_groups, session
+    )
     refuse_foreign_owners(stake, hosts_by_set, observed.bss)
     plan = plan_template(spec, stake, observed, previous_hosts, owned_groups)
     _execute(services, plan, observed, log, restore_groups or {})

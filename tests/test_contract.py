@@ -327,7 +327,8 @@ def test_node_status_reads_template_power_and_fetch_from_the_services(
         }
     )
     stake = Stake(Owner("statused", "ochami-boot/contract"))
-    hosts = write_template(services, spec, stake).hosts_by_set["b"]
+    # Written as a session's configuration step writes it: the session names itself.
+    hosts = write_template(services, spec, stake, session="reboot-login").hosts_by_set["b"]
     try:
         started = int(time.time())
         transition = services.pcs.start_transition("Hard-Restart", hosts)
@@ -340,6 +341,7 @@ def test_node_status_reads_template_power_and_fetch_from_the_services(
         for status in found.values():
             assert (status.template, status.stack) == ("statused", "ochami-boot/contract")
             assert (status.boot_set, status.version) == ("b", spec.version())
+            assert status.session == "reboot-login"
             assert status.kernel == "http://images.example/vmlinuz" and status.power == "on"
             assert status.last_bootscript_fetch is not None
             assert status.last_bootscript_fetch >= started - 1

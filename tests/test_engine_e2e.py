@@ -31,11 +31,12 @@ TOKEN = "tok-e2e-9f2c41d7"
 STACK = "e2e"
 
 
-MARKED_AFTER_OWNER = ("ochami.boot_set=", "ochami.version=")
+MARKED_AFTER_OWNER = ("ochami.boot_set=", "ochami.version=", "ochami.session=")
 
 
 def owned(params: str) -> str:
-    """Parameters without the boot-set and version markers, which follow the owner's."""
+    """Parameters without the boot-set, version and session markers, which follow the
+    owner's."""
     return " ".join(w for w in params.split() if not w.startswith(MARKED_AFTER_OWNER))
 
 

@@ -39,6 +39,8 @@ def _apply(sim: SimServer, fleet: Fleet, booted: int) -> None:
     with Services.from_config(ProviderConfig(uri=sim.url)) as services:
         write_template(services, _spec(), STAKE)
         nodes = fleet.groups["compute"]["members"]["ids"][:booted]
+        # What a session's configuration step does before it powers its nodes.
+        write_template(services, _spec(), STAKE, only_nodes=nodes, session="boot-compute")
         tid = services.pcs.start_transition("On", nodes)
         services.pcs.get_transition(tid)  # advances: the nodes power on and ask BSS
 
@@ -60,6 +62,8 @@ def test_status_names_each_nodes_template_power_and_fetch_in_json(
     assert len(on) == 4
     assert all(n["template"] == "compute" and n["stack"] == "ochami-boot/dev" for n in on)
     assert all(n["boot_set"] == "b" and n["version"] == _spec().version() for n in on)
+    assert all(n["session"] == "boot-compute" for n in on)
+    assert {n["session"] for n in nodes.values() if n["power"] == "off"} == {None}
     assert all(n["last_bootscript_fetch"] for n in on)
     hand = nodes[sorted(fleet.bootparams)[-1]]
     assert hand["template"] == "" and hand["power"] == "off" and hand["version"] is None
@@ -76,17 +80,19 @@ def test_status_rows_fold_agreeing_nodes_into_hostlist_ranges(
         _apply(sim, fleet, 16)
         assert main(["status", "--uri", sim.url, "--template", "compute"]) == 0
         printed = capsys.readouterr().out.splitlines()
-        assert printed[0].split()[:9] == [
-            *("NODES", "COUNT", "TEMPLATE", "BOOT", "SET", "VERSION", "KERNEL", "POWER", "LAST")
+        assert printed[0].split()[:10] == [
+            *("NODES", "COUNT", "TEMPLATE", "BOOT", "SET", "VERSION", "LAST", "SESSION"),
+            *("KERNEL", "POWER"),
         ]
         assert len(printed) == 2
         row = printed[1].split()
-        assert row[:7] == [
+        assert row[:8] == [
             "x1000c0s[0-7]b0n[0-1]",
             "16",
             "compute@ochami-boot/dev",
             "b",
             _spec().version(),
+            "boot-compute",
             "http://images.example/vmlinuz",
             "on",
         ]

@@ -17,7 +17,10 @@ OWNER_PARAMETER = "ochami.template"
 # BSS, and the node's /proc/cmdline says what it booted, as BOS's boot artifacts do.
 BOOT_SET_PARAMETER = "ochami.boot_set"
 VERSION_PARAMETER = "ochami.version"
-MARKERS = (OWNER_PARAMETER, BOOT_SET_PARAMETER, VERSION_PARAMETER)
+# The session that last wrote the node's configuration (a session re-asserts it before it
+# powers anything): what `ochami-boot status` shows as the node's last session.
+SESSION_PARAMETER = "ochami.session"
+MARKERS = (OWNER_PARAMETER, BOOT_SET_PARAMETER, VERSION_PARAMETER, SESSION_PARAMETER)
 
 
 def words(line: str) -> list[str]:
@@ -70,6 +73,12 @@ def marker_of(line: str, parameter: str) -> str | None:
     return next((value for key, value in _split(line)[1] if key == parameter), None)
 
 
+@functools.lru_cache(maxsize=4096)
+def without_session(line: str) -> str:
+    """The line as the template wrote it: which session wrote it last is not what it boots."""
+    return " ".join(w for w in words(line) if name(w) != SESSION_PARAMETER)
+
+
 def owner_of(line: str) -> str | None:
     return marker_of(line, OWNER_PARAMETER)
 
@@ -79,12 +88,17 @@ def strip_owner(line: str) -> str:
     return _split(line)[0]
 
 
-def with_owner(line: str, template: str, boot_set: str = "", version: str = "") -> str:
+def with_owner(
+    line: str, template: str, boot_set: str = "", version: str = "", session: str = ""
+) -> str:
     marked = f"{strip_owner(line)} {OWNER_PARAMETER}={template}"
-    if boot_set:
-        marked += f" {BOOT_SET_PARAMETER}={boot_set}"
-    if version:
-        marked += f" {VERSION_PARAMETER}={version}"
+    for parameter, value in (
+        (BOOT_SET_PARAMETER, boot_set),
+        (VERSION_PARAMETER, version),
+        (SESSION_PARAMETER, session),
+    ):
+        if value:
+            marked += f" {parameter}={value}"
     return marked.strip()
 
 
