@@ -189,7 +189,8 @@ class SessionMachine:
                 stale.append(node)
         for node in current:
             self._nodes[node].status, self._nodes[node].phase = "succeeded", "current"
-        self.state.results.steps["left alone"] = len(current)
+        if current:
+            self.state.results.steps["left alone"] = len(current)
         steps = [("On", tuple(off)), (_PCS_REBOOT[self.spec.graceful], tuple(stale))]
         self._steps = [(op, nodes) for op, nodes in steps if nodes]
         if not self._next_step():
