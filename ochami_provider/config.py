@@ -39,6 +39,7 @@ CONFIG_KEYS: dict[str, str] = {
     "verify_artifacts": "verifyArtifacts",
     "verify_targets": "verifyTargets",
     "s3_endpoint_url": "s3EndpointUrl",
+    "session_limit_required": "sessionLimitRequired",
 }
 CONFIG_NAMESPACE = "ochami"
 
@@ -63,6 +64,10 @@ class ProviderConfig(BaseModel):
     # and nodes another template boots are refused before anything is written.
     verify_targets: bool = Field(default=True, alias="verifyTargets")
     s3_endpoint_url: str | None = Field(default=None, alias="s3EndpointUrl")
+    # Sessions that may power nodes off or reboot them (boot, reboot, shutdown) must name their
+    # nodes in `limit` (`*` for all): the guard against a wide reboot by mistake (BOS's
+    # session_limit_required).
+    session_limit_required: bool = Field(default=False, alias="sessionLimitRequired")
 
     @field_validator("uri", "smd_uri", "bss_uri", "cloud_init_uri", "pcs_uri", "s3_endpoint_url")
     @classmethod
@@ -156,7 +161,7 @@ def from_sources(
             if env.get(name):
                 data["token"] = env[name]
                 break
-    for flag in ("insecure", "verify_artifacts", "verify_targets"):
+    for flag in ("insecure", "verify_artifacts", "verify_targets", "session_limit_required"):
         if isinstance(data.get(flag), str):
             data[flag] = data[flag].strip().lower() in ("1", "true", "yes")
     return ProviderConfig.model_validate({k: v for k, v in data.items() if v is not None})

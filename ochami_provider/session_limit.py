@@ -13,12 +13,14 @@ from .nodesets import phrase
 
 # What each limit entry stands for, in the order the user wrote them.
 ResolvedLimit = Mapping[str, frozenset[str]]
+# The entry that means every node of the template, said out loud (BOS's `*`).
+EVERY_NODE = "*"
 
 
 def narrow(template_nodes: Iterable[str], resolved: ResolvedLimit | None) -> list[str]:
-    """The template's nodes the limit keeps (all of them without a limit)."""
+    """The template's nodes the limit keeps (all of them without a limit, or with `*`)."""
     nodes = set(template_nodes)
-    if resolved is None:
+    if resolved is None or EVERY_NODE in resolved:
         return sorted(nodes)
     allowed = frozenset().union(*resolved.values()) if resolved else frozenset()
     return sorted(nodes & allowed)
@@ -38,5 +40,21 @@ def limit_problems(
             entry,
         )
         for index, (entry, members) in enumerate(resolved.items())
-        if not members & nodes
+        if entry != EVERY_NODE and not members & nodes
     ]
+
+
+# Operations that may take a running node down: `boot` reboots nodes on another version.
+POWERS_DOWN = ("boot", "reboot", "shutdown")
+
+
+def missing_limit(operation: str, limit: list[str], required: bool) -> Problem | None:
+    """A session that may reboot or power off nodes without naming them, where the stack
+    requires a limit (`ochami:sessionLimitRequired`)."""
+    if not required or limit or operation not in POWERS_DOWN:
+        return None
+    return Problem(
+        "limit",
+        f"required for a {operation} session by ochami:sessionLimitRequired: name the nodes"
+        f" (xnames or groups), or `{EVERY_NODE}` for every node of the template",
+    )

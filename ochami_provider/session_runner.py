@@ -12,7 +12,7 @@ from .models.names import normalize_xname
 from .models.owner import Stake
 from .models.session import BootSessionSpec, SessionState
 from .reservations import NodeReservation
-from .session_limit import narrow
+from .session_limit import EVERY_NODE, narrow
 from .session_machine import (
     CheckBoots,
     Finished,
@@ -36,6 +36,9 @@ def resolve_limit(services: Services, limit: list[str]) -> dict[str, frozenset[s
     (one SMD read per group)."""
     resolved: dict[str, frozenset[str]] = {}
     for entry in limit:
+        if entry == EVERY_NODE:
+            resolved[entry] = frozenset()  # narrow() keeps every node for it
+            continue
         try:
             resolved[entry] = frozenset({normalize_xname(entry)})
             continue

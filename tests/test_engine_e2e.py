@@ -544,6 +544,23 @@ def _edit_stack(project: Project, edit: Any) -> None:
     path.write_text(yaml.safe_dump(config))
 
 
+def test_a_stack_that_requires_a_limit_stops_a_session_without_one_at_preview(
+    project: Project, fleet: Fleet
+) -> None:
+    """`ochami:sessionLimitRequired: true` in the stack config: the session over the whole
+    template (no `limit`) fails `preview` naming the field; `limit: ["*"]` goes through."""
+    _edit_stack(project, lambda c: c.update({"ochami:sessionLimitRequired": "true"}))
+    refused = project.run("preview", check=False)
+    assert refused.returncode != 0 and "Traceback" not in refused.stdout + refused.stderr
+    assert "limit" in refused.stdout and "ochami:sessionLimitRequired" in refused.stdout
+    assert fleet.count(writes_only=True) == 0
+    _edit_stack(project, lambda c: c["ochami-boot:sessions"]["boot-compute"].update(limit=["*"]))
+    project.run("up", "--yes")
+    assert project.outputs()["session:boot-compute:status"] == "completed"
+    compute = fleet.groups["compute"]["members"]["ids"]
+    assert all(fleet.nodes[node].power == "on" for node in compute)
+
+
 def test_stack_config_mistakes_are_one_error_each_and_no_traceback(
     project: Project, fleet: Fleet
 ) -> None:

@@ -337,6 +337,34 @@ def test_limit_narrows_the_session(fleet: Fleet, sim: SimServer) -> None:
     assert [t.xname for tr in fleet.transitions.values() for t in tr.tasks] == [first]
 
 
+def test_a_stack_that_requires_a_limit_refuses_sessions_that_name_none(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """`ochami:sessionLimitRequired`: a session that may reboot or power off nodes must name
+    them (BOS's session_limit_required); `*` names every node of the template out loud."""
+    _, template = _created(sim)
+    guarded = {"uri": sim.url, "sessionLimitRequired": True}
+    before = fleet.count(writes_only=True)
+    for operation in ("boot", "reboot", "shutdown"):
+        props = {
+            "name": "wide",
+            "template": {k: template[k] for k in SPEC_KEYS},
+            "operation": operation,
+            "connection": guarded,
+        }
+        failures = BootSessionProvider().check({}, props).failures
+        assert [f.property for f in failures] == ["limit"], failures
+        assert "ochami:sessionLimitRequired" in failures[0].reason
+        assert "`*` for every node" in failures[0].reason
+    assert fleet.count(writes_only=True) == before
+    stage = _session_props(sim, template, operation="stage", connection=guarded)
+    assert stage is not None  # writes configuration only: no limit needed
+    every = _session_props(sim, template, limit=["*"], connection=guarded)
+    outs = BootSessionProvider().create(every).outs
+    assert outs is not None and outs["status"] == "completed"
+    assert nodes(outs["results"]["succeeded"]) == nodes(template["hosts"]["compute"])
+
+
 def test_limit_matching_nothing_fails_the_session(sim: SimServer) -> None:
     _, template = _created(sim)
     outs = BootSessionProvider().create(_session_props(sim, template, limit=["x3000c0s0b0n0"])).outs

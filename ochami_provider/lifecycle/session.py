@@ -13,7 +13,7 @@ from ..models.session import (
     SessionRecord,
     SessionState,
 )
-from ..session_limit import limit_problems
+from ..session_limit import limit_problems, missing_limit
 from ..session_runner import resolve_limit, run_session
 from ..template_writer import Log, quiet, resolve_targets
 from .connection import Connector
@@ -47,9 +47,13 @@ class SessionLifecycle:
             return None, problems
         inputs = SessionInputs.from_props(news)
         spec = inputs.spec
+        settings = self.connector.settings(inputs.connection)
+        unlimited = missing_limit(spec.operation, spec.limit, settings.session_limit_required)
+        if unlimited is not None:
+            return inputs, [*problems, unlimited]
         if (
             not spec.limit
-            or not self.connector.settings(inputs.connection).verify_targets
+            or not settings.verify_targets
             or unchanged(
                 olds,
                 recorded_spec(BootSessionSpec, SessionInputs.spec_data(olds)),
