@@ -7,12 +7,13 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from .clients.services import Services
-from .errors import InvalidInputError, NotFoundError, OchamiError, SessionConflictError
+from .errors import InvalidInputError, OchamiError, SessionConflictError
 from .models.names import normalize_xname
 from .models.owner import Stake
+from .models.records import Component
 from .models.session import BootSessionSpec, SessionState
 from .reservations import NodeReservation
-from .session_limit import EVERY_NODE, narrow
+from .session_limit import LimitTerm, narrow, parse_limit
 from .session_machine import (
     CheckBoots,
     Finished,
@@ -31,26 +32,56 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def resolve_limit(services: Services, limit: list[str]) -> dict[str, frozenset[str]]:
-    """What each `limit` entry stands for: an xname itself, an SMD group label its members
-    (one SMD read per group)."""
+def resolve_limit(services: Services, terms: list[LimitTerm]) -> dict[str, frozenset[str]]:
+    """The nodes each named term stands for: an xname itself; else an SMD group, a partition
+    or a role (`Role` or `Role_SubRole`), looked up in at most three SMD reads (every group,
+    every partition, every node) whatever the number of terms or nodes."""
     resolved: dict[str, frozenset[str]] = {}
-    for entry in limit:
-        if entry == EVERY_NODE:
-            resolved[entry] = frozenset()  # narrow() keeps every node for it
+    pending: dict[str, LimitTerm] = {}
+    for term in terms:
+        if term.every or term.name in resolved:
             continue
         try:
-            resolved[entry] = frozenset({normalize_xname(entry)})
-            continue
+            resolved[term.name] = frozenset({normalize_xname(term.name)})
         except ValueError:
-            pass
-        try:
-            resolved[entry] = frozenset(services.smd.get_group(entry.lower()).members.ids)
-        except NotFoundError:
-            raise InvalidInputError(
-                "limit", entry, "not a node xname, and SMD has no group with this label"
-            ) from None
+            pending.setdefault(term.name, term)
+
+    def groups() -> dict[str, list[str]]:
+        return {g.label.lower(): g.members.ids for g in services.smd.list_groups()}
+
+    def partitions() -> dict[str, list[str]]:
+        return {p.name.lower(): p.members.ids for p in services.smd.list_partitions()}
+
+    def roles() -> dict[str, list[str]]:
+        return _roles(services.smd.list_components(type_="Node"))
+
+    lookups: tuple[Callable[[], dict[str, list[str]]], ...] = (groups, partitions, roles)
+    for lookup in lookups:
+        if not pending:
+            break
+        found = lookup()
+        for name in [n for n in pending if n.lower() in found]:
+            resolved[name] = frozenset(found[name.lower()])
+            del pending[name]
+    for name, term in pending.items():
+        raise InvalidInputError(
+            term.field,
+            name,
+            "not a node xname, and SMD has no group, partition or role of this name",
+        )
     return resolved
+
+
+def _roles(components: list[Component]) -> dict[str, list[str]]:
+    """Nodes by role and by role_subrole, lower case (BOS's limit takes either)."""
+    found: dict[str, list[str]] = {}
+    for component in components:
+        if component.role:
+            found.setdefault(component.role.lower(), []).append(component.id)
+            if component.sub_role:
+                key = f"{component.role}_{component.sub_role}".lower()
+                found.setdefault(key, []).append(component.id)
+    return found
 
 
 def run_session(
@@ -79,9 +110,11 @@ def run_session(
                     return action.state
                 if isinstance(action, Resolve):
                     hosts_by_set = resolve_targets(services, template)
+                    terms = parse_limit(spec.limit)
                     nodes = narrow(
                         (h for hs in hosts_by_set.values() for h in hs),
-                        resolve_limit(services, spec.limit) if spec.limit else None,
+                        terms,
+                        resolve_limit(services, terms) if terms else None,
                     )
                     if only_nodes is not None:
                         nodes = sorted(set(nodes) & set(only_nodes))

@@ -374,8 +374,11 @@ SESSION_CASES = [
     ("task_deadline_minutes", 2000, "task_deadline_minutes", "2000"),
     ("retry", {"max_retries": 11}, "retry.max_retries", "11"),
     ("timeout_seconds", "soon", "timeout_seconds", "soon"),
-    ("limit", ["bad group!"], "limit", "bad group!"),
-    ("limit", ["nosuch"], "limit", "'nosuch'"),
+    ("limit", ["bad group!"], "limit[0]", "bad group!"),
+    ("limit", ["nosuch"], "limit[0]", "'nosuch'"),
+    ("limit", ["compute,,x1000c0s2b0n0"], "limit[0]", "empty term"),
+    ("limit", ["!compute"], "limit", "keeps no node of template 'compute'"),
+    ("limit", ["compute", "&login"], "limit[1]", "'&login' matches no node"),
     # A node of another template, a typo SMD does not know, a group of none of its nodes: each
     # would be dropped without a word, and the session would do nothing and say completed.
     ("limit", ["x1000c0s0b0n0"], "limit[0]", "matches no node of template 'compute'"),

@@ -7,7 +7,14 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from ..errors import NotFoundError
-from ..models.records import Component, EthernetInterface, Group, LockStatus, Reservation
+from ..models.records import (
+    Component,
+    EthernetInterface,
+    Group,
+    LockStatus,
+    Partition,
+    Reservation,
+)
 from .transport import ServiceTransport
 
 
@@ -25,6 +32,16 @@ class SmdClient:
 
     def get_group(self, label: str) -> Group:
         return Group.model_validate(self.transport.request("GET", f"/groups/{label}").json())
+
+    def list_groups(self) -> list[Group]:
+        """Every group with its members, in one request."""
+        body = self.transport.request("GET", "/groups").json()
+        return [Group.model_validate(g) for g in body or []]
+
+    def list_partitions(self) -> list[Partition]:
+        """Every partition with its members, in one request."""
+        body = self.transport.request("GET", "/partitions").json()
+        return [Partition.model_validate(p) for p in body or []]
 
     def list_components(
         self,

@@ -13,7 +13,7 @@ from ..models.session import (
     SessionRecord,
     SessionState,
 )
-from ..session_limit import limit_problems, missing_limit
+from ..session_limit import limit_problems, missing_limit, parse_limit
 from ..session_runner import resolve_limit, run_session
 from ..template_writer import Log, quiet, resolve_targets
 from .connection import Connector
@@ -64,14 +64,15 @@ class SessionLifecycle:
             return inputs, problems
         services = self.connector.services(inputs.connection)
         try:
-            resolved = resolve_limit(services, spec.limit)
+            terms = parse_limit(spec.limit)
+            resolved = resolve_limit(services, terms)
             template_nodes = resolve_targets(services, spec.template)
         except InvalidInputError as error:
             return inputs, [*problems, *_within_template(error.problems)]
         except OchamiError as error:
             return inputs, [*problems, Problem("limit", f"could not be resolved: {error}")]
         nodes = [n for hosts in template_nodes.values() for n in hosts]
-        return inputs, problems + limit_problems(spec.template.name, nodes, resolved)
+        return inputs, problems + limit_problems(spec.template.name, nodes, terms, resolved)
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
         changed = changed_keys(olds, news, SessionInputs.KEYS)
@@ -131,7 +132,9 @@ class SessionLifecycle:
 def _within_template(problems: list[Problem]) -> list[Problem]:
     """Problems the session's template has, named as fields of the session."""
     return [
-        p if p.field == "limit" else Problem(f"template.{p.field}", p.message, p.value)
+        p
+        if p.field.partition("[")[0] == "limit"
+        else Problem(f"template.{p.field}", p.message, p.value)
         for p in problems
     ]
 

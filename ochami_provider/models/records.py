@@ -31,6 +31,13 @@ class Group(_Record):
     members: Members = Field(default_factory=Members)
 
 
+class Partition(_Record):
+    name: str
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    members: Members = Field(default_factory=Members)
+
+
 class Component(_Record):
     """The fields of an SMD component this package reads."""
 

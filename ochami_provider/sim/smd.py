@@ -49,6 +49,10 @@ async def smd_group_members(request: Request) -> Response:
     return JSONResponse(fleet.groups[label]["members"])
 
 
+async def smd_partitions(request: Request) -> Response:
+    return JSONResponse(list(fleet_of(request).partitions.values()))
+
+
 async def smd_partition(request: Request) -> Response:
     fleet = fleet_of(request)
     name = request.path_params["name"]
@@ -147,6 +151,7 @@ ROUTES = [
     Route("/hsm/v2/groups", smd_groups, methods=["GET", "POST"]),
     Route("/hsm/v2/groups/{label}", smd_group, methods=["GET", "DELETE"]),
     Route("/hsm/v2/groups/{label}/members", smd_group_members),
+    Route("/hsm/v2/partitions", smd_partitions),
     Route("/hsm/v2/partitions/{name}", smd_partition),
     Route("/hsm/v2/State/Components", smd_components),
     Route("/hsm/v2/Inventory/EthernetInterfaces", smd_ethernet_interfaces),

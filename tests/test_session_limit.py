@@ -1,0 +1,85 @@
+"""BOS's `limit` grammar: terms applied left to right (`&` intersects, `!` excludes, `*` is
+every node), names resolved in SMD in a fixed number of requests."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from ochami_provider.clients import Services
+from ochami_provider.config import ProviderConfig
+from ochami_provider.errors import InvalidInputError
+from ochami_provider.session_limit import limit_problems, narrow, parse_limit
+from ochami_provider.session_runner import resolve_limit
+from ochami_provider.sim import Fleet, SimServer
+from tests.backends import Backend
+
+NODES = [f"x1000c0s{i}b0n0" for i in range(6)]
+MEMBERS = {"gpu": frozenset(NODES[:3]), "rack1": frozenset(NODES[2:5]), NODES[5]: frozenset()}
+
+
+@pytest.mark.parametrize(
+    ("limit", "kept"),
+    [
+        (["gpu"], NODES[:3]),
+        (["gpu,rack1"], NODES[:5]),
+        (["gpu", "rack1"], NODES[:5]),  # list entries are terms too
+        (["gpu,&rack1"], [NODES[2]]),
+        (["rack1,!gpu"], NODES[3:5]),
+        (["*,!gpu"], NODES[3:]),
+        (["all", "!rack1", "!gpu"], [NODES[5]]),
+        (["!gpu"], []),  # from nothing: BOS says to start with `*` to exclude
+        ([" gpu , & rack1 "], [NODES[2]]),
+    ],
+)
+def test_terms_apply_left_to_right(limit: list[str], kept: list[str]) -> None:
+    assert narrow(NODES, parse_limit(limit), MEMBERS) == kept
+
+
+def test_no_limit_keeps_every_node_and_an_empty_term_names_its_entry() -> None:
+    assert narrow(NODES, parse_limit([]), None) == NODES
+    with pytest.raises(InvalidInputError) as caught:
+        parse_limit(["gpu", "rack1,,&"])
+    assert caught.value.problems[0].field == "limit[1]"
+    assert "empty term" in caught.value.problems[0].message
+
+
+def test_problems_name_the_term_that_matches_nothing_and_a_limit_that_keeps_nothing() -> None:
+    members = {**MEMBERS, "other": frozenset({"x9000c0s0b0n0"})}
+    found = limit_problems("t", NODES, parse_limit(["gpu", "&other"]), members)
+    assert [(p.field, p.message.split(" matches")[0]) for p in found] == [("limit[1]", "'&other'")]
+    empty = limit_problems("t", NODES, parse_limit(["gpu,!gpu"]), MEMBERS)
+    assert [p.field for p in empty] == ["limit"]
+    assert "keeps no node of template 't'" in empty[0].message
+
+
+def test_names_resolve_in_at_most_three_smd_requests_whatever_their_number() -> None:
+    fleet = Fleet.generate(64, groups={f"g{i}": range(i, i + 8) for i in range(0, 64, 8)})
+    fleet.partitions["p1"] = {"name": "p1", "members": {"ids": list(fleet.nodes)[:16]}}
+    for i, node in enumerate(fleet.nodes.values()):
+        node.role = "Application" if i % 2 else "Compute"
+    with SimServer(fleet) as sim, Services.from_config(ProviderConfig(uri=sim.url)) as services:
+        terms = parse_limit([",".join(f"g{i}" for i in range(0, 64, 8)), "&p1", "!application"])
+        fleet.requests.clear()
+        resolved = resolve_limit(services, terms)
+        assert Counter(s for s, _, _ in fleet.requests) == Counter({"smd": 3})
+        kept = narrow(fleet.nodes, terms, resolved)
+        assert kept == sorted(list(fleet.nodes)[:16:2])  # in p1, and Compute (even indexes)
+        fleet.requests.clear()
+        only_xnames = parse_limit([",".join(list(fleet.nodes)[:40])])
+        assert len(resolve_limit(services, only_xnames)) == 40
+        assert fleet.requests == []  # xnames stand for themselves
+
+
+def test_roles_and_groups_resolve_in_the_real_smd_as_in_the_simulator(backend: Backend) -> None:
+    """Contract: login = nodes 0-3 (role Application), compute = 4-15 (role Compute)."""
+    nodes = backend.nodes
+    with backend.services() as services:
+        terms = parse_limit(["APPLICATION,compute", "!login", f"{nodes[0]}"])
+        resolved = resolve_limit(services, terms)
+        assert narrow(nodes, terms, resolved) == sorted(nodes[4:] + nodes[:1])
+        with pytest.raises(InvalidInputError) as caught:
+            resolve_limit(services, parse_limit(["compute", "nosuch-role"]))
+    assert caught.value.problems[0].field == "limit[1]"
+    assert "no group, partition or role" in caught.value.problems[0].message
