@@ -139,15 +139,22 @@ class SessionMachine:
         return self.spec.booted_when == "bootscript" and self._operation in POWERS_ON
 
     # What happened ---------------------------------------------------------------------
-    def on_resolved(self, nodes: list[str], now: str) -> None:
+    def on_resolved(
+        self, nodes: list[str], now: str, skipped: Mapping[str, str] | None = None
+    ) -> None:
+        """`nodes`: those to act on; `skipped`: node -> why it is left out (disabled or locked
+        in SMD), reported and never touched."""
         self._expect("created")
         self.state.started_at = now
+        for node, reason in sorted((skipped or {}).items()):
+            self.state.results.skipped.setdefault(reason, []).append(node)
         if not nodes:
             self._finish(
                 "failed",
                 now,
                 "no nodes to act on: the template's targets"
                 + (f" narrowed by limit {self.spec.limit}" if self.spec.limit else "")
+                + (" (less the skipped ones)" if skipped else "")
                 + " resolve to no node",
             )
             return
@@ -356,7 +363,10 @@ class SessionMachine:
         self.state.phase = "done"
         self.state.completed_at = now
         self.state.error_message = message
-        results = SessionResults(steps=self.state.results.steps)
+        results = SessionResults(steps=self.state.results.steps, skipped=self.state.results.skipped)
+        left_out = sorted(n for nodes in results.skipped.values() for n in nodes)
+        if left_out:
+            results.phases["skipped"] = left_out
         for node in sorted(self._nodes):
             outcome = self._nodes[node]
             results.phases.setdefault(outcome.phase, []).append(node)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
@@ -72,6 +73,30 @@ def resolve_limit(services: Services, terms: list[LimitTerm]) -> dict[str, froze
     return resolved
 
 
+DISABLED = "disabled in SMD (include_disabled: true acts on them)"
+LOCKED = "locked in SMD (an admin's lock: PCS will not power it)"
+# Beyond this many nodes one listing of every node is cheaper than a query naming each.
+_ID_QUERY_LIMIT = 200
+
+
+def left_out(services: Services, nodes: list[str], include_disabled: bool) -> dict[str, str]:
+    """Nodes a session skips, and why: disabled in SMD (unless `include_disabled`), or
+    locked. One component read and one lock-status read, whatever the number of nodes."""
+    if not nodes:
+        return {}
+    ids = nodes if len(nodes) <= _ID_QUERY_LIMIT else None
+    skipped: dict[str, str] = {}
+    if not include_disabled:
+        wanted = set(nodes)
+        for component in services.smd.list_components(type_="Node", ids=ids):
+            if component.id in wanted and component.enabled is False:
+                skipped[component.id] = DISABLED
+    for status in services.smd.lock_status(nodes):
+        if status.locked:
+            skipped.setdefault(status.id, LOCKED)
+    return skipped
+
+
 def _roles(components: list[Component]) -> dict[str, list[str]]:
     """Nodes by role and by role_subrole, lower case (BOS's limit takes either)."""
     found: dict[str, list[str]] = {}
@@ -118,10 +143,14 @@ def run_session(
                     )
                     if only_nodes is not None:
                         nodes = sorted(set(nodes) & set(only_nodes))
+                    skipped = left_out(services, nodes, spec.include_disabled)
+                    nodes = [n for n in nodes if n not in skipped]
                     # Before any write: a session over nodes another one holds is refused.
                     reservation.acquire(nodes)
                     log(f"session {spec.name}: {len(nodes)} node(s) to {spec.operation}")
-                    machine.on_resolved(nodes, now())
+                    for reason, count in Counter(skipped.values()).items():
+                        log(f"session {spec.name}: skipped {count} node(s): {reason}")
+                    machine.on_resolved(nodes, now(), skipped)
                 elif isinstance(action, WriteConfig):
                     # The template's own data, re-asserted for these nodes: a manual edit since
                     # the template was written cannot slip into the boot.

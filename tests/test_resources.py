@@ -365,6 +365,34 @@ def test_a_stack_that_requires_a_limit_refuses_sessions_that_name_none(
     assert nodes(outs["results"]["succeeded"]) == nodes(template["hosts"]["compute"])
 
 
+def test_nodes_disabled_or_locked_in_smd_are_skipped_and_reported(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """BOS skips nodes SMD marks disabled (unless include_disabled) and nodes locked by
+    someone else; both are reported as skipped with the reason, and never powered."""
+    _, template = _created(sim)
+    compute = nodes(template["hosts"]["compute"])
+    fleet.nodes[compute[0]].enabled = False
+    fleet.nodes[compute[1]].locked = True
+    outs = BootSessionProvider().create(_session_props(sim, template)).outs
+    assert outs is not None and outs["status"] == "completed"
+    results = outs["results"]
+    assert results["skipped"] == {
+        "disabled in SMD (include_disabled: true acts on them)": compute[0],
+        "locked in SMD (an admin's lock: PCS will not power it)": compute[1],
+    }
+    assert nodes(results["phases"]["skipped"]) == compute[:2]
+    assert nodes(results["succeeded"]) == compute[2:]
+    powered = {t.xname for tr in fleet.transitions.values() for t in tr.tasks}
+    assert powered == set(compute[2:])
+    # include_disabled: the disabled node is acted on; the locked one is still left alone.
+    again = BootSessionProvider().create(
+        _session_props(sim, template, name="again", include_disabled=True)
+    )
+    assert again.outs is not None
+    assert list(again.outs["results"]["skipped"].values()) == [compute[1]]
+
+
 def test_limit_matching_nothing_fails_the_session(sim: SimServer) -> None:
     _, template = _created(sim)
     outs = BootSessionProvider().create(_session_props(sim, template, limit=["x3000c0s0b0n0"])).outs
@@ -434,10 +462,11 @@ def test_write_requests_do_not_grow_with_the_fleet(size: int) -> None:
     for service, method, _path in fleet.requests:
         if method != "GET":
             by_service[f"{service} {method}"] = by_service.get(f"{service} {method}", 0) + 1
-    # smd POST: the session's reservation of its nodes, and its release.
+    # smd POST: the lock-status read (locked nodes are skipped), the session's reservation of
+    # its nodes, and its release.
     # bss PUT: the boot set's record by name, and by MAC, by the template; the same two again
     # by the session, naming itself in the records (the node's last session)
-    assert by_service == {"bss PUT": 4, "cloud-init POST": 1, "pcs POST": 1, "smd POST": 2}
+    assert by_service == {"bss PUT": 4, "cloud-init POST": 1, "pcs POST": 1, "smd POST": 3}
     reads = sum(1 for _, method, _ in fleet.requests if method == "GET")
     # group, BSS and cloud-init reads in check, create and the session, plus PCS polls
     assert reads <= 15

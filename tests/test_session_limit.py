@@ -83,3 +83,36 @@ def test_roles_and_groups_resolve_in_the_real_smd_as_in_the_simulator(backend: B
             resolve_limit(services, parse_limit(["compute", "nosuch-role"]))
     assert caught.value.problems[0].field == "limit[1]"
     assert "no group, partition or role" in caught.value.problems[0].message
+
+
+def test_disabled_and_locked_nodes_are_left_out_in_the_real_smd_as_in_the_simulator(
+    backend: Backend,
+) -> None:
+    """What BOS skips: nodes SMD marks disabled (unless include_disabled) and locked nodes;
+    one component read and one lock-status read."""
+    from ochami_provider.session_runner import DISABLED, LOCKED, left_out
+
+    nodes = backend.nodes[8:12]
+    disabled, locked = nodes[0], nodes[1]
+    enable = f"/State/Components/{disabled}/Enabled"
+    with backend.services() as services:
+        smd = services.smd.transport
+        if backend.kind == "sim":
+            backend.fleet.nodes[disabled].enabled = False
+            backend.fleet.nodes[locked].locked = True
+        else:
+            smd.request("PATCH", enable, json={"Enabled": False}, ok=(200, 204))
+            smd.request("POST", "/locks/lock", json={"ComponentIDs": [locked]})
+        try:
+            assert left_out(services, nodes, include_disabled=False) == {
+                disabled: DISABLED,
+                locked: LOCKED,
+            }
+            assert left_out(services, nodes, include_disabled=True) == {locked: LOCKED}
+        finally:
+            if backend.kind == "sim":
+                backend.fleet.nodes[disabled].enabled = True
+                backend.fleet.nodes[locked].locked = False
+            else:
+                smd.request("PATCH", enable, json={"Enabled": True}, ok=(200, 204))
+                smd.request("POST", "/locks/unlock", json={"ComponentIDs": [locked]})

@@ -52,6 +52,8 @@ class BootSessionSpec(BaseModel):
     # -> nodes). `boot` leaves alone a node that is on and asked for its boot script after
     # that; a node with no write time counts as written at 0.
     template_writes: dict[str, NodeList] = Field(default_factory=dict)
+    # Act on nodes SMD marks disabled too (BOS's include_disabled); otherwise they are skipped.
+    include_disabled: bool = False
 
     def last_writes(self) -> dict[str, int]:
         return {n: int(at) for at, nodes in self.template_writes.items() for n in nodes}
@@ -101,6 +103,8 @@ class SessionResults(BaseModel):
     phases: dict[str, NodeList] = Field(default_factory=dict)
     # How many nodes each step touched: PCS operation -> nodes sent, and `left alone`.
     steps: dict[str, int] = Field(default_factory=dict)
+    # Nodes the session did not act on, by why: disabled or locked in SMD.
+    skipped: dict[str, NodeList] = Field(default_factory=dict)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

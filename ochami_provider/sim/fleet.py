@@ -38,6 +38,9 @@ class Node:
     arch: str = "X86"
     power: str = "off"
     mac: str = ""
+    # SMD's Enabled flag, and an admin's lock (`/locks/lock`).
+    enabled: bool = True
+    locked: bool = False
 
     @property
     def ip(self) -> str:
@@ -54,7 +57,7 @@ class Node:
             "Type": "Node",
             "State": "Ready" if self.power == "on" else "Off",
             "Flag": "OK",
-            "Enabled": True,
+            "Enabled": self.enabled,
             "Role": self.role,
             "NID": self.nid,
             "Arch": self.arch,

@@ -139,7 +139,12 @@ async def smd_lock_status(request: Request) -> Response:
     ids = [str(x).lower() for x in (await read_json(request) or {}).get("ComponentIDs") or []]
     held = fleet.reservation_holders()
     components = [
-        {"ID": x, "Locked": False, "Reserved": x in held, "ReservationDisabled": False}
+        {
+            "ID": x,
+            "Locked": fleet.nodes[x].locked,
+            "Reserved": x in held,
+            "ReservationDisabled": False,
+        }
         for x in ids
         if x in fleet.nodes
     ]
