@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from .models.session import (
     BootSessionSpec,
@@ -362,6 +363,7 @@ class SessionMachine:
         self.state.status = status  # type: ignore[assignment]
         self.state.phase = "done"
         self.state.completed_at = now
+        self.state.duration_seconds = _seconds_between(self.state.started_at, now)
         self.state.error_message = message
         results = SessionResults(steps=self.state.results.steps, skipped=self.state.results.skipped)
         left_out = sorted(n for nodes in results.skipped.values() for n in nodes)
@@ -383,3 +385,12 @@ def _task_error(task: TaskResult | None) -> str:
     if task is None:
         return "PCS reported no task for this node"
     return task.error or f"PCS task ended {task.status}"
+
+
+def _seconds_between(start: str | None, end: str) -> float | None:
+    """Seconds from one ISO time to another; None when either is not one."""
+    try:
+        begun, ended = datetime.fromisoformat(start or ""), datetime.fromisoformat(end)
+    except ValueError:
+        return None
+    return round((ended - begun).total_seconds(), 1)

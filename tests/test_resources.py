@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -382,6 +383,12 @@ def test_nodes_disabled_or_locked_in_smd_are_skipped_and_reported(
         "locked in SMD (an admin's lock: PCS will not power it)": compute[1],
     }
     assert nodes(results["phases"]["skipped"]) == compute[:2]
+    # As `cray bos v2 sessions status` shows it: each phase's share, and the timing.
+    share = round(100 * 2 / len(compute), 1)
+    assert results["percent"] == {"booted": round(100 - share, 1), "skipped": share}
+    started = datetime.fromisoformat(outs["started_at"])
+    ended = datetime.fromisoformat(outs["completed_at"])
+    assert outs["duration_seconds"] == round((ended - started).total_seconds(), 1)
     assert nodes(results["succeeded"]) == compute[2:]
     powered = {t.xname for tr in fleet.transitions.values() for t in tr.tasks}
     assert powered == set(compute[2:])

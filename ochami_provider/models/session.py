@@ -118,6 +118,17 @@ class SessionResults(BaseModel):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def percent(self) -> dict[str, float]:
+        """Each phase's share of the session's nodes, skipped ones included (BOS's status)."""
+        total = sum(len(nodes) for nodes in self.phases.values())
+        return {
+            phase: round(100 * len(nodes) / total, 1)
+            for phase, nodes in sorted(self.phases.items())
+            if total
+        }
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def error_summary(self) -> dict[str, ErrorGroup]:
         by_error: dict[str, list[str]] = {}
         for node, error in self.failed.items():
@@ -138,6 +149,8 @@ class SessionState(BaseModel):
     created: str
     started_at: str | None = None
     completed_at: str | None = None
+    # From start to end, once it ended (as `cray bos v2 sessions status` shows it).
+    duration_seconds: float | None = None
     operation: Operation
     pcs_operation: str | None = None
     transition_ids: list[str] = Field(default_factory=list)
