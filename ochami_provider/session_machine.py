@@ -310,6 +310,17 @@ class SessionMachine:
             )
         self._settle(self._power_failed, unfetched + self._looping, now)
 
+    def on_hook_failed(self, message: str, now: str) -> None:
+        """A hook failed: before any power action the session stops (nodes not powered stay
+        pending); after the session ended, it fails with the hook's error."""
+        if self.state.phase == "done":
+            self.state.status = "failed"
+            self.state.error_message = "; ".join(
+                m for m in (self.state.error_message, message) if m
+            )
+            return
+        self._finish("failed", now, message)
+
     def on_error(self, message: str, now: str) -> None:
         """A service error the session cannot get past: nodes not yet settled stay pending."""
         self._finish("failed", now, message)

@@ -14,6 +14,7 @@ from .models.owner import Stake
 from .models.records import Component
 from .models.session import BootSessionSpec, SessionState
 from .reservations import NodeReservation
+from .session_hooks import hook_environment, run_hook
 from .session_limit import LimitTerm, narrow, parse_limit
 from .session_machine import (
     CheckBoots,
@@ -127,11 +128,16 @@ def run_session(
     template = spec.template
     hosts_by_set: dict[str, list[str]] = {}
     reservation = NodeReservation(services.smd, spec.name, clock, log)
+    acting: list[str] = []
+    # None until the first power action; then whether the pre-command let the session on.
+    pre_ok: bool | None = None
     try:
         while True:
             action = machine.next_action()
             try:
                 if isinstance(action, Finished):
+                    if pre_ok and spec.post_command:
+                        _post_hook(spec, acting, action.state.status, machine, now(), log)
                     return action.state
                 if isinstance(action, Resolve):
                     hosts_by_set = resolve_targets(services, template)
@@ -151,6 +157,7 @@ def run_session(
                     for reason, count in Counter(skipped.values()).items():
                         log(f"session {spec.name}: skipped {count} node(s): {reason}")
                     machine.on_resolved(nodes, now(), skipped)
+                    acting = nodes
                 elif isinstance(action, WriteConfig):
                     # The template's own data, re-asserted for these nodes: a manual edit since
                     # the template was written cannot slip into the boot.
@@ -178,6 +185,12 @@ def run_session(
                         " current version left alone"
                     )
                 elif isinstance(action, StartPower):
+                    if pre_ok is None:
+                        pre_ok = not spec.pre_command or _pre_hook(
+                            spec, acting, machine, now(), log
+                        )
+                        if not pre_ok:
+                            continue
                     reservation.keep_alive()
                     already_on: frozenset[str] = frozenset()
                     if action.operation == "On" and machine.verifies_boots():
@@ -235,6 +248,36 @@ def run_session(
                 machine.on_error(str(error), now())
     finally:
         reservation.release()
+
+
+def _pre_hook(
+    spec: BootSessionSpec, nodes: list[str], machine: SessionMachine, now: str, log: Log
+) -> bool:
+    """Run the pre-command; False (and the session failed) when it fails."""
+    assert spec.pre_command is not None
+    log(f"session {spec.name}: pre_command on {len(nodes)} node(s): {spec.pre_command}")
+    env = hook_environment(spec.name, spec.operation, nodes)
+    failed = run_hook("pre_command", spec.pre_command, env, spec.hook_timeout_seconds)
+    if failed:
+        machine.on_hook_failed(f"{failed}; no node was powered", now)
+        return False
+    return True
+
+
+def _post_hook(
+    spec: BootSessionSpec,
+    nodes: list[str],
+    status: str,
+    machine: SessionMachine,
+    now: str,
+    log: Log,
+) -> None:
+    assert spec.post_command is not None
+    log(f"session {spec.name}: post_command ({status}): {spec.post_command}")
+    env = hook_environment(spec.name, spec.operation, nodes, status)
+    failed = run_hook("post_command", spec.post_command, env, spec.hook_timeout_seconds)
+    if failed:
+        machine.on_hook_failed(failed, now)
 
 
 def _abort_quietly(services: Services, transition_id: str, log: Log) -> None:

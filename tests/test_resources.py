@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -398,6 +399,51 @@ def test_nodes_disabled_or_locked_in_smd_are_skipped_and_reported(
     )
     assert again.outs is not None
     assert list(again.outs["results"]["skipped"].values()) == [compute[1]]
+
+
+def test_hooks_run_before_the_first_power_action_and_after_the_session(
+    fleet: Fleet, sim: SimServer, tmp_path: Path
+) -> None:
+    """pre_command / post_command (drain in Slurm, resume after) see the session's nodes in
+    hostlist notation; a failing pre_command stops the session before any power action."""
+    _, template = _created(sim)
+    compute = template["hosts"]["compute"]
+    said = tmp_path / "hooks.log"
+    pre = f'echo "pre $OCHAMI_SESSION $OCHAMI_OPERATION $OCHAMI_NODES $OCHAMI_NODE_COUNT" >> {said}'
+    post = f'echo "post $OCHAMI_SESSION_STATUS $OCHAMI_NODES" >> {said}'
+    props = _session_props(sim, template, pre_command=pre, post_command=post)
+    outs = BootSessionProvider().create(props).outs
+    assert outs is not None and outs["status"] == "completed"
+    count = len(nodes(compute))
+    assert said.read_text().splitlines() == [
+        f"pre reboot-compute reboot {compute} {count}",
+        f"post completed {compute}",
+    ]
+    # A failing pre_command: the session fails saying why, and nothing is powered.
+    before = len(fleet.transitions)
+    failing = _session_props(
+        sim,
+        template,
+        name="drain-fails",
+        pre_command="echo 'scontrol: slurmctld down' >&2; exit 3",
+        post_command=f"echo never >> {said}",
+    )
+    outs = BootSessionProvider().create(failing).outs
+    assert outs is not None and outs["status"] == "failed"
+    assert (
+        "pre_command" in outs["error_message"] and "exited with status 3" in outs["error_message"]
+    )
+    assert (
+        "slurmctld down" in outs["error_message"] and "no node was powered" in outs["error_message"]
+    )
+    assert len(fleet.transitions) == before
+    assert "never" not in said.read_text()
+    # A failing post_command (resume) fails the session after its nodes were powered.
+    resume_fails = _session_props(sim, template, name="resume-fails", post_command="exit 1")
+    outs = BootSessionProvider().create(resume_fails).outs
+    assert outs is not None and outs["status"] == "failed"
+    assert nodes(outs["results"]["succeeded"]) == nodes(compute)
+    assert "post_command 'exit 1' exited with status 1" in outs["error_message"]
 
 
 def test_limit_matching_nothing_fails_the_session(sim: SimServer) -> None:

@@ -54,6 +54,13 @@ class BootSessionSpec(BaseModel):
     template_writes: dict[str, NodeList] = Field(default_factory=dict)
     # Act on nodes SMD marks disabled too (BOS's include_disabled); otherwise they are skipped.
     include_disabled: bool = False
+    # Local shell commands before the first power action and after the session ends (drain,
+    # resume), with OCHAMI_NODES (hostlist), OCHAMI_NODE_COUNT, OCHAMI_SESSION and
+    # OCHAMI_OPERATION in their environment (and OCHAMI_SESSION_STATUS after). A failing
+    # pre_command stops the session before any power action; a failing post_command fails it.
+    pre_command: str | None = Field(default=None, min_length=1)
+    post_command: str | None = Field(default=None, min_length=1)
+    hook_timeout_seconds: float = Field(default=600.0, gt=0, le=24 * 3600)
 
     def last_writes(self) -> dict[str, int]:
         return {n: int(at) for at, nodes in self.template_writes.items() for n in nodes}
