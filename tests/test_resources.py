@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from datetime import datetime
@@ -444,6 +445,22 @@ def test_hooks_run_before_the_first_power_action_and_after_the_session(
     assert outs is not None and outs["status"] == "failed"
     assert nodes(outs["results"]["succeeded"]) == nodes(compute)
     assert "post_command 'exit 1' exited with status 1" in outs["error_message"]
+
+
+def test_a_session_recorded_before_a_field_existed_does_not_run_again(sim: SimServer) -> None:
+    """An upgrade that adds spec fields with defaults (to the session, or to the template it
+    copies) must not make recorded sessions look changed: a changed template reruns a
+    session, and a reboot session reruns by rebooting."""
+    _, template = _created(sim)
+    news = _session_props(sim, template)
+    olds = copy.deepcopy(news)
+    del olds["boot_settle_seconds"], olds["include_disabled"]
+    del olds["template"]["boot_sets"]["compute"]["node_roles_groups"]
+    diff = BootSessionProvider().diff("reboot-compute", olds, news)
+    assert diff.changes is False and diff.replaces == []
+    # A real change still reruns it.
+    news["template"]["boot_sets"]["compute"]["kernel_parameters"] = "console=ttyS1"
+    assert BootSessionProvider().diff("reboot-compute", olds, news).replaces == ["template"]
 
 
 def test_limit_matching_nothing_fails_the_session(sim: SimServer) -> None:

@@ -74,8 +74,23 @@ class SessionLifecycle:
         nodes = [n for hosts in template_nodes.values() for n in hosts]
         return inputs, problems + limit_problems(spec.template.name, nodes, terms, resolved)
 
+    def check_known(self, news: Mapping[str, Any]) -> list[Problem]:
+        """What check can judge while other inputs are still unknown: the limit guard."""
+        operation, limit = news.get("operation"), news.get("limit") or []
+        connection = news.get("connection")
+        if not isinstance(operation, str) or not isinstance(limit, list):
+            return []
+        if connection is not None and not isinstance(connection, Mapping):
+            return []
+        try:
+            required = self.connector.settings(connection).session_limit_required
+        except (ValueError, InvalidInputError):
+            return []  # the full check says what is wrong with the connection
+        unlimited = missing_limit(operation, limit, required)
+        return [unlimited] if unlimited else []
+
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
-        changed = changed_keys(olds, news, SessionInputs.KEYS)
+        changed = changed_keys(_as_spec(olds), _as_spec(news), SessionInputs.KEYS)
         return Diff(
             changed=changed,
             replaces=[k for k in changed if k in RERUN_KEYS],
@@ -150,3 +165,14 @@ def _merge_retry(previous: SessionState, retry: SessionState) -> SessionState:
         set(previous.results.succeeded) | set(retry.results.succeeded)
     )
     return merged
+
+
+def _as_spec(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The props with the spec as a model holds it, defaults filled: a field added by a newer
+    version (or a default the engine dropped from the record) is no change, and above all no
+    reason to run a session again. Props that do not validate are compared as they are."""
+    try:
+        spec = BootSessionSpec.model_validate(SessionInputs.spec_data(props))
+    except ValueError:
+        return dict(props)
+    return {**props, **spec.model_dump(mode="json")}

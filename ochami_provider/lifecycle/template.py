@@ -93,6 +93,10 @@ class TemplateLifecycle:
             problems += _group_problems(services, inputs, owned, self.log)
         return inputs, problems
 
+    def check_known(self, news: Mapping[str, Any]) -> list[Problem]:
+        """Nothing to judge while inputs are unknown."""
+        return []
+
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
         changed = changed_keys(olds, news, DIFF_KEYS)
         return Diff(

@@ -100,6 +100,8 @@ class _Lifecycle(Protocol):
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff: ...
 
+    def check_known(self, news: Mapping[str, Any]) -> list[Problem]: ...
+
 
 class OchamiResourceProvider(ResourceProvider):
     """Check and diff, shared; settings arrive through `configure` or resource inputs, so the
@@ -116,9 +118,13 @@ class OchamiResourceProvider(ResourceProvider):
         self.connector.base = from_sources(req.config.get)
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        # While a value another resource produces is unknown, check judges nothing yet.
-        if any(contains_unknown(news.get(k)) for k in self.input_keys):
-            return CheckResult(news, [])
+        # While a value another resource produces is unknown, check judges only what does not
+        # depend on it (a new stack's preview: the session's template is not written yet).
+        unknown = {k for k in self.input_keys if contains_unknown(news.get(k))}
+        if unknown:
+            known = {k: v for k, v in news.items() if k not in unknown}
+            early = self.core.check_known(without_engine_keys(known))
+            return CheckResult(news, [CheckFailure(p.field, p.reason) for p in early])
         inputs, problems = self.core.check(olds, without_engine_keys(news))
         normalized = inputs.spec.model_dump(mode="json") if inputs else {}
         failures = [CheckFailure(p.field, p.reason) for p in problems]
