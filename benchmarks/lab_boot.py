@@ -17,9 +17,9 @@ from typing import Any
 from ochami_provider import BootSessionProvider, BootTemplateProvider
 from ochami_provider.clients.bss import BssClient
 from ochami_provider.sim import Fleet
-from tests.lab.harness import Lab, ready
+from tests.lab.harness import Lab, lab_on_real_services, ready
 from tests.lab.image import CLOUD_INIT_DATA_SOURCE
-from tests.openchami.stack import OpenchamiStack, built
+from tests.openchami.stack import built
 
 POLL_SECONDS = 0.5
 KEYS = ("name", "description", "boot_sets", "cloud_init")
@@ -58,47 +58,35 @@ def _counting_history() -> Iterator[list[int]]:
 
 def measure(rounds: int = 2) -> list[LabRun]:
     fleet = Fleet.generate(2, power_delay=0.5)
-    base_url = CLOUD_INIT_DATA_SOURCE.split("s=", 1)[1].rstrip("/")
     runs: list[LabRun] = []
     with (
         tempfile.TemporaryDirectory() as workdir,
-        OpenchamiStack(fleet, cloud_init_base_url=base_url) as stack,
+        lab_on_real_services(fleet, Path(workdir)) as (stack, lab),
     ):
-        lab = Lab(
-            fleet,
-            bss_url=stack.bss_url + "/boot/v1",
-            cloud_init_url=stack.cloud_init_url,
-            workdir=Path(workdir),
-            bss_ca_bundle=stack.ca_bundle,
-        )
-        with lab:
-            connection = {**stack.connection(), "token": stack.token}
-            connection["caBundle"] = str(stack.ca_bundle)
-            template = _template(lab, connection)
-            nodes = sorted(fleet.nodes)
-            for index in range(rounds * 2):
-                booted_when = ("power", "bootscript")[index % 2]
-                before = [lab.cloud_init_requests(n) for n in nodes]
-                with _counting_history() as history:
-                    started = time.perf_counter()
-                    outs = _session(template, connection, booted_when, index)
-                    elapsed = time.perf_counter() - started
-                assert outs["status"] == "completed", outs["error_message"]
-                lab.wait_up(nodes)
-                polls = history[0]
-                runs.append(
-                    LabRun(
-                        booted_when,
-                        elapsed,
-                        [lab.boot_seconds(n) for n in nodes],
-                        history[0],
-                        polls,
-                        [
-                            lab.cloud_init_requests(n) - b
-                            for n, b in zip(nodes, before, strict=True)
-                        ],
-                    )
+        connection = {**stack.connection(), "token": stack.token}
+        connection["caBundle"] = str(stack.ca_bundle)
+        template = _template(lab, connection)
+        nodes = sorted(fleet.nodes)
+        for index in range(rounds * 2):
+            booted_when = ("power", "bootscript")[index % 2]
+            before = [lab.cloud_init_requests(n) for n in nodes]
+            with _counting_history() as history:
+                started = time.perf_counter()
+                outs = _session(template, connection, booted_when, index)
+                elapsed = time.perf_counter() - started
+            assert outs["status"] == "completed", outs["error_message"]
+            lab.wait_up(nodes)
+            polls = history[0]
+            runs.append(
+                LabRun(
+                    booted_when,
+                    elapsed,
+                    [lab.boot_seconds(n) for n in nodes],
+                    history[0],
+                    polls,
+                    [lab.cloud_init_requests(n) - b for n, b in zip(nodes, before, strict=True)],
                 )
+            )
     return runs
 
 

@@ -111,11 +111,7 @@ def _boots(
     listed: Iterable[BootParams], macs_by_host: dict[str, list[str]], nodes: list[str]
 ) -> dict[str, BootParams]:
     """What each node boots, from every record BSS lists (by name and by MAC)."""
-    records = BootRecords({}, {})
-    for record in listed:
-        alone = record.model_copy(update={"hosts": [], "macs": []})
-        records.by_host.update((h, alone) for h in record.hosts)
-        records.by_mac.update((m.lower(), alone) for m in record.macs)
+    records = BootRecords.of(listed)
     # Steered to the record by name: a MAC record that differs from it is what iPXE gets.
     by_name = {h: r.boot_config for h, r in records.by_host.items()}
     return boot_view(records, macs_by_host, nodes, by_name)

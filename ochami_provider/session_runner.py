@@ -76,8 +76,6 @@ def resolve_limit(services: Services, terms: list[LimitTerm]) -> dict[str, froze
 
 DISABLED = "disabled in SMD (include_disabled: true acts on them)"
 LOCKED = "locked in SMD (an admin's lock: PCS will not power it)"
-# Beyond this many nodes one listing of every node is cheaper than a query naming each.
-_ID_QUERY_LIMIT = 200
 
 
 def left_out(services: Services, nodes: list[str], include_disabled: bool) -> dict[str, str]:
@@ -85,11 +83,10 @@ def left_out(services: Services, nodes: list[str], include_disabled: bool) -> di
     locked. One component read and one lock-status read, whatever the number of nodes."""
     if not nodes:
         return {}
-    ids = nodes if len(nodes) <= _ID_QUERY_LIMIT else None
     skipped: dict[str, str] = {}
     if not include_disabled:
         wanted = set(nodes)
-        for component in services.smd.list_components(type_="Node", ids=ids):
+        for component in services.smd.list_nodes(nodes):
             if component.id in wanted and component.enabled is False:
                 skipped[component.id] = DISABLED
     for status in services.smd.lock_status(nodes):

@@ -53,9 +53,9 @@ class Observed:
     # What each host boots (by name, or by MAC where that differs): planning.boot_view.
     bss: dict[str, BootParams]
     cloud_init: dict[str, CloudInitGroup | None]
-    macs_by_host: dict[str, list[str]] = field(default_factory=dict)
     # What BSS should hold for each boot set.
-    desired: dict[str, BootParams] = field(default_factory=dict)
+    desired: dict[str, BootParams]
+    macs_by_host: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,10 +116,6 @@ def _refuse_empty(
             )
 
 
-# Beyond this many listed nodes one listing of every node is cheaper than a query naming each.
-_ID_QUERY_LIMIT = 200
-
-
 def _check_listed_nodes(
     services: Services, spec: BootTemplateSpec, components: list[Component]
 ) -> None:
@@ -129,8 +125,7 @@ def _check_listed_nodes(
     if not listed:
         return
     if not components:
-        ids = listed if len(listed) <= _ID_QUERY_LIMIT else None
-        components = services.smd.list_components(type_="Node", ids=ids)
+        components = services.smd.list_nodes(listed)
     known = {c.id for c in components}
     for set_name, boot_set in spec.boot_sets.items():
         for xname in boot_set.node_list:
@@ -188,7 +183,7 @@ def plan_template(
 ) -> WritePlan:
     return merge_plans(
         plan_bss(
-            observed.desired or desired_boot_params(spec, observed.hosts_by_set, stake.owner),
+            observed.desired,
             observed.bss,
             stake,
             previous_hosts,

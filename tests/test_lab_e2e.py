@@ -18,7 +18,7 @@ import pytest
 from ochami_provider.clients import Services
 from ochami_provider.sim import Fleet
 from tests.backends import needs_real
-from tests.lab.harness import Lab, ready
+from tests.lab.harness import Lab, lab_on_real_services, ready
 from tests.lab.image import CLOUD_INIT_DATA_SOURCE, CMDLINE
 from tests.openchami.stack import OpenchamiStack
 from tests.test_engine_e2e import ENGINE, STACK, Project, _edit_stack
@@ -40,17 +40,8 @@ USER_DATA = "#cloud-config\nruncmd: [[echo, booted-by-ochami-boot]]\n"
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OpenchamiStack, Lab]]:
     fleet = Fleet.generate(2, power_delay=0.5)
     # Nodes reach the cloud-init server at the guest address the lab forwards.
-    base_url = CLOUD_INIT_DATA_SOURCE.split("s=", 1)[1].rstrip("/")
-    with OpenchamiStack(fleet, cloud_init_base_url=base_url) as stack:
-        lab = Lab(
-            fleet,
-            bss_url=stack.bss_url + "/boot/v1",
-            cloud_init_url=stack.cloud_init_url,
-            workdir=tmp_path_factory.mktemp("lab"),
-            bss_ca_bundle=stack.ca_bundle,
-        )
-        with lab:
-            yield stack, lab
+    with lab_on_real_services(fleet, tmp_path_factory.mktemp("lab")) as (stack, vms):
+        yield stack, vms
 
 
 def _config(lab: Lab, kernel: str, **session: Any) -> dict[str, Any]:

@@ -85,6 +85,19 @@ def test_roles_and_groups_resolve_in_the_real_smd_as_in_the_simulator(backend: B
     assert "no group, partition or role" in caught.value.problems[0].message
 
 
+def _mark(backend: Backend, services: Services, disabled: str, locked: str, on: bool) -> None:
+    """Disable one node and lock another (or undo it): an admin's calls to the real SMD,
+    the fleet's flags in the simulator (which takes no such calls)."""
+    if backend.kind == "sim":
+        backend.fleet.nodes[disabled].enabled = not on
+        backend.fleet.nodes[locked].locked = on
+        return
+    smd = services.smd.transport
+    enable = f"/State/Components/{disabled}/Enabled"
+    smd.request("PATCH", enable, json={"Enabled": not on}, ok=(200, 204))
+    smd.request("POST", f"/locks/{'lock' if on else 'unlock'}", json={"ComponentIDs": [locked]})
+
+
 def test_disabled_and_locked_nodes_are_left_out_in_the_real_smd_as_in_the_simulator(
     backend: Backend,
 ) -> None:
@@ -94,15 +107,8 @@ def test_disabled_and_locked_nodes_are_left_out_in_the_real_smd_as_in_the_simula
 
     nodes = backend.nodes[8:12]
     disabled, locked = nodes[0], nodes[1]
-    enable = f"/State/Components/{disabled}/Enabled"
     with backend.services() as services:
-        smd = services.smd.transport
-        if backend.kind == "sim":
-            backend.fleet.nodes[disabled].enabled = False
-            backend.fleet.nodes[locked].locked = True
-        else:
-            smd.request("PATCH", enable, json={"Enabled": False}, ok=(200, 204))
-            smd.request("POST", "/locks/lock", json={"ComponentIDs": [locked]})
+        _mark(backend, services, disabled, locked, on=True)
         try:
             assert left_out(services, nodes, include_disabled=False) == {
                 disabled: DISABLED,
@@ -110,9 +116,4 @@ def test_disabled_and_locked_nodes_are_left_out_in_the_real_smd_as_in_the_simula
             }
             assert left_out(services, nodes, include_disabled=True) == {locked: LOCKED}
         finally:
-            if backend.kind == "sim":
-                backend.fleet.nodes[disabled].enabled = True
-                backend.fleet.nodes[locked].locked = False
-            else:
-                smd.request("PATCH", enable, json={"Enabled": True}, ok=(200, 204))
-                smd.request("POST", "/locks/unlock", json={"ComponentIDs": [locked]})
+            _mark(backend, services, disabled, locked, on=False)

@@ -51,19 +51,8 @@ class BssClient:
             response = self.transport.request("GET", "/bootparameters", json=body)
         except NotFoundError:
             return BootRecords({}, {})
-        wanted_hosts, wanted_macs = set(hosts), {m.lower() for m in macs}
-        found = BootRecords({}, {})
-        for item in response.json() or []:
-            record = BootParams.model_validate(item)
-            # One record for every key that shares it (what a node boots, not whose key).
-            alone = record.model_copy(update={"hosts": [], "macs": []})
-            for host in record.hosts:
-                if host in wanted_hosts:
-                    found.by_host[host] = alone
-            for mac in (m.lower() for m in record.macs):
-                if mac in wanted_macs:
-                    found.by_mac[mac] = alone
-        return found
+        listed = (BootParams.model_validate(item) for item in response.json() or [])
+        return BootRecords.of(listed, hosts, macs)
 
     def get_all(self) -> list[BootParams]:
         """Every record; BSS lists one per boot configuration with all its hosts, and answers

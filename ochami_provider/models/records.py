@@ -7,6 +7,7 @@ the simulator) can use them without importing any HTTP client.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -108,6 +109,29 @@ class BootRecords:
 
     by_host: dict[str, BootParams]
     by_mac: dict[str, BootParams]
+
+    @classmethod
+    def of(
+        cls,
+        listed: Iterable[BootParams],
+        hosts: Iterable[str] | None = None,
+        macs: Iterable[str] | None = None,
+    ) -> BootRecords:
+        """The records BSS listed (one per boot configuration, with its hosts and MACs), by
+        key; only `hosts` and `macs` when given. Keys that share a record share one object:
+        what a node boots, not whose key it is."""
+        wanted_hosts = None if hosts is None else set(hosts)
+        wanted_macs = None if macs is None else {m.lower() for m in macs}
+        found = cls({}, {})
+        for record in listed:
+            alone = record.model_copy(update={"hosts": [], "macs": []})
+            for host in record.hosts:
+                if wanted_hosts is None or host in wanted_hosts:
+                    found.by_host[host] = alone
+            for mac in (m.lower() for m in record.macs):
+                if wanted_macs is None or mac in wanted_macs:
+                    found.by_mac[mac] = alone
+        return found
 
 
 class EndpointAccess(_Record):

@@ -27,13 +27,12 @@ import yaml
 from ochami_provider.sim import Fleet
 from tests.openchami.stack import OpenchamiStack
 
-from .harness import Lab
+from .harness import Lab, lab_on_real_services
 from .image import CLOUD_INIT_DATA_SOURCE, CMDLINE, UP
 
 
 def _fleet() -> Fleet:
-    fleet = Fleet.generate(3, groups={"compute": [0, 1], "login": [2]}, power_delay=0.5)
-    return fleet
+    return Fleet.generate(3, groups={"compute": [0, 1], "login": [2]}, power_delay=0.5)
 
 
 def _lab_config(source: Path, lab: Lab, stack: OpenchamiStack) -> dict[str, Any]:
@@ -54,32 +53,16 @@ def _lab_config(source: Path, lab: Lab, stack: OpenchamiStack) -> dict[str, Any]
 
 def serve(workdir: Path, stack_config: Path) -> int:
     fleet = _fleet()
-    base_url = CLOUD_INIT_DATA_SOURCE.split("s=", 1)[1].rstrip("/")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with OpenchamiStack(fleet, cloud_init_base_url=base_url) as stack:
-        lab = Lab(
-            fleet,
-            bss_url=stack.bss_url + "/boot/v1",
-            cloud_init_url=stack.cloud_init_url,
-            workdir=workdir / "vms",
-            bss_ca_bundle=stack.ca_bundle,
-        )
-        with lab:
-            exports = {
-                "OCHAMI_SMD_URI": stack.smd_url + "/hsm/v2",
-                "OCHAMI_BSS_URI": stack.bss_url + "/boot/v1",
-                "OCHAMI_CLOUD_INIT_URI": stack.cloud_init_url + "/cloud-init",
-                "OCHAMI_PCS_URI": stack.pcs_url,
-                "OCHAMI_CACERT": str(stack.ca_bundle),
-                "OCHAMI_ACCESS_TOKEN": stack.token or "",
-            }
-            (workdir / "env").write_text("".join(f"export {k}={v}\n" for k, v in exports.items()))
-            config = _lab_config(stack_config, lab, stack)
-            (workdir / "Pulumi.lab.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-            (workdir / "ready").write_text(json.dumps(sorted(fleet.nodes)))
-            stop.wait()
+    with lab_on_real_services(fleet, workdir / "vms") as (stack, lab):
+        exports = stack.environment()
+        (workdir / "env").write_text("".join(f"export {k}={v}\n" for k, v in exports.items()))
+        config = _lab_config(stack_config, lab, stack)
+        (workdir / "Pulumi.lab.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        (workdir / "ready").write_text(json.dumps(sorted(fleet.nodes)))
+        stop.wait()
     return 0
 
 

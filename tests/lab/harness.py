@@ -22,6 +22,8 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +33,31 @@ import httpx
 
 from ochami_provider.sim import Fleet
 from ochami_provider.sim.fleet import Node
+from tests.openchami.stack import OpenchamiStack
 
-from .image import CLOUD_INIT_GUEST_ADDRESS, UP, build_initramfs, kernel_image
+from .image import (
+    CLOUD_INIT_BASE_URL,
+    CLOUD_INIT_GUEST_ADDRESS,
+    UP,
+    build_initramfs,
+    kernel_image,
+)
+
+
+@contextmanager
+def lab_on_real_services(fleet: Fleet, workdir: Path) -> Iterator[tuple[OpenchamiStack, Lab]]:
+    """The real SMD, BSS and cloud-init server with VMs as the fleet's nodes; the cloud-init
+    server names group data by the address the VMs reach it at, as a site sets it."""
+    with OpenchamiStack(fleet, cloud_init_base_url=CLOUD_INIT_BASE_URL) as stack:
+        lab = Lab(
+            fleet,
+            bss_url=stack.bss_url + "/boot/v1",
+            cloud_init_url=stack.cloud_init_url,
+            workdir=workdir,
+            bss_ca_bundle=stack.ca_bundle,
+        )
+        with lab:
+            yield stack, lab
 
 
 def lab_cache() -> Path:

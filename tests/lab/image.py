@@ -12,7 +12,8 @@ from pathlib import Path
 # Where the VM reaches the cloud-init server: QEMU forwards this guest address, and no other,
 # to a port on the host's loopback (guestfwd under restrict=on).
 CLOUD_INIT_GUEST_ADDRESS = "10.0.2.100"
-CLOUD_INIT_DATA_SOURCE = f"ds=nocloud-net;s=http://{CLOUD_INIT_GUEST_ADDRESS}/cloud-init/"
+CLOUD_INIT_BASE_URL = f"http://{CLOUD_INIT_GUEST_ADDRESS}/cloud-init"
+CLOUD_INIT_DATA_SOURCE = f"ds=nocloud-net;s={CLOUD_INIT_BASE_URL}/"
 
 # Lines the console shows, for tests and the demo to find.
 BOOTED = "lab: booted"

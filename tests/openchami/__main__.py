@@ -34,15 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with OpenchamiStack(fleet, auth=not args.no_auth) as stack:
-        exports = {
-            "OCHAMI_SMD_URI": stack.smd_url + "/hsm/v2",
-            "OCHAMI_BSS_URI": stack.bss_url + "/boot/v1",
-            "OCHAMI_CLOUD_INIT_URI": stack.cloud_init_url + "/cloud-init",
-            "OCHAMI_PCS_URI": stack.pcs_url,
-            "OCHAMI_CACERT": str(stack.ca_bundle),
-        }
-        if stack.token:
-            exports["OCHAMI_ACCESS_TOKEN"] = stack.token
+        exports = stack.environment()
         lines = [f"export {k}={v}" for k, v in exports.items()]
         text = "\n".join(lines) + "\n"
         sys.stdout.write(text)

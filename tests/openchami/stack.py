@@ -202,6 +202,20 @@ class OpenchamiStack:
             "pcsUri": self.pcs_url,
         }
 
+    def environment(self) -> dict[str, str]:
+        """The connection as the `ochami` CLI (and the provider, without stack config) reads it
+        from the environment."""
+        found = {
+            "OCHAMI_SMD_URI": self.smd_url + "/hsm/v2",
+            "OCHAMI_BSS_URI": self.bss_url + "/boot/v1",
+            "OCHAMI_CLOUD_INIT_URI": self.cloud_init_url + "/cloud-init",
+            "OCHAMI_PCS_URI": self.pcs_url,
+            "OCHAMI_CACERT": str(self.ca_bundle),
+        }
+        if self.token:
+            found["OCHAMI_ACCESS_TOKEN"] = self.token
+        return found
+
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
