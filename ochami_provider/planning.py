@@ -72,8 +72,9 @@ def resolve_boot_sets(
     spec: BootTemplateSpec,
     group_members: Mapping[str, Iterable[str]],
     components: Iterable[Component] = (),
+    partition_members: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, list[str]]:
-    """Nodes of each boot set: its groups, its node list and its roles, filtered by arch.
+    """Nodes of each boot set: its groups, partitions, node list and roles, filtered by arch.
 
     A node that two boot sets claim is an error: it could boot only one of them.
     """
@@ -84,6 +85,8 @@ def resolve_boot_sets(
         nodes: set[str] = set(boot_set.node_list)
         for label in boot_set.node_groups:
             nodes.update(group_members[label])
+        for partition in boot_set.node_partitions:
+            nodes.update((partition_members or {})[partition])
         for role in boot_set.node_roles_groups:
             nodes.update(c.id for c in by_id.values() if c.role == role)
         if boot_set.arch is not None:

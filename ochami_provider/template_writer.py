@@ -3,10 +3,10 @@ plan (pure, in planning.py), then write, putting back what earlier writes replac
 one fails. Template create, update and delete use it, and so does a session's configuration
 step (restricted to the session's nodes).
 
-Request counts do not grow with the number of nodes: one SMD read per group (plus one component
-read when roles, arch or node lists are used) and one of the nodes' interfaces (their boot
-MACs), one BSS read, two BSS writes per boot set (by name and by MAC), one cloud-init request
-per group.
+Request counts do not grow with the number of nodes: one SMD read per group and per partition
+(plus one component read when roles, arch or node lists are used) and one of the nodes'
+interfaces (their boot MACs), one BSS read, two BSS writes per boot set (by name and by MAC),
+one cloud-init request per group.
 """
 
 from __future__ import annotations
@@ -87,26 +87,53 @@ def resolve_targets(
                 raise InvalidInputError(
                     f"boot_sets.{set_name}.node_groups", label, "SMD has no group with this label"
                 ) from None
+    partitions = _partition_members(services, spec)
     components: list[Component] = []
     if any(b.node_roles_groups or b.arch for b in spec.boot_sets.values()):
         components = services.smd.list_components(type_="Node")
     _check_listed_nodes(services, spec, components)
-    resolved = resolve_boot_sets(spec, members, components)
+    resolved = resolve_boot_sets(spec, members, components, partitions)
     if require_members:
-        _refuse_empty(spec, members, resolved)
+        _refuse_empty(spec, members, resolved, partitions)
     return resolved
 
 
+def _partition_members(services: Services, spec: BootTemplateSpec) -> dict[str, list[str]]:
+    """One SMD read per partition the boot sets name; an unknown one is an error naming the
+    (first) boot set that names it."""
+    members: dict[str, list[str]] = {}
+    for set_name, boot_set in spec.boot_sets.items():
+        for name in boot_set.node_partitions:
+            if name in members:
+                continue
+            try:
+                members[name] = services.smd.get_partition(name).members.ids
+            except NotFoundError:
+                raise InvalidInputError(
+                    f"boot_sets.{set_name}.node_partitions",
+                    name,
+                    "SMD has no partition of this name",
+                ) from None
+    return members
+
+
 def _refuse_empty(
-    spec: BootTemplateSpec, members: Mapping[str, list[str]], resolved: HostsBySet
+    spec: BootTemplateSpec,
+    members: Mapping[str, list[str]],
+    resolved: HostsBySet,
+    partitions: Mapping[str, list[str]],
 ) -> None:
     for set_name, boot_set in spec.boot_sets.items():
-        for label in boot_set.node_groups:
-            if not members[label]:
+        named = [("node_groups", "group", g, members[g]) for g in boot_set.node_groups]
+        named += [
+            ("node_partitions", "partition", p, partitions[p]) for p in boot_set.node_partitions
+        ]
+        for key, what, label, found in named:
+            if not found:
                 raise InvalidInputError(
-                    f"boot_sets.{set_name}.node_groups",
+                    f"boot_sets.{set_name}.{key}",
                     label,
-                    "SMD group has no members; the boot set would boot none of its nodes",
+                    f"SMD {what} has no members; the boot set would boot none of its nodes",
                 )
         if not resolved[set_name]:
             raise InvalidInputError(

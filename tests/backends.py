@@ -34,10 +34,12 @@ needs_real = pytest.mark.skipif(
 
 
 def contract_fleet() -> Fleet:
-    """16 nodes: 0-3 in `login` (Application, ARM), 4-15 in `compute`; 0-7 ARM."""
+    """16 nodes: 0-3 in `login` (Application, ARM), 4-15 in `compute`; 0-7 ARM; 12-15 in
+    partition `p1`."""
     fleet = Fleet.generate(
         16, groups={"login": range(4), "compute": range(4, 16)}, power_delay=0.01
     )
+    fleet.add_partition("p1", list(fleet.nodes)[12:16])
     for i, node in enumerate(fleet.nodes.values()):
         node.arch = "ARM" if i < 8 else "X86"
         node.role = "Application" if i < 4 else "Compute"

@@ -15,6 +15,7 @@ from ochami_provider.clients import Services
 from ochami_provider.errors import (
     AuthenticationError,
     ConflictError,
+    InvalidInputError,
     NotFoundError,
     ServiceError,
 )
@@ -52,7 +53,35 @@ def test_smd_missing_group_and_partition_are_not_found(services: Services) -> No
     assert caught.value.status == 404 and "No such group: gpu" in str(caught.value)
     assert caught.value.service == "smd" and caught.value.url.endswith("/hsm/v2/groups/gpu")
     with pytest.raises(NotFoundError, match="No such partition: p9"):
-        services.smd.transport.request("GET", "/partitions/p9")
+        services.smd.get_partition("p9")
+
+
+def test_boot_sets_target_partitions_and_name_an_unknown_one(
+    backend: Backend, services: Services
+) -> None:
+    """A boot set's `node_partitions` resolve in one SMD read each (p1 = nodes 12-15); check
+    names the boot set and the partition SMD does not know."""
+    from ochami_provider.models.template import BootTemplateSpec
+    from ochami_provider.template_writer import resolve_targets
+
+    def spec(partitions: list[str]) -> BootTemplateSpec:
+        return BootTemplateSpec.model_validate(
+            {
+                "name": "parts",
+                "boot_sets": {
+                    "login": {"kernel": "http://h/k", "node_groups": ["login"]},
+                    "part": {"kernel": "http://h/k", "node_partitions": partitions},
+                },
+            }
+        )
+
+    resolved = resolve_targets(services, spec(["P1"]), require_members=True)
+    assert resolved == {"login": backend.nodes[:4], "part": sorted(backend.nodes[12:16])}
+    with pytest.raises(InvalidInputError) as caught:
+        resolve_targets(services, spec(["p1", "p9"]), require_members=True)
+    problem = caught.value.problems[0]
+    assert problem.field == "boot_sets.part.node_partitions"
+    assert "SMD has no partition" in problem.message and "'p9'" in str(problem)
 
 
 def test_smd_group_create_conflict_delete(backend: Backend, services: Services) -> None:

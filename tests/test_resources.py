@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import time
 from datetime import datetime
@@ -112,6 +113,25 @@ def test_diff_reports_changes_and_replaces_only_on_rename(sim: SimServer) -> Non
     )
     renamed = provider.check(outs, template_props(sim.url, name="compute2")).inputs
     assert provider.diff("compute", outs, renamed).replaces == ["name"]
+
+
+def test_a_template_recorded_before_node_partitions_keeps_its_version_and_no_diff(
+    sim: SimServer,
+) -> None:
+    """Upgrading to a release with `node_partitions` must not change recorded templates: no
+    diff (an update would rewrite every node's marker) and the version hashed as before."""
+    provider, outs = _created(sim)
+    olds = copy.deepcopy(outs)
+    for boot_set in olds["boot_sets"].values():
+        del boot_set["node_partitions"]
+    news = provider.check(olds, template_props(sim.url)).inputs
+    assert provider.diff("compute", olds, news).changes is False
+    before_partitions = {k: olds[k] for k in SPEC_KEYS}
+    canonical = json.dumps(before_partitions, sort_keys=True, separators=(",", ":"))
+    assert outs["version"] == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    with_partition = copy.deepcopy(news)
+    with_partition["boot_sets"]["compute"]["node_partitions"] = ["p1"]
+    assert provider.diff("compute", olds, with_partition).changes is True
 
 
 def test_read_detects_a_manual_bss_edit(fleet: Fleet, sim: SimServer) -> None:
@@ -456,6 +476,7 @@ def test_a_session_recorded_before_a_field_existed_does_not_run_again(sim: SimSe
     olds = copy.deepcopy(news)
     del olds["boot_settle_seconds"], olds["include_disabled"]
     del olds["template"]["boot_sets"]["compute"]["node_roles_groups"]
+    del olds["template"]["boot_sets"]["compute"]["node_partitions"]
     diff = BootSessionProvider().diff("reboot-compute", olds, news)
     assert diff.changes is False and diff.replaces == []
     # A real change still reruns it.

@@ -56,7 +56,7 @@ def test_problems_name_the_term_that_matches_nothing_and_a_limit_that_keeps_noth
 
 def test_names_resolve_in_at_most_three_smd_requests_whatever_their_number() -> None:
     fleet = Fleet.generate(64, groups={f"g{i}": range(i, i + 8) for i in range(0, 64, 8)})
-    fleet.partitions["p1"] = {"name": "p1", "members": {"ids": list(fleet.nodes)[:16]}}
+    fleet.add_partition("p1", list(fleet.nodes)[:16])
     for i, node in enumerate(fleet.nodes.values()):
         node.role = "Application" if i % 2 else "Compute"
     with SimServer(fleet) as sim, Services.from_config(ProviderConfig(uri=sim.url)) as services:
@@ -72,13 +72,19 @@ def test_names_resolve_in_at_most_three_smd_requests_whatever_their_number() -> 
         assert fleet.requests == []  # xnames stand for themselves
 
 
-def test_roles_and_groups_resolve_in_the_real_smd_as_in_the_simulator(backend: Backend) -> None:
-    """Contract: login = nodes 0-3 (role Application), compute = 4-15 (role Compute)."""
+def test_roles_groups_and_partitions_resolve_in_the_real_smd_as_in_the_simulator(
+    backend: Backend,
+) -> None:
+    """Contract: login = nodes 0-3 (role Application), compute = 4-15 (role Compute),
+    partition p1 = 12-15."""
     nodes = backend.nodes
     with backend.services() as services:
         terms = parse_limit(["APPLICATION,compute", "!login", f"{nodes[0]}"])
         resolved = resolve_limit(services, terms)
         assert narrow(nodes, terms, resolved) == sorted(nodes[4:] + nodes[:1])
+        in_partition = parse_limit(["compute,&p1", f"!{nodes[15]}"])
+        resolved = resolve_limit(services, in_partition)
+        assert narrow(nodes, in_partition, resolved) == sorted(nodes[12:15])
         with pytest.raises(InvalidInputError) as caught:
             resolve_limit(services, parse_limit(["compute", "nosuch-role"]))
     assert caught.value.problems[0].field == "limit[1]"

@@ -40,6 +40,9 @@ class SmdClient:
         body = self.transport.request("GET", "/groups").json()
         return [Group.model_validate(g) for g in body or []]
 
+    def get_partition(self, name: str) -> Partition:
+        return Partition.model_validate(self.transport.request("GET", f"/partitions/{name}").json())
+
     def list_partitions(self) -> list[Partition]:
         """Every partition with its members, in one request."""
         body = self.transport.request("GET", "/partitions").json()

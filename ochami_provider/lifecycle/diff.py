@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel
 
 
 @dataclass(frozen=True)
@@ -26,3 +28,19 @@ def changed_keys(
     olds: Mapping[str, Any], news: Mapping[str, Any], keys: Iterable[str]
 ) -> list[str]:
     return [k for k in keys if olds.get(k) != news.get(k)]
+
+
+def with_defaults(
+    props: Mapping[str, Any],
+    model: type[BaseModel],
+    spec_data: Callable[[Mapping[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """The props with the spec as `model` holds it, defaults filled: a field added by a newer
+    version (or a default the engine dropped from the record) is no change, and above all no
+    reason to rewrite nodes or run a session again. Props that do not validate are compared as
+    they are."""
+    try:
+        spec = model.model_validate(spec_data(props))
+    except ValueError:
+        return dict(props)
+    return {**props, **spec.model_dump(mode="json")}

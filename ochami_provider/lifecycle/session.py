@@ -17,7 +17,7 @@ from ..session_limit import limit_problems, missing_limit, parse_limit
 from ..session_runner import resolve_limit, run_session
 from ..template_writer import Log, quiet, resolve_targets
 from .connection import Connector
-from .diff import Diff, changed_keys
+from .diff import Diff, changed_keys, with_defaults
 from .inputs import input_problems, recorded_spec, unchanged
 
 # Changing these re-runs the session (a new run, new id); the rest only updates the record.
@@ -90,7 +90,11 @@ class SessionLifecycle:
         return [unlimited] if unlimited else []
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
-        changed = changed_keys(_as_spec(olds), _as_spec(news), SessionInputs.KEYS)
+        changed = changed_keys(
+            with_defaults(olds, BootSessionSpec, SessionInputs.spec_data),
+            with_defaults(news, BootSessionSpec, SessionInputs.spec_data),
+            SessionInputs.KEYS,
+        )
         return Diff(
             changed=changed,
             replaces=[k for k in changed if k in RERUN_KEYS],
@@ -165,14 +169,3 @@ def _merge_retry(previous: SessionState, retry: SessionState) -> SessionState:
         set(previous.results.succeeded) | set(retry.results.succeeded)
     )
     return merged
-
-
-def _as_spec(props: Mapping[str, Any]) -> dict[str, Any]:
-    """The props with the spec as a model holds it, defaults filled: a field added by a newer
-    version (or a default the engine dropped from the record) is no change, and above all no
-    reason to run a session again. Props that do not validate are compared as they are."""
-    try:
-        spec = BootSessionSpec.model_validate(SessionInputs.spec_data(props))
-    except ValueError:
-        return dict(props)
-    return {**props, **spec.model_dump(mode="json")}

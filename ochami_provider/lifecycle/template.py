@@ -31,7 +31,7 @@ from ..template_writer import (
     write_template,
 )
 from .connection import Connector
-from .diff import Diff, changed_keys
+from .diff import Diff, changed_keys, with_defaults
 from .inputs import input_problems, recorded_spec, unchanged
 
 # Shown in outputs at most; a 10,000-node change is summarised per field, not per node.
@@ -98,7 +98,11 @@ class TemplateLifecycle:
         return []
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
-        changed = changed_keys(olds, news, DIFF_KEYS)
+        changed = changed_keys(
+            with_defaults(olds, BootTemplateSpec, TemplateInputs.spec_data),
+            with_defaults(news, BootTemplateSpec, TemplateInputs.spec_data),
+            DIFF_KEYS,
+        )
         return Diff(
             changed=changed,
             replaces=["name"] if "name" in changed else [],

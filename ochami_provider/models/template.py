@@ -85,14 +85,23 @@ class BootSet(_Strict):
     node_groups: list[GroupLabel] = Field(default_factory=list)
     node_list: list[Xname] = Field(default_factory=list)
     node_roles_groups: list[Role] = Field(default_factory=list)
+    # SMD partitions (hard partitions of the machine, `p1`), as OpenCHAMI RFD 73 asks.
+    node_partitions: list[GroupLabel] = Field(default_factory=list)
     arch: Arch | None = None
+
+    # Fields added after templates were first versioned: left out of the version while unset,
+    # so an upgrade does not give every template a new version (and rewrite every node's
+    # marker) for a field nobody uses.
+    UNVERSIONED_WHEN_EMPTY: ClassVar[tuple[str, ...]] = ("node_partitions",)
 
     @model_validator(mode="after")
     def _has_targets(self) -> BootSet:
-        if not (self.node_groups or self.node_list or self.node_roles_groups):
+        if not (
+            self.node_groups or self.node_list or self.node_roles_groups or self.node_partitions
+        ):
             raise ValueError(
-                "a boot set needs at least one target in node_groups, node_list"
-                " or node_roles_groups (all three are empty)"
+                "a boot set needs at least one target in node_groups, node_list,"
+                " node_roles_groups or node_partitions (all four are empty)"
             )
         seen: set[str] = set()
         for xname in self.node_list:
@@ -146,9 +155,21 @@ class BootTemplateSpec(_Strict):
         `cloud_init`, whatever groups its boot sets name."""
         return self.group_labels() if self.cloud_init is not None else []
 
+    def partition_names(self) -> list[str]:
+        """Every SMD partition the boot sets name, once each, in order."""
+        names: list[str] = []
+        for boot_set in self.boot_sets.values():
+            names.extend(p for p in boot_set.node_partitions if p not in names)
+        return names
+
     def version(self) -> str:
         """A content hash: the same spec always has the same version, any change a new one."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        for boot_set in data["boot_sets"].values():
+            for key in BootSet.UNVERSIONED_WHEN_EMPTY:
+                if not boot_set[key]:
+                    del boot_set[key]
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

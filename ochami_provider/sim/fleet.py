@@ -228,6 +228,15 @@ class Fleet:
                 "members": {"ids": list(members)},
             }
 
+    def add_partition(self, name: str, members: list[str], description: str = "") -> None:
+        with self.lock:
+            self.partitions[name] = {
+                "name": name,
+                "description": description,
+                "tags": [],
+                "members": {"ids": list(members)},
+            }
+
     def record(self, service: str, method: str, path: str) -> None:
         with self.lock:
             self.requests.append((service, method, path))

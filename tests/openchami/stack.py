@@ -388,6 +388,8 @@ class OpenchamiStack:
                 ).raise_for_status()
             for group in self.fleet.groups.values():
                 smd.post("/groups", json=group).raise_for_status()
+            for partition in self.fleet.partitions.values():
+                smd.post("/partitions", json=partition).raise_for_status()
 
 
 def _by_bmc(nodes: Iterable[Node]) -> dict[str, list[Node]]:
