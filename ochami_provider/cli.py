@@ -1,11 +1,13 @@
-"""The `ochami-boot` command: what each node boots, read from the cluster's services.
+"""The `ochami-boot` command: what each node boots, read from the cluster's services; and BOS
+session templates imported as boot templates.
 
     ochami-boot status [--node HOSTLIST] [--group LABEL] [--template NAME] [--json]
+    ochami-boot import-bos FILE|- [--name NAME] [--output STACK_FILE [--replace]] [--offline]
 
-Connection settings are the provider's (`ochami:*` stack config keys as flags: `--uri`,
+`status`'s connection settings are the provider's (`ochami:*` stack config keys as flags: `--uri`,
 `--smd-uri`, ..., `--ca-bundle`), falling back to the environment as the `ochami` CLI reads it
 (OCHAMI_URI, OCHAMI_CLUSTER and <CLUSTER>_ACCESS_TOKEN, OCHAMI_CACERT, ...). Exit status: 0, 1
-when a service fails, 2 for a mistake in the command line.
+when a service (or S3) fails, 2 for a mistake in the command line or the input.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import hostlist
 from pydantic import ValidationError
 
+from .cli_import import BadInput, add_import_bos, import_bos
 from .clients.services import Services
 from .config import CONFIG_KEYS, CONFIG_NAMESPACE, ProviderConfig, from_sources
 from .errors import OchamiError
@@ -52,14 +55,17 @@ def parser() -> argparse.ArgumentParser:
         status.add_argument(f"--{field.replace('_', '-')}", dest=field)
     status.add_argument("--insecure", action="store_true", help="skip TLS verification")
     status.add_argument("--timeout", type=float, help="seconds per request")
+    add_import_bos(commands)
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.command == "import-bos":
+            return import_bos(args)
         return _status(args)
-    except UsageError as error:
+    except (UsageError, BadInput) as error:
         print(f"ochami-boot: {error}", file=sys.stderr)
         return 2
     except OchamiError as error:
