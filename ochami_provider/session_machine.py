@@ -2,7 +2,8 @@
 
 resolve members -> write boot config -> PCS transition -> poll -> (for nodes powered on)
 wait until each has asked BSS for its boot script -> per-node outcome -> retry the failed nodes
-up to the policy -> completed | failed (or cancelled).
+up to the policy -> the next step or batch, unless the failure budget is spent -> completed |
+failed (or cancelled).
 The runner does the I/O; everything decided here is testable without a network.
 """
 
@@ -26,6 +27,9 @@ _PCS_REBOOT = {False: "Hard-Restart", True: "Soft-Restart"}
 
 # PCS operations after which a node is on and boots from the network.
 POWERS_ON = ("On", "Soft-Restart", "Hard-Restart", "Init")
+
+# Why a rolling session's nodes were skipped when it spent its failure budget.
+NOT_REACHED = "not reached: the session stopped when more nodes failed than max_failed allows"
 
 # PCS task statuses that end a node's attempt.
 TASK_SUCCEEDED = "succeeded"
@@ -115,6 +119,11 @@ class SessionMachine:
         self._looping: list[str] = []
         self._already_on: frozenset[str] = frozenset()
         self._power_failed: list[str] = []
+        # A rolling session's batches: how many, and how many have run to their end.
+        self._batches = 0
+        self._batches_done = 0
+        # Retries of the current step or batch: each has the whole retry policy.
+        self._step_retries = 0
 
     # What to do next -------------------------------------------------------------------
     def next_action(self) -> Action:
@@ -176,9 +185,9 @@ class SessionMachine:
         if self.spec.operation == "boot":
             self.state.phase = "surveying"
             return
-        self._attempt = tuple(sorted(self._nodes))
-        self._count_step(self._operation, self._attempt)
-        self.state.phase = "powering"
+        assert self._operation is not None
+        self._plan([(self._operation, tuple(sorted(self._nodes)))])
+        self._next_step()
 
     def on_surveyed(self, power: Mapping[str, str], fetched: Mapping[str, int], now: str) -> None:
         """BOS's `boot`: nodes off are powered on; nodes on that asked BSS for their boot script
@@ -199,23 +208,36 @@ class SessionMachine:
             self._nodes[node].status, self._nodes[node].phase = "succeeded", "current"
         if current:
             self.state.results.steps["left alone"] = len(current)
-        steps = [("On", tuple(off)), (_PCS_REBOOT[self.spec.graceful], tuple(stale))]
-        self._steps = [(op, nodes) for op, nodes in steps if nodes]
+        self._plan([("On", tuple(off)), (_PCS_REBOOT[self.spec.graceful], tuple(stale))])
         if not self._next_step():
             self._finish("completed", now)  # every node already runs the current version
+
+    def _plan(self, steps: list[tuple[str, tuple[str, ...]]]) -> None:
+        """The power steps, each cut into batches of the spec's size, in node order."""
+        size = self.spec.batch_nodes(len(self._nodes))
+        self._steps = [
+            (operation, nodes[i : i + size])
+            for operation, nodes in steps
+            for i in range(0, len(nodes), size)
+        ]
+        self._batches = len(self._steps)
+        if self.spec.batch_size is not None:
+            self.state.results.batches = {"total": self._batches, "done": 0}
 
     def _next_step(self) -> bool:
         """Start the next power step; False when there is none."""
         if not self._steps:
             return False
         self._operation, self._attempt = self._steps.pop(0)
+        self._step_retries = 0
         self._count_step(self._operation, self._attempt)
         self.state.phase = "powering"
         return True
 
     def _count_step(self, operation: str | None, nodes: tuple[str, ...]) -> None:
         if operation is not None:
-            self.state.results.steps[operation] = len(nodes)
+            steps = self.state.results.steps
+            steps[operation] = steps.get(operation, 0) + len(nodes)
 
     def on_power_started(
         self,
@@ -346,10 +368,17 @@ class SessionMachine:
         """Retry what another attempt can mend, or finish. Powering on again cannot make a
         node that is on boot; restarting it again can."""
         retry = power_failed + (unbooted if self._operation != "On" else [])
-        if retry and self.state.retry_count < self.spec.retry.max_retries:
+        if retry and self._step_retries < self.spec.retry.max_retries:
+            self._step_retries += 1
             self.state.retry_count += 1
             self._attempt = tuple(sorted(retry))
             self.state.phase = "powering"
+            return
+        self._batches_done += 1
+        if self.state.results.batches:
+            self.state.results.batches["done"] = self._batches_done
+        if self._steps and self._budget_spent():
+            self._stop_unreached(now)
             return
         if self._next_step():
             return
@@ -358,6 +387,31 @@ class SessionMachine:
             self._finish("failed", now, self._failure_summary(failed))
         else:
             self._finish("completed", now)
+
+    def _budget_spent(self) -> bool:
+        budget = self.spec.failure_budget(len(self._nodes))
+        failed = sum(o.status == "failed" for o in self._nodes.values())
+        return budget is not None and failed > budget
+
+    def _stop_unreached(self, now: str) -> None:
+        """The failure budget is spent: the batches not started are not started. Their nodes
+        are skipped (and pending, so the next `up` continues with them)."""
+        unreached = sorted(n for _, nodes in self._steps for n in nodes)
+        self._steps = []
+        for node in unreached:
+            self._nodes[node].phase = "skipped"
+        self.state.results.skipped[NOT_REACHED] = unreached
+        failed = sorted(n for n, o in self._nodes.items() if o.status == "failed")
+        budget = self.spec.failure_budget(len(self._nodes))
+        self._finish(
+            "failed",
+            now,
+            f"stopped after batch {self._batches_done} of {self._batches}: {len(failed)}"
+            f" node(s) failed, more than max_failed {self.spec.max_failed!s} allows ({budget});"
+            f" {len(self._nodes) - len(unreached)} of {len(self._nodes)} node(s) acted on,"
+            f" {len(unreached)} not reached (skipped); the next `up` continues with them and"
+            f" retries the failed; first failure: {failed[0]}: {self._nodes[failed[0]].error}",
+        )
 
     def _expect(self, phase: str) -> None:
         if self.state.phase != phase:
@@ -376,8 +430,15 @@ class SessionMachine:
         self.state.completed_at = now
         self.state.duration_seconds = _seconds_between(self.state.started_at, now)
         self.state.error_message = message
-        results = SessionResults(steps=self.state.results.steps, skipped=self.state.results.skipped)
-        left_out = sorted(n for nodes in results.skipped.values() for n in nodes)
+        results = SessionResults(
+            steps=self.state.results.steps,
+            skipped=self.state.results.skipped,
+            batches=self.state.results.batches,
+        )
+        # Nodes left out before the session acted (disabled, locked): not among its nodes.
+        left_out = sorted(
+            n for nodes in results.skipped.values() for n in nodes if n not in self._nodes
+        )
         if left_out:
             results.phases["skipped"] = left_out
         for node in sorted(self._nodes):
@@ -389,6 +450,8 @@ class SessionMachine:
                 results.failed[node] = outcome.error
             else:
                 results.pending.append(node)
+        for nodes in results.phases.values():
+            nodes.sort()
         self.state.results = results
 
 

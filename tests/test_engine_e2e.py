@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import hostlist
 import pytest
 import yaml
 
@@ -725,3 +726,64 @@ def test_an_up_to_date_stack_previews_without_changes(project: Project, fleet: F
     assert '"console=ttyS0 quiet" => "console=ttyS0 quiet splash"' in preview.stdout
     for unchanged in ("deployment", "deployment_templates", "adopt"):
         assert f"+ {unchanged}" not in preview.stdout, preview.stdout
+
+
+def test_a_rolling_reboot_stops_at_its_failure_budget_and_the_next_up_continues(
+    project: Project, fleet: Fleet
+) -> None:
+    """Batches of two, no failure allowed: a node of the second batch fails its try and its
+    retry, so batches three and four never start; the next `up` continues with them."""
+    _session_config(project, operation="reboot", batch_size=2, max_failed=0)
+    order = sorted(fleet.nodes)
+    broken = order[2]
+    fleet.power_failures[broken] = 2
+    up = project.run("up", "--yes", check=False)
+    assert up.returncode != 0
+    assert "stopped after batch 2 of 4: 1 node(s) failed" in up.stdout, up.stdout
+    touched = [[t.xname for t in tr.tasks] for tr in fleet.transitions.values()]
+    assert touched == [order[0:2], order[2:4], [broken]]
+    recorded = project.resource_outputs("boot-compute")
+    assert recorded is not None and recorded["status"] == "failed"
+    results = recorded["results"]
+    assert results["batches"] == {"done": 2, "total": 4}
+    assert [sorted(hostlist.expand_hostlist(v)) for v in results["skipped"].values()] == [order[4:]]
+    before = len(fleet.transitions)
+    project.run("up", "--yes")
+    assert project.outputs()["session:boot-compute:status"] == "completed"
+    touched = [[t.xname for t in tr.tasks] for tr in list(fleet.transitions.values())[before:]]
+    assert touched == [[broken, order[4]], order[5:7], [order[7]]]
+    results = project.resource_outputs("boot-compute")["results"]  # type: ignore[index]
+    assert sorted(hostlist.expand_hostlist(results["succeeded"])) == order
+    assert results["skipped"] == {}
+
+
+def test_a_bos_template_is_imported_previewed_and_applied(project: Project, fleet: Fleet) -> None:
+    """README's "Coming from BOS": `ochami-boot import-bos` into the stack file, `pulumi
+    preview --diff`, `pulumi up`. The published CPS compute template targets role Compute,
+    every node here."""
+    _edit_stack(project, lambda c: [c.pop(k) for k in list(c) if k.startswith("ochami-boot:")])
+    stack = project.path / "stacks" / f"Pulumi.{STACK}.yaml"
+    bos = ROOT / "tests" / "data" / "bos" / "compute-cps.json"
+    imported = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ochami-boot"), "import-bos", str(bos), "--offline"]
+        + ["--output", str(stack)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert "compute-cps: cfs.configuration: not carried" in imported.stderr
+    image = "s3://boot-images/ef97d3c4-6f10-4d58-b4aa-7b70fcaf41ba"
+    root = f"root=craycps-s3:{image}/rootfs::dvs:api-gw-service-nmn.local:300:eth0"
+    preview = project.run("preview", "--diff")
+    # The engine shortens long strings in a diff: root= shows from its start.
+    assert f"root=craycps-s3:{image}" in preview.stdout, preview.stdout
+    assert fleet.bootparams == {}  # a preview writes nothing
+    project.run("up", "--yes")
+    records = {x: fleet.bootparams[x] for x in fleet.nodes}
+    assert {r["kernel"] for r in records.values()} == {f"{image}/kernel"}
+    # root= last of the template's parameters, before the markers the provider adds.
+    assert {
+        [w for w in r["params"].split() if not w.startswith("ochami.")][-1]
+        for r in records.values()
+    } == {root}

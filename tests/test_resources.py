@@ -284,6 +284,35 @@ def test_failed_nodes_are_retried_alone_on_the_next_up(fleet: Fleet, sim: SimSer
     assert retried["retry_count"] == 3
 
 
+def test_a_rolling_reboot_stops_at_its_failure_budget_and_the_next_up_continues(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    _, template = _created(sim)
+    compute = nodes(template["hosts"]["compute"])
+    bad = compute[5]  # in the second of three batches
+    fleet.power_failures[bad] = 2  # its first try and its one retry
+    provider = BootSessionProvider()
+    props = _session_props(sim, template, batch_size=4, max_failed=0)
+    outs = provider.create(props).outs
+    assert outs is not None and outs["status"] == "failed"
+    touched = [[t.xname for t in tr.tasks] for tr in fleet.transitions.values()]
+    assert touched == [compute[:4], compute[4:8], [bad]]
+    results = outs["results"]
+    assert results["batches"] == {"total": 3, "done": 2}
+    assert nodes(results["pending"]) == compute[8:]
+    assert [nodes(v) for v in results["skipped"].values()] == [compute[8:]]
+    assert outs["error_message"].startswith("stopped after batch 2 of 3: 1 node(s) failed")
+    # The next `up`: the failed node and the nodes not reached, in batches again.
+    before = len(fleet.transitions)
+    retried = provider.update("id", outs, props).outs
+    assert retried is not None and retried["status"] == "completed"
+    touched = [[t.xname for t in tr.tasks] for tr in list(fleet.transitions.values())[before:]]
+    assert touched == [[bad, *compute[8:11]], [compute[11]]]
+    assert nodes(retried["results"]["succeeded"]) == compute
+    assert {k: nodes(v) for k, v in retried["results"]["phases"].items()} == {"booted": compute}
+    assert retried["results"]["skipped"] == {}
+
+
 def test_a_run_that_failed_before_resolving_its_nodes_runs_again_in_full(
     fleet: Fleet, sim: SimServer
 ) -> None:

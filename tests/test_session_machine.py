@@ -332,3 +332,120 @@ def test_each_node_ends_in_a_phase_that_says_how_far_it_got() -> None:
             other.on_power_started("tr-2", 1000)
             other.on_polled(True, _ok(*NODES), T)
         assert other.state.results.phases == {phase: NODES}
+
+
+ROLLING = [f"x1000c0s{i}b0n0" for i in range(10)]
+
+
+def _rolling(**extra: Any) -> SessionMachine:
+    template = {"name": "t", "boot_sets": {"b": {"kernel": "http://h/k", "node_list": ROLLING}}}
+    spec = BootSessionSpec.model_validate(
+        {"name": "s", "template": template, "operation": "reboot"} | extra
+    )
+    machine = SessionMachine(spec, T)
+    machine.on_resolved(ROLLING, T)
+    machine.on_config_written(T)
+    return machine
+
+
+def _run_batch(
+    machine: SessionMachine, failing: set[str], fetched_at: int = 100
+) -> tuple[str, ...]:
+    """Power the batch the machine asks for (nodes in `failing` fail at PCS), verify the rest
+    booted; the batch's nodes."""
+    action = machine.next_action()
+    assert isinstance(action, StartPower)
+    machine.on_power_started(f"tr-{len(machine.state.transition_ids)}", started_epoch=fetched_at)
+    tasks = {
+        n: TaskResult("failed", "BMC timeout") if n in failing else TaskResult("succeeded")
+        for n in action.nodes
+    }
+    machine.on_polled(True, tasks, T)
+    check = machine.next_action()
+    if isinstance(check, CheckBoots):
+        machine.on_boot_checks({n: fetched_at for n in check.nodes}, fetched_at + 1, T)
+    return action.nodes
+
+
+def test_a_rolling_session_powers_one_batch_at_a_time_each_verified_first() -> None:
+    machine = _rolling(batch_size=3, retry={"max_retries": 0})
+    batches = []
+    while not isinstance(machine.next_action(), Finished):
+        batches.append(_run_batch(machine, set()))
+    assert batches == [tuple(ROLLING[i : i + 3]) for i in range(0, 10, 3)]
+    state = machine.state
+    assert state.status == "completed" and state.results.batches == {"total": 4, "done": 4}
+    assert state.results.steps == {"Hard-Restart": 10}
+    assert len(state.transition_ids) == 4
+
+
+def test_a_batch_is_verified_before_the_next_starts() -> None:
+    machine = _rolling(batch_size=5)
+    action = machine.next_action()
+    assert isinstance(action, StartPower) and action.nodes == tuple(ROLLING[:5])
+    machine.on_power_started("tr-0", started_epoch=100)
+    machine.on_polled(True, _ok(*ROLLING[:5]), T)
+    # Powered, but not all seen booting: still this batch.
+    machine.on_boot_checks({n: 100 for n in ROLLING[:4]}, 101, T)
+    assert machine.next_action() == CheckBoots((ROLLING[4],), 100)
+    machine.on_boot_checks({n: 100 for n in ROLLING[:5]}, 102, T)
+    assert machine.next_action() == StartPower("Hard-Restart", tuple(ROLLING[5:]))
+
+
+def test_over_the_failure_budget_no_further_batch_starts_and_the_rest_is_skipped() -> None:
+    machine = _rolling(batch_size="20%", max_failed=1, retry={"max_retries": 1})
+    _run_batch(machine, set())
+    # Batch 2: two nodes fail, and fail their retry too: 2 > max_failed 1.
+    _run_batch(machine, {ROLLING[2], ROLLING[3]})
+    retry = _run_batch(machine, {ROLLING[2], ROLLING[3]})
+    assert retry == (ROLLING[2], ROLLING[3])
+    state = machine.state
+    assert state.status == "failed"
+    assert state.results.batches == {"total": 5, "done": 2}
+    assert state.results.failed == {ROLLING[2]: "BMC timeout", ROLLING[3]: "BMC timeout"}
+    unreached = ROLLING[4:]
+    assert list(state.results.skipped.values()) == [unreached]
+    assert "max_failed" in next(iter(state.results.skipped))
+    assert state.results.pending == unreached  # the next `up` continues with them
+    assert state.results.phases["skipped"] == unreached
+    assert state.results.percent == {"booted": 20.0, "failed": 20.0, "skipped": 60.0}
+    assert state.error_message.startswith(
+        "stopped after batch 2 of 5: 2 node(s) failed, more than max_failed 1 allows (1);"
+        " 4 of 10 node(s) acted on, 6 not reached (skipped)"
+    )
+
+
+def test_within_the_budget_every_batch_runs_and_the_failed_nodes_fail_the_session() -> None:
+    machine = _rolling(batch_size=4, max_failed="10%", retry={"max_retries": 0})
+    while not isinstance(machine.next_action(), Finished):
+        _run_batch(machine, {ROLLING[0]})
+    state = machine.state
+    assert state.status == "failed" and state.results.batches == {"total": 3, "done": 3}
+    assert list(state.results.failed) == [ROLLING[0]] and not state.results.skipped
+    assert len(state.results.succeeded) == 9
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("batch_size", 0, "0 is less than 1 node(s)"),
+        ("batch_size", "0%", "'0%' is not a number of nodes or a percentage of them (1% to 100%"),
+        ("batch_size", "150%", "'150%' is not a number of nodes"),
+        ("batch_size", "ten", "'ten' is not a number of nodes"),
+        ("max_failed", -1, "-1 is less than 0 node(s)"),
+    ],
+)
+def test_batch_size_and_max_failed_refuse_what_is_no_count_or_share(
+    field: str, value: Any, said: str
+) -> None:
+    with pytest.raises(ValueError) as caught:
+        _spec(**{field: value})
+    assert field in str(caught.value) and said in str(caught.value)
+
+
+def test_percentages_round_to_whole_nodes() -> None:
+    spec = _spec(batch_size="25%", max_failed="15%")
+    assert (spec.batch_nodes(10), spec.failure_budget(10)) == (3, 1)
+    assert (spec.batch_nodes(2), spec.failure_budget(2)) == (1, 0)
+    assert _spec(batch_size="12").batch_nodes(100) == 12
+    assert (_spec().batch_nodes(7), _spec().failure_budget(7)) == (7, None)

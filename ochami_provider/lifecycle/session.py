@@ -168,4 +168,14 @@ def _merge_retry(previous: SessionState, retry: SessionState) -> SessionState:
     merged.results.succeeded = sorted(
         set(previous.results.succeeded) | set(retry.results.succeeded)
     )
+    # Nodes the retry did not take keep what the earlier run said of them (their phase, why
+    # they were skipped); the retried ones take the retry's.
+    retried = {n for nodes in retry.results.phases.values() for n in nodes}
+    for key in ("phases", "skipped"):
+        earlier: dict[str, list[str]] = getattr(previous.results, key)
+        mine: dict[str, list[str]] = getattr(merged.results, key)
+        for label, nodes in earlier.items():
+            kept = [n for n in nodes if n not in retried]
+            if kept:
+                mine[label] = sorted({*mine.get(label, []), *kept})
     return merged

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
 from .hostlists import NodeList, compact
 from .names import ResourceName
@@ -15,6 +17,41 @@ from .template import BootTemplateSpec
 Operation = Literal["boot", "reboot", "shutdown", "stage"]
 BootedWhen = Literal["power", "bootscript"]
 SessionStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+
+
+_PERCENT = re.compile(r"^(\d{1,3}(?:\.\d+)?)%$")
+
+
+def _count_or_percent(least: int) -> Callable[[int | str], int | str]:
+    """A number of nodes (at least `least`), or a share of the session's nodes ('10%')."""
+
+    def validate(value: int | str) -> int | str:
+        if isinstance(value, str):
+            text = value.replace(" ", "")
+            if text.isdigit():
+                value = int(text)
+            elif (match := _PERCENT.fullmatch(text)) and least <= float(match[1]) <= 100:
+                return text
+            else:
+                raise ValueError(
+                    f"{value!r} is not a number of nodes or a percentage of them"
+                    f" ({least}% to 100%, e.g. '10%')"
+                )
+        if value < least:
+            raise ValueError(f"{value} is less than {least} node(s)")
+        return value
+
+    return validate
+
+
+BatchSize = Annotated[int | str, AfterValidator(_count_or_percent(1))]
+FailureBudget = Annotated[int | str, AfterValidator(_count_or_percent(0))]
+
+
+def _of(value: int | str, total: int, rounding: Callable[[float], int]) -> int:
+    if isinstance(value, int):
+        return value
+    return rounding(total * float(value.rstrip("%")) / 100)
 
 
 class RetrySpec(BaseModel):
@@ -61,9 +98,28 @@ class BootSessionSpec(BaseModel):
     pre_command: str | None = Field(default=None, min_length=1)
     post_command: str | None = Field(default=None, min_length=1)
     hook_timeout_seconds: float = Field(default=600.0, gt=0, le=24 * 3600)
+    # A rolling session: power the nodes this many at a time (a count, or '10%' of them), each
+    # batch one PCS transition, verified (and retried) before the next starts.
+    batch_size: BatchSize | None = None
+    # The failure budget (a count, or '5%' of the nodes): once more nodes than this have
+    # failed, no further batch starts; the nodes not reached are skipped, the session fails,
+    # and the next `up` continues with them.
+    max_failed: FailureBudget | None = None
 
     def last_writes(self) -> dict[str, int]:
         return {n: int(at) for at, nodes in self.template_writes.items() for n in nodes}
+
+    def batch_nodes(self, total: int) -> int:
+        """Nodes per batch for a session of `total` nodes (at least one)."""
+        if self.batch_size is None:
+            return max(total, 1)
+        return max(1, _of(self.batch_size, total, math.ceil))
+
+    def failure_budget(self, total: int) -> int | None:
+        """How many nodes may fail before the session stops starting batches; None: any."""
+        if self.max_failed is None:
+            return None
+        return _of(self.max_failed, total, math.floor)
 
 
 # Where a node is in its session: its configuration written, its power transition running,
@@ -79,6 +135,7 @@ NodePhase = Literal[
     "off",
     "staged",
     "already-on",
+    "skipped",
     "failed",
 ]
 
@@ -110,8 +167,11 @@ class SessionResults(BaseModel):
     phases: dict[str, NodeList] = Field(default_factory=dict)
     # How many nodes each step touched: PCS operation -> nodes sent, and `left alone`.
     steps: dict[str, int] = Field(default_factory=dict)
-    # Nodes the session did not act on, by why: disabled or locked in SMD.
+    # Nodes the session did not act on, by why: disabled or locked in SMD, or not reached
+    # (a rolling session that spent its failure budget).
     skipped: dict[str, NodeList] = Field(default_factory=dict)
+    # A rolling session's batches: how many it has, and how many it ran.
+    batches: dict[str, int] = Field(default_factory=dict)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -60,6 +60,9 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
     counts as booted once it has asked BSS for its boot script (`booted_when: bootscript`, within
     `boot_timeout_seconds`) and has not asked again within `boot_settle_seconds` (a boot loop:
     the kernel or initrd did not load), or as soon as PCS confirms it (`booted_when: power`).
+    With `batch_size` (nodes, or '10%') the nodes are powered a batch at a time, each verified
+    before the next; with `max_failed` the session stops starting batches once more nodes than
+    that have failed, and the next `up` continues with the nodes it did not reach.
     """
 
     status: pulumi.Output[str]
@@ -89,6 +92,8 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
         pre_command: pulumi.Input[str] | None = None,
         post_command: pulumi.Input[str] | None = None,
         hook_timeout_seconds: pulumi.Input[float] = 600.0,
+        batch_size: pulumi.Input[int | str] | None = None,
+        max_failed: pulumi.Input[int | str] | None = None,
         shutdown_on_delete: pulumi.Input[bool] = False,
         connection: pulumi.Input[dict[str, Any]] | None = None,
         fail_up_on_error: bool = True,
@@ -117,6 +122,8 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
             "pre_command": pre_command,
             "post_command": post_command,
             "hook_timeout_seconds": hook_timeout_seconds,
+            "batch_size": batch_size,
+            "max_failed": max_failed,
             "shutdown_on_delete": shutdown_on_delete,
             "connection": connection,
             "deployment": deployment(),
