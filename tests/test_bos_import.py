@@ -261,6 +261,13 @@ def test_offline_assumes_the_ims_layout_reads_no_s3_and_says_so(
         f"root=craycps-s3:{image}/rootfs::dvs:api-gw-service-nmn.local:300:eth0"
     )
     assert "boot_sets.computes.path: --offline: assumed IMS's layout" in err
+    # Without --offline the same endpoint is tried, and S3 out of reach is exit status 1.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    code, out, err = _run(capsys, str(DATA / "compute-cps.json"))
+    assert code == 1 and out == ""
+    assert "S3 could not be reached for s3://boot-images/ef97d3c4" in err
 
 
 def test_output_adds_to_a_stack_file_keeping_its_comments_and_refuses_a_taken_name(
