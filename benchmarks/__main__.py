@@ -1,5 +1,5 @@
-"""python -m benchmarks [--sizes 100,1000,10000] [--previews 0,1,10,50] [--scale 100,10000]
-                      [--out FILE]
+"""python -m benchmarks [--sizes 100,1000,10000] [--previews 0,1,10,50] [--plans 50]
+                      [--scale 100,10000] [--out FILE]
 
 Measures on the embedded simulator and writes a Markdown report (docs/benchmarks.md by
 default). scripts/bench.sh sets up the environment and runs this.
@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import lab_boot, preview, scale_output, session_apply
+from . import lab_boot, preview, scale_output, session_apply, tofu_plan
 
 
 def _ints(text: str) -> list[int]:
@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=_ints, default=[100, 1000, 10000])
     parser.add_argument("--previews", type=_ints, default=[0, 1, 10, 50])
     parser.add_argument("--scale", type=_ints, default=[100, 10000])
+    parser.add_argument(
+        "--plans", type=_ints, default=[50], help="templates (and sessions) for `tofu plan`"
+    )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument(
         "--lab-rounds", type=int, default=3, help="reboot sessions per mode on the lab's VMs"
@@ -70,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     for count in args.previews:
         print(f"preview, {count} templates and sessions", file=sys.stderr)
         previews.append(preview.preview_stack(count, max(groups, 1)))
+    plans: list[tofu_plan.PlanResult] = []
+    for name, engine in tofu_plan.engines().items():
+        for count in args.plans:
+            print(f"{name} plan, {count} templates and sessions", file=sys.stderr)
+            plans.append(tofu_plan.plan(name, engine, count, max(groups, count, 1)))
+    pulumi_previews = {r.resources: (r.refresh_seconds, r.seconds) for r in previews}
     scales = []
     for nodes in args.scale:
         print(f"preview lines and state size, {nodes} nodes", file=sys.stderr)
@@ -114,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
         "provider process's VmHWM.",
         "",
         *preview.table(previews),
+        "",
+        "## `tofu plan` and `terraform plan`",
+        "",
+        "The same N templates and N sessions as an OpenTofu / Terraform configuration (the",
+        "`ochami` provider, `scripts/tofu.sh`), up to date, planned with and without the refresh",
+        "`plan` does first, beside `pulumi preview` of the stack above.",
+        "",
+        *tofu_plan.table(plans, pulumi_previews),
         "",
         "## Readable at scale",
         "",

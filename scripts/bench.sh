@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks (not part of the test run): session apply at 100, 1,000 and 10,000 nodes
-# against a per-node loop, `pulumi preview` with 0, 1, 10 and 50 templates and sessions, preview
+# against a per-node loop, `pulumi preview` with 0, 1, 10 and 50 templates and sessions, `tofu
+# plan` (and `terraform plan` where installed) of 50 templates and sessions, preview
 # lines at scale, and reboot sessions on the lab's two VMs against the real services.
 # Writes docs/benchmarks.md. Arguments go to `python -m benchmarks` (see --help).
 set -euo pipefail
@@ -9,5 +10,6 @@ bash scripts/setup.sh
 ENGINE_BIN=$(PYTHON="$PWD/.venv/bin/python" bash scripts/engine.sh)
 PYTHON="$PWD/.venv/bin/python" bash scripts/openchami-setup.sh >/dev/null
 bash scripts/lab-setup.sh >/dev/null
-export PATH="$PWD/.venv/bin:$ENGINE_BIN:$PATH"
+TOFU_BIN=$(bash scripts/tofu.sh)
+export PATH="$PWD/.venv/bin:$ENGINE_BIN:$TOFU_BIN:$PATH"
 .venv/bin/python -m benchmarks "$@"

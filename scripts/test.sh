@@ -2,7 +2,8 @@
 # The test command: install, lint, type-check, get the Pulumi engine and the real OpenCHAMI
 # services, run the test suite (the end-to-end tests drive the real `pulumi` CLI; the contract
 # tests and one end-to-end test run against the real SMD, BSS and cloud-init server too; the lab
-# test boots two QEMU VMs from the real BSS).
+# test boots two QEMU VMs from the real BSS; the Terraform-protocol provider runs under OpenTofu,
+# built from the Go module proxy, and under Terraform where it is installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,6 +13,7 @@ bash scripts/setup.sh
 ENGINE_BIN=$(PYTHON="$PWD/.venv/bin/python" bash scripts/engine.sh)
 PYTHON="$PWD/.venv/bin/python" bash scripts/openchami-setup.sh >/dev/null
 bash scripts/lab-setup.sh >/dev/null
-export PATH="$PWD/.venv/bin:$ENGINE_BIN:$PATH" OCHAMI_E2E=required OCHAMI_REAL=required
-export OCHAMI_LAB=required
+TOFU_BIN=$(bash scripts/tofu.sh)
+export PATH="$PWD/.venv/bin:$ENGINE_BIN:$TOFU_BIN:$PATH" OCHAMI_E2E=required OCHAMI_REAL=required
+export OCHAMI_LAB=required OCHAMI_TOFU=required
 .venv/bin/python -m pytest "$@"

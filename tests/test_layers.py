@@ -1,5 +1,6 @@
 """The layering that lets more front ends share one core: only the Pulumi adapter imports
-`pulumi`, the pure modules import no client, and the simulator's web stack stays its own."""
+`pulumi` and only the Terraform adapter `tf`, the pure modules import no client, and the
+simulator's web stack stays its own."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def _imported_after(statement: str) -> set[str]:
     return set(out.split())
 
 
-def test_only_the_adapter_package_imports_pulumi() -> None:
+def _importers(engine: str) -> set[str]:
+    """The top-level parts of the package that import `engine`."""
     importers = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -30,9 +32,14 @@ def test_only_the_adapter_package_imports_pulumi() -> None:
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
-            if any(n == "pulumi" or n.startswith("pulumi.") for n in names):
+            if any(n == engine or n.startswith(f"{engine}.") for n in names):
                 importers.add(path.relative_to(PACKAGE).parts[0])
-    assert importers == {"pulumi_adapter"}
+    return importers
+
+
+def test_only_the_adapter_packages_import_their_engine() -> None:
+    assert _importers("pulumi") == {"pulumi_adapter"}
+    assert _importers("tf") == {"terraform_adapter"}
 
 
 def test_the_core_loads_no_engine_and_no_web_server() -> None:
@@ -40,7 +47,7 @@ def test_the_core_loads_no_engine_and_no_web_server() -> None:
         "import ochami_provider, ochami_provider.lifecycle, ochami_provider.demo"
     )
     assert "ochami_provider.lifecycle.template" in loaded
-    assert not {"pulumi", "starlette", "uvicorn", "boto3"} & loaded
+    assert not {"pulumi", "tf", "grpc", "starlette", "uvicorn", "boto3"} & loaded
 
 
 def test_pure_modules_import_no_client() -> None:

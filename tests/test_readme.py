@@ -92,3 +92,47 @@ def test_the_day_to_day_block_runs_verbatim(tmp_path: Path) -> None:
     stack_file = (project / "stacks" / "Pulumi.cluster-a.yaml").read_text()
     assert "ochami:token:\n    secure:" in stack_file
     assert "readme-token-5b1e" not in stack_file + output
+
+
+def test_the_opentofu_block_runs_verbatim(tmp_path: Path) -> None:
+    """README's OpenTofu block: build (or find) tofu, install the provider, plan and apply the
+    example against a simulator, in a copy of the project with a HOME of its own."""
+    cached = Path(
+        os.environ.get("OCHAMI_TOFU_CACHE", Path.home() / ".cache/ochami-provider/opentofu")
+    )
+    if not (shutil.which("tofu") or (cached / "bin" / "tofu").exists()):
+        if os.environ.get("OCHAMI_TOFU") == "required":
+            raise AssertionError("OCHAMI_TOFU=required but OpenTofu is not built (scripts/tofu.sh)")
+        pytest.skip("OpenTofu not built (scripts/tofu.sh)")
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", readme.split("## OpenTofu and Terraform", 1)[1], re.S)
+    assert block, "README has no bash block under 'OpenTofu and Terraform'"
+    project = project_copy(tmp_path / "project")
+    (tmp_path / "home").mkdir()
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "OCHAMI_TOFU_CACHE": str(cached),
+        # What a person answers `tofu apply`'s prompt at the keyboard.
+        "TF_CLI_ARGS_apply": "-auto-approve",
+        "TF_IN_AUTOMATION": "1",
+    }
+    log = tmp_path / "block.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            ["bash", "-e", "-c", block.group(1)],
+            cwd=project,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            process.wait(timeout=420)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+    output = log.read_text()
+    assert process.returncode == 0, output
+    assert "OpenTofu has been successfully initialized" in output, output
+    assert "Apply complete! Resources: 2 added" in output, output
+    assert re.search(r'session = "completed"', output), output

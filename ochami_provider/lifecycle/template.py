@@ -21,6 +21,7 @@ from ..models.template import (
     note_writes,
 )
 from ..planning import FieldChange, group_problem, observed_spec
+from ..template_import import import_template
 from ..template_writer import (
     HostsBySet,
     Log,
@@ -177,6 +178,16 @@ class TemplateLifecycle:
         # drift too; the next update writes or removes them (see diff).
         drift = [c.describe() for c in plan.changes][:MAX_CHANGES_SHOWN]
         return TemplateRead(observed=seen, state=before.model_copy(update={"drift": drift}))
+
+    def import_(self, import_id: str, ownership: Ownership) -> tuple[TemplateInputs, TemplateState]:
+        """A template rebuilt from what the services hold (template_import), read back as
+        a refresh would: `<name>` for the template's own records, `<name>:<group>,...` for
+        data made by hand, which it adopts."""
+        services = self.connector.services(None)
+        found = import_template(services, import_id, ownership.deployment)
+        inputs = TemplateInputs(spec=found.spec, adopt=bool(found.adopted), ownership=ownership)
+        state = self.read(found.spec.name, inputs.to_props()).state
+        return inputs, state.model_copy(update={"adopted": found.adopted})
 
     def delete(self, props: Mapping[str, Any], state: TemplateState) -> None:
         """Remove what the template (its recorded `props` and `state`) wrote and still holds."""

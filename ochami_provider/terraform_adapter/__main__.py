@@ -1,0 +1,114 @@
+"""Serve the provider to OpenTofu or Terraform, or install the launcher they start.
+
+python -m ochami_provider.terraform_adapter            # what the engine runs
+python -m ochami_provider.terraform_adapter install    # the launcher, where `init` finds it
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import stat
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import tf.provider
+import tf.types
+import tf.utils
+from msgpack import ExtType
+from tf.iface import PlanContext
+from tf.provider import ProviderServicer, _decode_state, _encode_state
+from tf.runner import install_provider, run_provider
+from tf.utils import Diagnostics, _to_attribute_path
+
+from ._provider import OchamiProvider
+
+VERSION = "0.1.0"
+HOSTS = ("registry.opentofu.org", "registry.terraform.io")
+# cty's msgpack extension for an unknown value that carries refinements (a string known to
+# start with `{`, a list known not to be empty). The framework knows only the plain unknown
+# (extension 0); to it, and to this provider, a refined unknown is unknown all the same.
+_REFINED_UNKNOWN = 12
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    if (code == 0 and data == b"\x00") or code == _REFINED_UNKNOWN:
+        return tf.types.Unknown
+    return ExtType(code, data)
+
+
+class OchamiServicer(ProviderServicer):  # type: ignore[misc]
+    """The framework's servicer, with two things it leaves out: a create is planned by the
+    resource too (so `plan` checks targets in SMD and knows the version before anything is
+    written), and which changes replace a resource is the core's rule, not a flag per
+    attribute."""
+
+    def PlanResourceChange(self, request: Any, context: Any) -> Any:  # noqa: N802
+        pb = tf.provider.pb
+        diags = Diagnostics()
+        type_name = request.type_name
+        attrs = self._get_res_attrs(type_name)
+        blocks = self._get_res_blocks(type_name)
+        _, prior = _decode_state(diags, attrs, blocks, request.prior_state)
+        proposed_enc, proposed = _decode_state(diags, attrs, blocks, request.proposed_new_state)
+        if diags.has_errors() or proposed is None:
+            return super().PlanResourceChange(request, context)
+        resource = self.app.new_resource(self._get_res_cls(type_name))
+        if prior is not None:
+            response = super().PlanResourceChange(request, context)
+            replaces = getattr(resource, "replaces", None)
+            if replaces is not None and not diags.has_errors():
+                del response.requires_replace[:]
+                response.requires_replace.extend(
+                    _to_attribute_path([name]) for name in replaces(prior, proposed)
+                )
+            return response
+        planned = {
+            k: v if v is not None or not attrs[k].computed else attrs[k].default
+            for k, v in proposed.items()
+            if k in attrs
+        }
+        planned = resource.plan(PlanContext(diags, type_name, set(planned)), None, planned)
+        return pb.PlanResourceChange.Response(
+            planned_state=_encode_state(attrs, blocks, planned, proposed_enc),
+            diagnostics=diags.to_pb(),
+        )
+
+
+def install(plugin_dir: Path) -> list[Path]:
+    """A launcher running this Python's provider, packed for the engines' local mirror."""
+    with tempfile.TemporaryDirectory() as work:
+        launcher = Path(work) / "terraform-provider-ochami"
+        launcher.write_text(
+            f'#!/bin/sh\nexec {sys.executable} -m ochami_provider.terraform_adapter "$@"\n'
+        )
+        launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        for host in HOSTS:
+            install_provider(host, "openchami", "ochami", VERSION, plugin_dir, launcher)
+    return [plugin_dir / host / "openchami" / "ochami" for host in HOSTS]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["install"]:
+        parser = argparse.ArgumentParser(prog="python -m ochami_provider.terraform_adapter install")
+        parser.add_argument(
+            "--plugin-dir",
+            type=Path,
+            default=Path(os.environ.get("HOME", "~")).expanduser() / ".terraform.d" / "plugins",
+            help="the engines' implied local mirror (default ~/.terraform.d/plugins)",
+        )
+        options = parser.parse_args(args[1:])
+        for where in install(options.plugin_dir):
+            print(where)
+        return 0
+    tf.provider.ProviderServicer = OchamiServicer
+    tf.utils._msgpack_ext_hook = _ext_hook
+    run_provider(OchamiProvider(), [sys.argv[0], *args])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""The provider block and what the resources share: settings, problems as diagnostics, values.
+
+The block takes the `ochami:*` stack config keys in Terraform's spelling (`uri`, `smd_uri`,
+`token`, ...); what it leaves unset comes from the environment as the `ochami` CLI reads it.
+`deployment` names this configuration in the owner markers (default `tf/<directory>`),
+as `<project>/<stack>` names a Pulumi stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from tf import types
+from tf.iface import Config, DataSource, Resource
+from tf.schema import Attribute, Schema
+from tf.types import Unknown
+from tf.utils import Diagnostics
+
+from ..config import CONFIG_KEYS, CONFIG_NAMESPACE, ProviderConfig, from_sources
+from ..errors import InvalidInputError, OchamiError
+from ..lifecycle import Connector, SessionLifecycle, TemplateLifecycle
+from ..models.problems import Problem, problems_from
+
+PROVIDER_ADDRESS = "registry.opentofu.org/openchami/ochami"
+# Provider block attributes (the stack config keys, snake_case) -> ProviderConfig field, type.
+_BLOCK: dict[str, tuple[str, types.TfType]] = {
+    "cluster": ("cluster", types.String()),
+    "uri": ("uri", types.String()),
+    "smd_uri": ("smd_uri", types.String()),
+    "bss_uri": ("bss_uri", types.String()),
+    "cloud_init_uri": ("cloud_init_uri", types.String()),
+    "pcs_uri": ("pcs_uri", types.String()),
+    "token": ("token", types.String()),
+    "ca_bundle": ("ca_bundle", types.String()),
+    "insecure": ("insecure", types.Bool()),
+    "timeout": ("timeout_seconds", types.Number()),
+    "verify_artifacts": ("verify_artifacts", types.Bool()),
+    "verify_targets": ("verify_targets", types.Bool()),
+    "s3_endpoint_url": ("s3_endpoint_url", types.String()),
+    "session_limit_required": ("session_limit_required", types.Bool()),
+}
+# A ProviderConfig field, or its stack-config spelling (pydantic's errors use either).
+_BY_FIELD = {
+    **{field: name for name, (field, _) in _BLOCK.items()},
+    **{CONFIG_KEYS[field]: name for name, (field, _) in _BLOCK.items()},
+}
+
+
+def default_deployment() -> str:
+    """This configuration as owner markers name it: its directory (and workspace)."""
+    name = f"tf/{Path.cwd().name or 'root'}"
+    workspace = os.environ.get("TF_WORKSPACE")
+    return f"{name}/{workspace}" if workspace and workspace != "default" else name
+
+
+def settings_from(config: Mapping[str, Any]) -> ProviderConfig:
+    """The block's values over the environment; ValidationError names the ProviderConfig field."""
+    given = {
+        f"{CONFIG_NAMESPACE}:{CONFIG_KEYS[field]}": config.get(name)
+        for name, (field, _) in _BLOCK.items()
+        if config.get(name) not in (None, Unknown)
+    }
+    return from_sources(given.get)
+
+
+def _block_attribute(field: str) -> str:
+    """A ProviderConfig field as the provider block spells it."""
+    head = field.split(".")[0]
+    return _BY_FIELD.get(head, head)
+
+
+def is_unknown(value: Any) -> bool:
+    if value is Unknown:
+        return True
+    if isinstance(value, dict):
+        return any(is_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(is_unknown(v) for v in value)
+    return False
+
+
+class Json(types.NormalizedJson):  # type: ignore[misc]
+    """JSON text as `jsonencode` writes it (sorted keys, no spaces): a value read back from
+    the services then differs from the configuration's only where its content does."""
+
+    def encode(self, value: Any) -> Any:
+        if value is None or value is Unknown:
+            return value
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def decoded(value: Any) -> Any:
+    """A JSON attribute's value: validation gets the configuration's text, plan and apply the
+    framework's decoded value. Text that is not JSON stays text, for the model to refuse."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def report(diags: Diagnostics, problems: Iterable[Problem], where: Callable[[str], str]) -> None:
+    """Each problem as an error at the attribute `where` maps its field to."""
+    for problem in problems:
+        diags.add_error(str(problem), path=[where(problem.field)])
+
+
+def report_error(diags: Diagnostics, error: OchamiError, where: Callable[[str], str]) -> None:
+    if isinstance(error, InvalidInputError):
+        report(diags, error.problems, where)
+    else:
+        diags.add_error(str(error).splitlines()[0], detail=str(error))
+
+
+class OchamiProvider:
+    """The `ochami` provider: one connector and one lifecycle per resource type for the life of
+    the plugin process (one plan or apply), so node claims span the whole configuration."""
+
+    def __init__(self) -> None:
+        self.connector = Connector()
+        self.deployment = default_deployment()
+        self.templates = TemplateLifecycle(self.connector)
+        self.sessions = SessionLifecycle(self.connector)
+
+    def get_model_prefix(self) -> str:
+        return "ochami_"
+
+    def full_name(self) -> str:
+        return PROVIDER_ADDRESS
+
+    def get_provider_schema(self, diags: Diagnostics) -> Schema:
+        attributes = [
+            Attribute(
+                name,
+                kind,
+                optional=True,
+                sensitive=name == "token",
+                description=f"`{CONFIG_NAMESPACE}:{CONFIG_KEYS[field]}` in a Pulumi stack",
+            )
+            for name, (field, kind) in _BLOCK.items()
+        ]
+        attributes.append(
+            Attribute(
+                "deployment",
+                types.String(),
+                optional=True,
+                description="this configuration in owner markers (default tf/<directory>)",
+            )
+        )
+        return Schema(attributes=attributes)
+
+    def validate_config(self, diags: Diagnostics, config: Config) -> None:
+        if is_unknown(config):
+            return
+        try:
+            settings_from(config)
+        except ValidationError as error:
+            report(diags, problems_from(error), _block_attribute)
+
+    def configure_provider(self, diags: Diagnostics, config: Config) -> None:
+        try:
+            self.connector.base = settings_from(config)
+        except ValidationError as error:
+            report(diags, problems_from(error), _block_attribute)
+        if config.get("deployment") not in (None, Unknown):
+            self.deployment = str(config["deployment"])
+
+    def get_resources(self) -> list[type[Resource]]:
+        from .boot_session import BootSessionResource
+        from .boot_template import BootTemplateResource
+
+        return [BootTemplateResource, BootSessionResource]
+
+    def get_data_sources(self) -> list[type[DataSource]]:
+        from .nodes import NodesDataSource
+
+        return [NodesDataSource]
+
+    def get_functions(self) -> list[Any]:
+        return []
+
+    def new_resource(self, klass: type[Resource]) -> Resource:
+        return klass(self)
+
+    def new_data_source(self, klass: type[DataSource]) -> DataSource:
+        return klass(self)

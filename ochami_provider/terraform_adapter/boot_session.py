@@ -1,0 +1,213 @@
+"""`ochami_boot_session`: SessionLifecycle behind Terraform's plan and apply.
+
+`template` takes the template resource's `spec` output and `template_writes` its `written`
+output (what `boot` compares the nodes' last boot-script fetch with). Changing the template,
+operation, limit or `graceful` plans a replacement (a new run); a failed or cancelled run plans
+an update that retries its failed nodes, as the next `pulumi up` does.
+
+A session that fails on create is recorded with a warning rather than an error: Terraform
+taints a resource whose create ends in an error and replaces it on the next apply, which would
+run the session again on every node, rebooting those that had booted. An update (a retry) that
+still fails ends in an error, and is recorded too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tf import types
+from tf.iface import (
+    Config,
+    CreateContext,
+    DeleteContext,
+    PlanContext,
+    ReadContext,
+    State,
+    UpdateContext,
+)
+from tf.schema import Attribute, Schema
+from tf.types import Unknown
+from tf.utils import Diagnostics
+
+from ..errors import OchamiError
+from ..lifecycle.session import RETRYABLE
+from ..models.problems import field_problems
+from ..models.session import BootSessionSpec, SessionInputs, SessionRecord
+from ._provider import Json, OchamiProvider, decoded, is_unknown, report, report_error
+
+# Spec attributes (besides name, template and operation), with their Terraform types.
+_SETTINGS: dict[str, types.TfType] = {
+    "limit": types.List(types.String()),
+    "graceful": types.Bool(),
+    "timeout_seconds": types.Number(),
+    "poll_interval_seconds": types.Number(),
+    "task_deadline_minutes": types.Number(),
+    "booted_when": types.String(),
+    "boot_timeout_seconds": types.Number(),
+    "boot_settle_seconds": types.Number(),
+    "template_writes": types.Map(types.String()),
+    "include_disabled": types.Bool(),
+    "pre_command": types.String(),
+    "post_command": types.String(),
+    "hook_timeout_seconds": types.Number(),
+    "batch_size": types.String(),
+    "max_failed": types.String(),
+}
+INPUTS = ("name", "template", "operation", *_SETTINGS, "max_retries", "shutdown_on_delete")
+_OUTPUT_TYPES: dict[str, types.TfType] = {
+    "status": types.String(),
+    "phase": types.String(),
+    "error_message": types.String(),
+    "retry_count": types.Number(),
+    "created": types.String(),
+    "started_at": types.String(),
+    "completed_at": types.String(),
+    "duration_seconds": types.Number(),
+    "pcs_operation": types.String(),
+    "transition_ids": types.List(types.String()),
+    "node_count": types.Number(),
+    "results": Json(),
+    "template_name": types.String(),
+    "template_version": types.String(),
+}
+
+
+def where(field: str) -> str:
+    head = field.partition(".")[0].partition("[")[0]
+    if head == "retry":
+        return "max_retries"
+    return head if head in INPUTS else "template"
+
+
+class BootSessionResource:
+    def __init__(self, provider: OchamiProvider) -> None:
+        self.provider = provider
+        self.core = provider.sessions
+
+    @classmethod
+    def get_name(cls) -> str:
+        return "boot_session"
+
+    @classmethod
+    def get_schema(cls) -> Schema:
+        attributes = [
+            Attribute("id", types.String(), computed=True),
+            Attribute("name", types.String(), required=True),
+            Attribute(
+                "template",
+                Json(),
+                required=True,
+                description="the template resource's `spec`",
+            ),
+            Attribute("operation", types.String(), required=True),
+            *(Attribute(name, kind, optional=True) for name, kind in _SETTINGS.items()),
+            Attribute("max_retries", types.Number(), optional=True),
+            Attribute("shutdown_on_delete", types.Bool(), optional=True),
+            *(Attribute(name, kind, computed=True) for name, kind in _OUTPUT_TYPES.items()),
+        ]
+        return Schema(
+            version=1,
+            description="A boot session: apply a template to its nodes and boot, reboot or"
+            " shut them down (PCS), verified in BSS.",
+            attributes=attributes,
+        )
+
+    def props(self, state: State) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            k: state[k] for k in ("name", "operation") if state.get(k) is not None
+        }
+        if state.get("template") is not None:
+            props["template"] = decoded(state["template"])
+        for key in _SETTINGS:
+            if state.get(key) is not None:
+                props[key] = state[key]
+        if state.get("max_retries") is not None:
+            props["retry"] = {"max_retries": int(state["max_retries"])}
+        if state.get("task_deadline_minutes") is not None:
+            props["task_deadline_minutes"] = int(state["task_deadline_minutes"])
+        props["shutdown_on_delete"] = bool(state.get("shutdown_on_delete"))
+        props["deployment"] = self.provider.deployment
+        for key in SessionRecord.output_keys():
+            if state.get(key) not in (None, Unknown):
+                props[key] = state[key]
+        return props
+
+    def outputs(self, planned: State, record: SessionRecord) -> State:
+        return {**planned, **record.to_props(), "id": record.template_name + "/" + planned["name"]}
+
+    def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
+        if any(is_unknown(config.get(k)) for k in INPUTS):
+            return
+        data = SessionInputs.spec_data(self.props(config))
+        report(diags, field_problems(BootSessionSpec, data), where)
+
+    def replaces(self, current: State, planned: State) -> list[str]:
+        """Attributes whose change means a new run: the core's rule, defaults filled, so an
+        upgrade that adds a field to the template's spec does not rerun a session."""
+        if any(is_unknown(planned.get(k)) for k in INPUTS):
+            return [
+                k
+                for k in ("name", "template", "operation", "limit", "graceful")
+                if is_unknown(planned.get(k))
+            ]
+        return self.core.diff(self.props(current), self.props(planned)).replaces
+
+    def plan(self, ctx: PlanContext, current: State | None, planned: State) -> State:
+        if any(is_unknown(planned.get(k)) for k in INPUTS):
+            return {**planned, **{k: Unknown for k in _OUTPUT_TYPES}}
+        news = self.props(planned)
+        olds = self.props(current) if current else {}
+        try:
+            _, problems = self.core.check(olds, news)
+        except OchamiError as error:
+            report_error(ctx.diagnostics, error, where)
+            return planned
+        report(ctx.diagnostics, problems, where)
+        # Outputs change only when the session runs: created, or a failed run retried. An
+        # input that reruns nothing (a new template_writes, a longer timeout) is recorded.
+        if current is None or current.get("status") in RETRYABLE:
+            return {**planned, **{k: Unknown for k in _OUTPUT_TYPES}}
+        return planned
+
+    def create(self, ctx: CreateContext, planned: State) -> State | None:
+        try:
+            record = self.core.create(SessionInputs.from_props(self.props(planned)))
+        except OchamiError as error:
+            report_error(ctx.diagnostics, error, where)
+            return None
+        if record.status in RETRYABLE:
+            ctx.diagnostics.add_warning(
+                f"session {planned['name']} {record.status}: {record.error_message}",
+                detail="Its per-node results are recorded; the next apply retries the nodes"
+                " that did not succeed.",
+            )
+        return self.outputs(planned, record)
+
+    def update(self, ctx: UpdateContext, current: State, planned: State) -> State | None:
+        before = SessionRecord.from_props(self.props(current))
+        try:
+            record = self.core.update(before, SessionInputs.from_props(self.props(planned)))
+        except OchamiError as error:
+            report_error(ctx.diagnostics, error, where)
+            return current
+        if record.status in RETRYABLE:
+            ctx.diagnostics.add_error(
+                f"session {planned['name']} {record.status}: {record.error_message}",
+                detail="Its per-node results are recorded; the next apply retries the nodes"
+                " that did not succeed.",
+            )
+        return self.outputs(planned, record)
+
+    def delete(self, ctx: DeleteContext, current: State) -> None:
+        props = self.props(current)
+        try:
+            self.core.delete(SessionInputs.from_props(props), SessionRecord.from_props(props))
+        except OchamiError as error:
+            report_error(ctx.diagnostics, error, where)
+
+    def read(self, ctx: ReadContext, current: State) -> State:
+        # A session is a record of something that happened; no service holds it.
+        return current
+
+    def upgrade(self, ctx: Any, version: int, old: State) -> State:
+        return old

@@ -1,0 +1,300 @@
+"""The Terraform-protocol provider through the real engines: OpenTofu (scripts/tofu.sh builds
+it from the Go module proxy) and Terraform where it is installed, against the simulator and
+the real SMD, BSS and cloud-init server.
+
+init, plan (writes nothing), apply, plan again (no changes), a hand edit of BSS then plan (the
+drift shows), import, destroy; the token in neither state nor output; a bad input refused at
+plan, naming the attribute, with nothing written; the node-ownership guard between a Pulumi
+stack and a Tofu configuration on one cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ochami_provider.clients import Services
+from ochami_provider.models.records import BootParams
+from ochami_provider.sim import Fleet, SimServer
+from tests.backends import needs_real
+from tests.openchami.stack import OpenchamiStack
+
+ROOT = Path(__file__).resolve().parent.parent
+TOFU_CACHE = Path(
+    os.environ.get("OCHAMI_TOFU_CACHE", Path.home() / ".cache" / "ochami-provider" / "opentofu")
+)
+TOKEN = "tf-e2e-token-do-not-leak"
+
+
+def _tofu() -> str | None:
+    cached = TOFU_CACHE / "bin" / "tofu"
+    return shutil.which("tofu") or (str(cached) if cached.exists() else None)
+
+
+ENGINES = {"tofu": _tofu(), "terraform": shutil.which("terraform")}
+if os.environ.get("OCHAMI_TOFU") == "required" and ENGINES["tofu"] is None:
+    raise RuntimeError("OCHAMI_TOFU=required but OpenTofu is not built (scripts/tofu.sh)")
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def engine(request: pytest.FixtureRequest) -> str:
+    found = ENGINES[request.param]
+    if found is None:
+        pytest.skip(f"{request.param} is not installed here")
+    return found
+
+
+@dataclass
+class Config:
+    """A Terraform configuration in its own directory, with the provider from a local mirror."""
+
+    path: Path
+    engine: str
+    env: dict[str, str]
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [self.engine, *args, "-no-color"],
+            cwd=self.path,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def plan_exit(self) -> tuple[int, str]:
+        """`plan -detailed-exitcode`: 0 no changes, 2 changes, 1 an error."""
+        result = self.run("plan", "-detailed-exitcode", "-input=false", check=False)
+        return result.returncode, result.stdout + result.stderr
+
+    def write(self, provider: dict[str, str], kernel_parameters: str, **extra: str) -> None:
+        settings = "\n".join(f"  {k} = {json.dumps(v)}" for k, v in provider.items())
+        boot_set = {
+            "kernel": extra.get("kernel", "http://images.example/vmlinuz"),
+            "kernel_parameters": kernel_parameters,
+            "node_groups": ["compute"],
+        }
+        (self.path / "main.tf").write_text(
+            MAIN_TF.replace("@PROVIDER@", settings).replace(
+                "@BOOT_SETS@", json.dumps({"compute": boot_set})
+            )
+        )
+
+    def state(self) -> str:
+        return (self.path / "terraform.tfstate").read_text()
+
+
+MAIN_TF = """
+terraform {
+  required_providers {
+    ochami = { source = "openchami/ochami" }
+  }
+}
+
+variable "token" {
+  type      = string
+  sensitive = true
+}
+
+provider "ochami" {
+@PROVIDER@
+  token            = var.token
+  verify_artifacts = false
+  deployment       = "tf/e2e"
+}
+
+resource "ochami_boot_template" "compute" {
+  name                 = "compute-image"
+  boot_sets            = jsonencode(@BOOT_SETS@)
+  cloud_init_meta_data = jsonencode({ cluster = "e2e" })
+  cloud_init_user_data = "#cloud-config\\nruncmd: [[echo, hi]]\\n"
+}
+
+resource "ochami_boot_session" "boot" {
+  name                  = "boot-compute"
+  template              = ochami_boot_template.compute.spec
+  template_writes       = ochami_boot_template.compute.written
+  operation             = "boot"
+  limit                 = ["compute"]
+  poll_interval_seconds = 0.1
+}
+
+data "ochami_nodes" "compute" {
+  group      = "compute"
+  depends_on = [ochami_boot_session.boot]
+}
+
+output "version" { value = ochami_boot_template.compute.version }
+output "rows" { value = data.ochami_nodes.compute.rows }
+output "session" { value = ochami_boot_session.boot.status }
+"""
+
+
+def _configuration(tmp_path: Path, engine: str) -> Config:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    plugins = tmp_path / "plugins"
+    subprocess.run(
+        [sys.executable, "-m", "ochami_provider.terraform_adapter", "install"]
+        + ["--plugin-dir", str(plugins)],
+        check=True,
+        capture_output=True,
+    )
+    rc = tmp_path / "cli.tfrc"
+    rc.write_text(
+        "provider_installation {\n  filesystem_mirror {\n"
+        f'    path    = "{plugins}"\n'
+        '    include = ["registry.opentofu.org/openchami/ochami",'
+        ' "registry.terraform.io/openchami/ochami"]\n  }\n}\n'
+    )
+    path = tmp_path / "config"
+    path.mkdir()
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "TF_CLI_CONFIG_FILE": str(rc),
+        "TF_IN_AUTOMATION": "1",
+        "CHECKPOINT_DISABLE": "1",
+        "TF_VAR_token": TOKEN,
+    }
+    return Config(path, engine, env)
+
+
+@pytest.fixture
+def fleet() -> Fleet:
+    return Fleet.generate(8, groups={"compute": range(8)}, power_delay=0.01)
+
+
+@pytest.fixture
+def sim(fleet: Fleet) -> Iterator[SimServer]:
+    fleet.token = TOKEN
+    with SimServer(fleet) as server:
+        yield server
+
+
+def _hand_edit(services: Services, node: str) -> None:
+    """What an admin does with `ochami bss boot params set`: a record by name, no marker."""
+    services.bss.put(BootParams(hosts=[node], kernel="http://h/hand", params="console=tty0"))
+
+
+def _lifecycle(config: Config, services: Services, nodes: list[str], token: str) -> None:
+    config.run("init", "-input=false")
+    code, out = config.plan_exit()
+    assert code == 2, out
+    assert "version" in out and "(known after apply)" in out
+    assert services.bss.get(nodes) == {}, "a plan wrote to BSS"
+    config.run("apply", "-auto-approve", "-input=false")
+    records = services.bss.get(nodes)
+    assert {r.kernel for r in records.values()} == {"http://images.example/vmlinuz"}
+    assert all("ochami.template=compute-image@tf/e2e" in r.params for r in records.values())
+    outputs = json.loads(config.run("output", "-json").stdout)
+    assert outputs["session"]["value"] == "completed"
+    assert any("template=compute-image@tf/e2e" in row for row in outputs["rows"]["value"])
+    code, out = config.plan_exit()
+    assert code == 0, out
+    # A hand edit is drift: the plan shows the record being put back.
+    _hand_edit(services, nodes[0])
+    code, out = config.plan_exit()
+    assert code == 2 and "http://h/hand" in out, out
+    config.run("apply", "-auto-approve", "-input=false")
+    assert services.bss.get(nodes[:1])[nodes[0]].kernel == "http://images.example/vmlinuz"
+    # Import: the template's own records, found by their owner marker.
+    config.run("state", "rm", "ochami_boot_template.compute")
+    config.run("import", "-input=false", "ochami_boot_template.compute", "compute-image")
+    shown = config.run("state", "show", "ochami_boot_template.compute").stdout
+    assert '"compute"' in shown and "node_groups" in shown
+    assert token not in config.state()
+    assert token not in config.run("output", "-json").stdout
+    config.run("destroy", "-auto-approve", "-input=false")
+    assert services.bss.get(nodes) == {}
+    assert services.cloud_init.get_group("compute") is None
+
+
+def test_init_plan_apply_drift_import_destroy_against_the_simulator(
+    tmp_path: Path, engine: str, fleet: Fleet, sim: SimServer
+) -> None:
+    config = _configuration(tmp_path, engine)
+    config.write({"uri": sim.url}, "console=ttyS0 quiet")
+    with Services.from_config(_sim_settings(sim)) as services:
+        _lifecycle(config, services, sorted(fleet.nodes), TOKEN)
+
+
+def test_a_bad_input_is_refused_at_plan_naming_the_attribute(
+    tmp_path: Path, engine: str, fleet: Fleet, sim: SimServer
+) -> None:
+    config = _configuration(tmp_path, engine)
+    config.write({"uri": sim.url}, "console=ttyS0", kernel="ftp://images.example/vmlinuz")
+    config.run("init", "-input=false")
+    before = len(fleet.requests)
+    code, out = config.plan_exit()
+    assert code == 1
+    assert "boot_sets.compute.kernel" in out and "ftp://images.example/vmlinuz" in out, out
+    assert 'resource "ochami_boot_template" "compute"' in out  # the attribute's place
+    assert not [r for r in fleet.requests[before:] if r[0] not in ("GET", "POST")]
+    assert fleet.bootparams == {}
+
+
+@needs_real
+def test_the_same_against_the_real_services(
+    tmp_path: Path, engine: str, real_stack: OpenchamiStack
+) -> None:
+    assert real_stack.token is not None
+    config = _configuration(tmp_path, engine)
+    connection = real_stack.connection()
+    config.write(
+        {
+            "smd_uri": connection["smdUri"],
+            "bss_uri": connection["bssUri"],
+            "cloud_init_uri": connection["cloudInitUri"],
+            "pcs_uri": connection["pcsUri"],
+            "ca_bundle": str(real_stack.ca_bundle),
+        },
+        "console=ttyS0 quiet",
+    )
+    config.env["TF_VAR_token"] = real_stack.token
+    with Services.from_config(real_stack.config()) as services:
+        compute = services.smd.get_group("compute").members.ids
+        _lifecycle(config, services, sorted(compute), real_stack.token)
+
+
+def _sim_settings(sim: SimServer) -> Any:
+    from ochami_provider.config import ProviderConfig
+
+    return ProviderConfig(uri=sim.url, token=TOKEN)
+
+
+def test_a_pulumi_stack_cannot_take_the_nodes_a_tofu_configuration_boots(
+    tmp_path: Path, engine: str, fleet: Fleet, sim: SimServer
+) -> None:
+    """One cluster, two tools: the owner markers keep them apart whichever runs first."""
+    from tests.test_engine_e2e import ENGINE, STACK, Project
+
+    if not ENGINE:
+        pytest.skip("Pulumi engine not on PATH (scripts/engine.sh)")
+    config = _configuration(tmp_path / "tofu", engine)
+    config.write({"uri": sim.url}, "console=ttyS0 quiet")
+    config.run("init", "-input=false")
+    config.run("apply", "-auto-approve", "-input=false")
+    (tmp_path / "pulumi").mkdir()
+    stack = Project(tmp_path / "pulumi", sim.url)
+    stack.write_config("console=ttyS1")
+    stack.run("stack", "init", STACK)
+    stack.run("config", "set", "--secret", "ochami:token", TOKEN)
+    before = dict(fleet.bootparams)
+    preview = stack.run("preview", check=False)
+    assert preview.returncode != 0
+    assert "compute-image@tf/e2e" in preview.stdout + preview.stderr, preview.stdout
+    assert fleet.bootparams == before
+    code, out = config.plan_exit()
+    assert code == 0, out  # the Tofu configuration is untouched
