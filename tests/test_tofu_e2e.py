@@ -230,6 +230,39 @@ def test_init_plan_apply_drift_import_destroy_against_the_simulator(
         _lifecycle(config, services, sorted(fleet.nodes), TOKEN)
 
 
+def test_a_failed_session_is_recorded_and_the_next_apply_retries_only_its_failed_node(
+    tmp_path: Path, engine: str, fleet: Fleet, sim: SimServer
+) -> None:
+    """Terraform would taint a failed create and rerun the session on every node: the
+    session is recorded with a warning instead, and the next plan retries the failed one. A
+    changed template then plans the session's replacement (a new run)."""
+    config = _configuration(tmp_path, engine)
+    config.write({"uri": sim.url}, "console=ttyS0 quiet")
+    config.run("init", "-input=false")
+    broken = sorted(fleet.nodes)[3]
+    fleet.power_failures[broken] = 2  # its first try and its one retry
+    applied = config.run("apply", "-auto-approve", "-input=false")
+    assert "Warning: session boot-compute failed" in applied.stdout + applied.stderr
+    state = json.loads(config.run("show", "-json").stdout)
+    session = next(
+        r
+        for r in state["values"]["root_module"]["resources"]
+        if r["address"] == "ochami_boot_session.boot"
+    )
+    assert session["values"]["status"] == "failed"
+    assert list(json.loads(session["values"]["results"])["failed"]) == [broken]
+    code, out = config.plan_exit()
+    assert code == 2 and "ochami_boot_session.boot will be updated in-place" in out, out
+    before = len(fleet.transitions)
+    config.run("apply", "-auto-approve", "-input=false")
+    retried = [[t.xname for t in tr.tasks] for tr in list(fleet.transitions.values())[before:]]
+    assert retried == [[broken]]
+    assert config.plan_exit()[0] == 0
+    config.write({"uri": sim.url}, "console=ttyS1 quiet")
+    code, out = config.plan_exit()
+    assert code == 2 and "ochami_boot_session.boot must be replaced" in out, out
+
+
 def test_a_bad_input_is_refused_at_plan_naming_the_attribute(
     tmp_path: Path, engine: str, fleet: Fleet, sim: SimServer
 ) -> None:

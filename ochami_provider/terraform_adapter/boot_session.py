@@ -30,7 +30,7 @@ from tf.types import Unknown
 from tf.utils import Diagnostics
 
 from ..errors import OchamiError
-from ..lifecycle.session import RETRYABLE
+from ..lifecycle.session import RERUN_KEYS, RETRYABLE
 from ..models.problems import field_problems
 from ..models.session import BootSessionSpec, SessionInputs, SessionRecord
 from ._provider import Json, OchamiProvider, decoded, is_unknown, report, report_error
@@ -143,28 +143,26 @@ class BootSessionResource:
 
     def replaces(self, current: State, planned: State) -> list[str]:
         """Attributes whose change means a new run: the core's rule, defaults filled, so an
-        upgrade that adds a field to the template's spec does not rerun a session."""
-        if any(is_unknown(planned.get(k)) for k in INPUTS):
-            return [
-                k
-                for k in ("name", "template", "operation", "limit", "graceful")
-                if is_unknown(planned.get(k))
-            ]
-        return self.core.diff(self.props(current), self.props(planned)).replaces
+        upgrade that adds a field to the template's spec does not rerun a session. An input
+        not known yet replaces it if it is one that reruns it (template, operation, ...)."""
+        unknown = [k for k in INPUTS if is_unknown(planned.get(k))]
+        known = {**planned, **{k: current.get(k) for k in unknown}}
+        found = self.core.diff(self.props(current), self.props(known)).replaces
+        return sorted({*found, *(k for k in unknown if k in RERUN_KEYS)})
 
     def plan(self, ctx: PlanContext, current: State | None, planned: State) -> State:
-        if any(is_unknown(planned.get(k)) for k in INPUTS):
-            return {**planned, **{k: Unknown for k in _OUTPUT_TYPES}}
-        news = self.props(planned)
-        olds = self.props(current) if current else {}
-        try:
-            _, problems = self.core.check(olds, news)
-        except OchamiError as error:
-            report_error(ctx.diagnostics, error, where)
-            return planned
-        report(ctx.diagnostics, problems, where)
-        # Outputs change only when the session runs: created, or a failed run retried. An
-        # input that reruns nothing (a new template_writes, a longer timeout) is recorded.
+        if not any(is_unknown(planned.get(k)) for k in INPUTS):
+            news = self.props(planned)
+            olds = self.props(current) if current else {}
+            try:
+                _, problems = self.core.check(olds, news)
+            except OchamiError as error:
+                report_error(ctx.diagnostics, error, where)
+                return planned
+            report(ctx.diagnostics, problems, where)
+        # Outputs change only when the session runs: created (a replacement is planned as a
+        # create), or a failed run retried. An input that reruns nothing (a new
+        # template_writes, a longer timeout) is recorded as it is.
         if current is None or current.get("status") in RETRYABLE:
             return {**planned, **{k: Unknown for k in _OUTPUT_TYPES}}
         return planned
