@@ -96,17 +96,11 @@ def plan(name: str, engine: str, count: int, groups: int) -> PlanResult:
     )
     with tempfile.TemporaryDirectory() as tmp, SimServer(fleet) as sim:
         root = Path(tmp)
-        plugins = root / "plugins"
         subprocess.run(
             [sys.executable, "-m", "ochami_provider.terraform_adapter", "install"]
-            + ["--plugin-dir", str(plugins)],
+            + ["--plugin-dir", str(root / "plugins"), "--cli-config", str(root / "cli.tfrc")],
             check=True,
             capture_output=True,
-        )
-        (root / "cli.tfrc").write_text(
-            f'provider_installation {{\n  filesystem_mirror {{\n    path = "{plugins}"\n'
-            '    include = ["registry.opentofu.org/openchami/ochami",'
-            ' "registry.terraform.io/openchami/ochami"]\n  }\n}\n'
         )
         work = root / "config"
         work.mkdir()

@@ -20,7 +20,7 @@ from .clients.services import Services
 from .errors import InvalidInputError, NotFoundError, OchamiError
 from .models.owner import Owner, Stake, bss_owner, group_owner
 from .models.problems import Problem
-from .models.records import BootParams, CloudInitGroup, Component
+from .models.records import BootParams, CloudInitGroup, Component, Group, Partition
 from .models.template import BootTemplateSpec
 from .nodesets import grouped, phrase, shown
 from .planning import (
@@ -76,18 +76,8 @@ def resolve_targets(
     """Nodes of each boot set, from SMD. An unknown group is an error naming the boot set;
     with `require_members` (check and apply, not refresh) so are an empty group and a boot set
     that resolves to no node."""
-    members: dict[str, list[str]] = {}
-    for set_name, boot_set in spec.boot_sets.items():
-        for label in boot_set.node_groups:
-            if label in members:
-                continue
-            try:
-                members[label] = services.smd.get_group(label).members.ids
-            except NotFoundError:
-                raise InvalidInputError(
-                    f"boot_sets.{set_name}.node_groups", label, "SMD has no group with this label"
-                ) from None
-    partitions = _partition_members(services, spec)
+    members = _named_members(spec, "node_groups", "group", services.smd.get_group)
+    partitions = _named_members(spec, "node_partitions", "partition", services.smd.get_partition)
     components: list[Component] = []
     if any(b.node_roles_groups or b.arch for b in spec.boot_sets.values()):
         components = services.smd.list_components(type_="Node")
@@ -98,21 +88,21 @@ def resolve_targets(
     return resolved
 
 
-def _partition_members(services: Services, spec: BootTemplateSpec) -> dict[str, list[str]]:
-    """One SMD read per partition the boot sets name; an unknown one is an error naming the
-    (first) boot set that names it."""
+def _named_members(
+    spec: BootTemplateSpec, key: str, what: str, read: Callable[[str], Group | Partition]
+) -> dict[str, list[str]]:
+    """Members of every SMD group (or partition) the boot sets name under `key`, one read
+    each; an unknown one is an error naming the (first) boot set that names it."""
     members: dict[str, list[str]] = {}
     for set_name, boot_set in spec.boot_sets.items():
-        for name in boot_set.node_partitions:
+        for name in getattr(boot_set, key):
             if name in members:
                 continue
             try:
-                members[name] = services.smd.get_partition(name).members.ids
+                members[name] = read(name).members.ids
             except NotFoundError:
                 raise InvalidInputError(
-                    f"boot_sets.{set_name}.node_partitions",
-                    name,
-                    "SMD has no partition of this name",
+                    f"boot_sets.{set_name}.{key}", name, f"SMD has no {what} of this name"
                 ) from None
     return members
 

@@ -48,6 +48,26 @@ def project_copy(dest: Path) -> Path:
     return dest
 
 
+def run_block(block: str, cwd: Path, env: dict[str, str], log: Path) -> str:
+    """Run a README block with bash -e; its output, once it exited 0."""
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            ["bash", "-e", "-c", block],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the simulator it starts in the background goes with it
+        )
+        try:
+            process.wait(timeout=420)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+    output = log.read_text()
+    assert process.returncode == 0, output
+    return output
+
+
 def test_the_day_to_day_block_runs_verbatim(tmp_path: Path) -> None:
     assert PULUMI is not None
     project = project_copy(tmp_path / "project")
@@ -68,22 +88,7 @@ def test_the_day_to_day_block_runs_verbatim(tmp_path: Path) -> None:
         "TOKEN": "readme-token-5b1e",
     }
     (tmp_path / "home").mkdir()
-    log = tmp_path / "block.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            ["bash", "-e", "-c", day_to_day_block()],
-            cwd=project,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # the simulator it starts in the background goes with it
-        )
-        try:
-            process.wait(timeout=420)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-    output = log.read_text()
-    assert process.returncode == 0, output
+    output = run_block(day_to_day_block(), project, env, tmp_path / "block.log")
     # up created the stack, the template and the session; the session rebooted the nodes.
     assert re.search(r"\+ 3 created", output), output
     assert re.search(r'session:reboot-compute:status\s*:\s*"completed"', output), output
@@ -117,22 +122,7 @@ def test_the_opentofu_block_runs_verbatim(tmp_path: Path) -> None:
         "TF_CLI_ARGS_apply": "-auto-approve",
         "TF_IN_AUTOMATION": "1",
     }
-    log = tmp_path / "block.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            ["bash", "-e", "-c", block.group(1)],
-            cwd=project,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            process.wait(timeout=420)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-    output = log.read_text()
-    assert process.returncode == 0, output
+    output = run_block(block.group(1), project, env, tmp_path / "block.log")
     assert "OpenTofu has been successfully initialized" in output, output
     assert "Apply complete! Resources: 2 added" in output, output
     assert re.search(r'session = "completed"', output), output

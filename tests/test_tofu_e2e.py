@@ -144,19 +144,12 @@ output "session" { value = ochami_boot_session.boot.status }
 
 def _configuration(tmp_path: Path, engine: str) -> Config:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    plugins = tmp_path / "plugins"
+    rc = tmp_path / "cli.tfrc"
     subprocess.run(
         [sys.executable, "-m", "ochami_provider.terraform_adapter", "install"]
-        + ["--plugin-dir", str(plugins)],
+        + ["--plugin-dir", str(tmp_path / "plugins"), "--cli-config", str(rc)],
         check=True,
         capture_output=True,
-    )
-    rc = tmp_path / "cli.tfrc"
-    rc.write_text(
-        "provider_installation {\n  filesystem_mirror {\n"
-        f'    path    = "{plugins}"\n'
-        '    include = ["registry.opentofu.org/openchami/ochami",'
-        ' "registry.terraform.io/openchami/ochami"]\n  }\n}\n'
     )
     path = tmp_path / "config"
     path.mkdir()

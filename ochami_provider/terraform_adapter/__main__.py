@@ -90,6 +90,17 @@ def install(plugin_dir: Path) -> list[Path]:
     return [plugin_dir / host / "openchami" / "ochami" for host in HOSTS]
 
 
+def cli_config(plugin_dir: Path) -> str:
+    """A CLI configuration (TF_CLI_CONFIG_FILE) that takes this provider from `plugin_dir`
+    and every other provider as usual: for a mirror outside the implied ones."""
+    names = ", ".join(f'"{host}/openchami/ochami"' for host in HOSTS)
+    return (
+        "provider_installation {\n  filesystem_mirror {\n"
+        f'    path    = "{plugin_dir}"\n    include = [{names}]\n  }}\n'
+        f"  direct {{\n    exclude = [{names}]\n  }}\n}}\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["install"]:
@@ -100,9 +111,14 @@ def main(argv: list[str] | None = None) -> int:
             default=Path(os.environ.get("HOME", "~")).expanduser() / ".terraform.d" / "plugins",
             help="the engines' implied local mirror (default ~/.terraform.d/plugins)",
         )
+        parser.add_argument(
+            "--cli-config", type=Path, help="also write a CLI configuration naming that mirror"
+        )
         options = parser.parse_args(args[1:])
         for where in install(options.plugin_dir):
             print(where)
+        if options.cli_config is not None:
+            options.cli_config.write_text(cli_config(options.plugin_dir.resolve()))
         return 0
     tf.provider.ProviderServicer = OchamiServicer
     tf.utils._msgpack_ext_hook = _ext_hook

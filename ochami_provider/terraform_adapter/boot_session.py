@@ -174,11 +174,7 @@ class BootSessionResource:
             report_error(ctx.diagnostics, error, where)
             return None
         if record.status in RETRYABLE:
-            ctx.diagnostics.add_warning(
-                f"session {planned['name']} {record.status}: {record.error_message}",
-                detail="Its per-node results are recorded; the next apply retries the nodes"
-                " that did not succeed.",
-            )
+            ctx.diagnostics.add_warning(*_unfinished(planned, record))
         return self.outputs(planned, record)
 
     def update(self, ctx: UpdateContext, current: State, planned: State) -> State | None:
@@ -189,11 +185,7 @@ class BootSessionResource:
             report_error(ctx.diagnostics, error, where)
             return current
         if record.status in RETRYABLE:
-            ctx.diagnostics.add_error(
-                f"session {planned['name']} {record.status}: {record.error_message}",
-                detail="Its per-node results are recorded; the next apply retries the nodes"
-                " that did not succeed.",
-            )
+            ctx.diagnostics.add_error(*_unfinished(planned, record))
         return self.outputs(planned, record)
 
     def delete(self, ctx: DeleteContext, current: State) -> None:
@@ -209,3 +201,11 @@ class BootSessionResource:
 
     def upgrade(self, ctx: Any, version: int, old: State) -> State:
         return old
+
+
+def _unfinished(planned: State, record: SessionRecord) -> tuple[str, str]:
+    """Summary and detail of a diagnostic for a failed or cancelled run."""
+    return (
+        f"session {planned['name']} {record.status}: {record.error_message}",
+        "Its per-node results are recorded; the next apply retries the nodes that did not succeed.",
+    )
