@@ -127,15 +127,19 @@ def project_env(project: Path) -> dict[str, str]:
     }
 
 
-def preview_stack(count: int, groups: int) -> PreviewResult:
-    fleet = Fleet.generate(
+def grouped_fleet(groups: int) -> Fleet:
+    """Groups g0, g1, ... of NODES_PER_GROUP nodes each: one per template of a benchmark."""
+    return Fleet.generate(
         groups * NODES_PER_GROUP,
         groups={
             f"g{i}": range(i * NODES_PER_GROUP, (i + 1) * NODES_PER_GROUP) for i in range(groups)
         },
         power_delay=0.01,
     )
-    with tempfile.TemporaryDirectory() as tmp, SimServer(fleet) as sim:
+
+
+def preview_stack(count: int, groups: int) -> PreviewResult:
+    with tempfile.TemporaryDirectory() as tmp, SimServer(grouped_fleet(groups)) as sim:
         project = Path(tmp)
         env = project_env(project)
         stack_file = project / "stacks" / "Pulumi.bench.yaml"

@@ -19,9 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ochami_provider.sim import Fleet, SimServer
+from ochami_provider.sim import SimServer
 
-from .preview import NODES_PER_GROUP
+from .preview import grouped_fleet
 
 RUNS = 3
 CACHE = Path(
@@ -87,14 +87,7 @@ def _run(engine: str, cwd: Path, env: dict[str, str], *args: str) -> None:
 
 
 def plan(name: str, engine: str, count: int, groups: int) -> PlanResult:
-    fleet = Fleet.generate(
-        groups * NODES_PER_GROUP,
-        groups={
-            f"g{i}": range(i * NODES_PER_GROUP, (i + 1) * NODES_PER_GROUP) for i in range(groups)
-        },
-        power_delay=0.01,
-    )
-    with tempfile.TemporaryDirectory() as tmp, SimServer(fleet) as sim:
+    with tempfile.TemporaryDirectory() as tmp, SimServer(grouped_fleet(groups)) as sim:
         root = Path(tmp)
         subprocess.run(
             [sys.executable, "-m", "ochami_provider.terraform_adapter", "install"]

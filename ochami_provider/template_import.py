@@ -20,7 +20,7 @@ from typing import Any
 from .clients.services import Services
 from .errors import InvalidInputError, NotFoundError
 from .models.kernel_params import BOOT_SET_PARAMETER, marker_of, strip_owner
-from .models.owner import DEFAULT_GROUP_DESCRIPTION, Owner, bss_owner, group_owner
+from .models.owner import Owner, bss_owner, group_owner, group_text
 from .models.records import BootParams, CloudInitGroup
 from .models.template import BootTemplateSpec
 from .template_writer import read_boot_records
@@ -153,11 +153,8 @@ def _content(group: CloudInitGroup) -> tuple[str, str]:
 
 
 def _cloud_init(group: CloudInitGroup, owner: Owner | None) -> dict[str, Any]:
-    description = group.description
-    if owner is not None:
-        description = description.rsplit(" [", 1)[0]
-        if description == DEFAULT_GROUP_DESCRIPTION:
-            description = ""
+    # The template's own group: its description without the owner marker (or the default).
+    description = (group_text(group.description) or "") if owner else group.description
     out: dict[str, Any] = {"meta_data": group.meta_data, "description": description}
     text = group.file.text()
     if text:

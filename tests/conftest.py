@@ -51,11 +51,16 @@ def services(config: ProviderConfig) -> Iterator[Services]:
 
 
 @pytest.fixture
-def bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An S3 bucket (moto) with a kernel and an initrd under rocky9/."""
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials boto3 accepts, for moto or for an endpoint that never answers."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def bucket(aws_credentials: None) -> Iterator[str]:
+    """An S3 bucket (moto) with a kernel and an initrd under rocky9/."""
     with mock_aws():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket="boot-images")

@@ -62,12 +62,9 @@ def _paths(data: Any) -> list[str]:
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def s3(aws_credentials: None) -> Iterator[Any]:
     """Each image as IMS stores it: kernel, initrd, rootfs and manifest.json; one image with
     its own kernel parameters."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
         client = boto3.client("s3")
         client.create_bucket(Bucket="boot-images")
@@ -247,7 +244,10 @@ def test_artifact_base_url_serves_kernels_over_http(
 
 
 def test_offline_assumes_the_ims_layout_reads_no_s3_and_says_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    aws_credentials: None,
 ) -> None:
     # Nothing answers here: any S3 request would fail the import.
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
@@ -262,9 +262,6 @@ def test_offline_assumes_the_ims_layout_reads_no_s3_and_says_so(
     )
     assert "boot_sets.computes.path: --offline: assumed IMS's layout" in err
     # Without --offline the same endpoint is tried, and S3 out of reach is exit status 1.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     code, out, err = _run(capsys, str(DATA / "compute-cps.json"))
     assert code == 1 and out == ""
     assert "S3 could not be reached for s3://boot-images/ef97d3c4" in err
