@@ -94,18 +94,17 @@ def _stack_config(url: str, count: int) -> dict[str, Any]:
     }
 
 
-def pulumi_run(cwd: Path, env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        ["pulumi", *args, "--non-interactive"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+def run_engine(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> str:
+    """Run an engine's command (pulumi, tofu, terraform); its stdout, or an error with both
+    outputs."""
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
-        raise RuntimeError(f"pulumi {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        raise RuntimeError(f"{' '.join(argv)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
+
+
+def pulumi_run(cwd: Path, env: dict[str, str], *args: str) -> str:
+    return run_engine(["pulumi", *args, "--non-interactive"], cwd, env, timeout=900)
 
 
 def project_env(project: Path) -> dict[str, str]:

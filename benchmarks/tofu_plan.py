@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ochami_provider.sim import SimServer
 
-from .preview import grouped_fleet
+from .preview import grouped_fleet, run_engine
 
 RUNS = 3
 CACHE = Path(
@@ -74,16 +74,7 @@ def _config(url: str, count: int) -> str:
 
 
 def _run(engine: str, cwd: Path, env: dict[str, str], *args: str) -> None:
-    result = subprocess.run(
-        [engine, *args, "-no-color", "-input=false"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{engine} {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    run_engine([engine, *args, "-no-color", "-input=false"], cwd, env, timeout=1800)
 
 
 def plan(name: str, engine: str, count: int, groups: int) -> PlanResult:

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from . import s3
+
 
 def artifact_problem(
     url: str,
@@ -22,20 +24,13 @@ def artifact_problem(
     """None when the artifact is there; otherwise why not, in words a user can act on."""
     parts = urlsplit(url)
     if parts.scheme == "s3":
-        # Imported here: boto3 takes ~0.1 s to import, paid by every provider start otherwise.
-        import boto3
-        from botocore.exceptions import BotoCoreError, ClientError
-
         bucket, key = parts.netloc, parts.path.lstrip("/")
         try:
-            boto3.client("s3", endpoint_url=s3_endpoint_url).head_object(Bucket=bucket, Key=key)
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
-                return f"S3 has no object {key!r} in bucket {bucket!r}"
-            return f"S3 refused head_object on {url}: {code or error}"
-        except BotoCoreError as error:
-            return f"S3 could not be reached for {url}: {error}"
+            s3.call(s3.client(s3_endpoint_url), "head_object", url, Bucket=bucket, Key=key)
+        except s3.S3Missing:
+            return f"S3 has no object {key!r} in bucket {bucket!r}"
+        except s3.S3Unavailable as error:
+            return str(error)
         return None
     try:
         response = httpx.head(url, timeout=timeout, follow_redirects=True, verify=verify)

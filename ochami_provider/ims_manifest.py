@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import InvalidInputError, OchamiError
+from . import s3
+from .errors import InvalidInputError
 
 KERNEL = "application/vnd.cray.image.kernel"
 INITRD = "application/vnd.cray.image.initrd"
@@ -73,10 +74,6 @@ class ImageArtifacts(BaseModel):
     assumed: bool = False
 
 
-class S3Unavailable(OchamiError):
-    """S3 could not be reached, or refused the credentials: nothing wrong with the template."""
-
-
 class ManifestReader(Protocol):
     def artifacts(self, path: str, etag: str | None, field: str) -> ImageArtifacts: ...
 
@@ -94,10 +91,7 @@ class S3Manifests:
     one get_object for an image's kernel-parameter file."""
 
     def __init__(self, endpoint_url: str | None = None) -> None:
-        # Imported here: boto3 takes ~0.1 s to import, which `status` has no need to pay.
-        import boto3
-
-        self._s3 = boto3.client("s3", endpoint_url=endpoint_url)
+        self._s3 = s3.client(endpoint_url)
 
     def artifacts(self, path: str, etag: str | None, field: str) -> ImageArtifacts:
         bucket, key = _bucket_key(path, field)
@@ -135,18 +129,10 @@ class S3Manifests:
         )
 
     def _call(self, operation: str, path: str, field: str, **kwargs: str) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
-            result: dict[str, Any] = getattr(self._s3, operation)(**kwargs)
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
-                raise InvalidInputError(field, path, "S3 has no such object") from None
-            raise S3Unavailable(f"S3 refused {operation} on {path}: {code or error}") from None
-        except BotoCoreError as error:
-            raise S3Unavailable(f"S3 could not be reached for {path}: {error}") from None
-        return result
+            return s3.call(self._s3, operation, path, **kwargs)
+        except s3.S3Missing:
+            raise InvalidInputError(field, path, "S3 has no such object") from None
 
 
 def _bucket_key(path: str, field: str) -> tuple[str, str]:

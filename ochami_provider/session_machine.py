@@ -382,16 +382,18 @@ class SessionMachine:
             return
         if self._next_step():
             return
-        failed = sorted(n for n, o in self._nodes.items() if o.status == "failed")
+        failed = self._failed()
         if failed:
             self._finish("failed", now, self._failure_summary(failed))
         else:
             self._finish("completed", now)
 
+    def _failed(self) -> list[str]:
+        return sorted(n for n, o in self._nodes.items() if o.status == "failed")
+
     def _budget_spent(self) -> bool:
         budget = self.spec.failure_budget(len(self._nodes))
-        failed = sum(o.status == "failed" for o in self._nodes.values())
-        return budget is not None and failed > budget
+        return budget is not None and len(self._failed()) > budget
 
     def _stop_unreached(self, now: str) -> None:
         """The failure budget is spent: the batches not started are not started. Their nodes
@@ -401,7 +403,7 @@ class SessionMachine:
         for node in unreached:
             self._nodes[node].phase = "skipped"
         self.state.results.skipped[NOT_REACHED] = unreached
-        failed = sorted(n for n, o in self._nodes.items() if o.status == "failed")
+        failed = self._failed()
         budget = self.spec.failure_budget(len(self._nodes))
         self._finish(
             "failed",

@@ -115,13 +115,11 @@ def _from_groups(services: Services, name: str, groups: list[str]) -> ImportedTe
         boot_sets[label] = {**_boot(record), "node_groups": [label]}
         data = services.cloud_init.get_group(label)
         if data is not None:
-            if group_owner(data.description) is not None:
-                raise InvalidInputError(
-                    "id", label, f"its cloud-init data belongs to {group_owner(data.description)}"
-                )
+            if (holder := group_owner(data.description)) is not None:
+                raise InvalidInputError("id", label, f"its cloud-init data belongs to {holder}")
             adopted[label] = data
     cloud_init = None
-    distinct = {(_content(g)) for g in adopted.values()}
+    distinct = {_content(g) for g in adopted.values()}
     if len(distinct) > 1:
         raise InvalidInputError(
             "id", name, "the groups hold different cloud-init data; a template writes one"

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from ochami_provider.sim import Fleet, SimServer
+from tests.engines import run_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = all(shutil.which(b) for b in ("pulumi", "pulumi-language-python"))
@@ -94,19 +95,7 @@ class Project:
         path.write_text(yaml.safe_dump(existing))
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            ["pulumi", *args, "--non-interactive"],
-            cwd=self.path,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"pulumi {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-            )
-        return result
+        return run_engine(["pulumi", *args, "--non-interactive"], self.path, self.env, check=check)
 
     def outputs(self) -> dict[str, Any]:
         return dict(json.loads(self.run("stack", "output", "--json").stdout))

@@ -26,6 +26,7 @@ from ochami_provider.clients import Services
 from ochami_provider.models.records import BootParams
 from ochami_provider.sim import Fleet, SimServer
 from tests.backends import needs_real
+from tests.engines import run_engine
 from tests.openchami.stack import OpenchamiStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,17 +63,7 @@ class Config:
     env: dict[str, str]
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [self.engine, *args, "-no-color"],
-            cwd=self.path,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result
+        return run_engine([self.engine, *args, "-no-color"], self.path, self.env, check=check)
 
     def plan_exit(self) -> tuple[int, str]:
         """`plan -detailed-exitcode`: 0 no changes, 2 changes, 1 an error."""

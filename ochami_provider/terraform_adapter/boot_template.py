@@ -65,7 +65,6 @@ class BootTemplateResource:
 
     @classmethod
     def get_schema(cls) -> Schema:
-        json_ = Json
         return Schema(
             version=1,
             description="A boot template: kernel, initrd and parameters per boot set in BSS,"
@@ -76,24 +75,24 @@ class BootTemplateResource:
                 Attribute("description", types.String(), optional=True),
                 Attribute(
                     "boot_sets",
-                    json_(),
+                    Json(),
                     required=True,
                     description="jsonencode({<set> = {kernel, initrd, kernel_parameters,"
                     " node_groups, node_list, node_roles_groups, node_partitions, arch}})",
                 ),
-                Attribute("cloud_init_meta_data", json_(), optional=True),
+                Attribute("cloud_init_meta_data", Json(), optional=True),
                 Attribute("cloud_init_user_data", types.String(), optional=True, sensitive=True),
                 Attribute("cloud_init_description", types.String(), optional=True),
                 Attribute("adopt", types.Bool(), optional=True),
                 Attribute("version", types.String(), computed=True),
-                Attribute("spec", json_(), computed=True, sensitive=True),
+                Attribute("spec", Json(), computed=True, sensitive=True),
                 Attribute("hosts", types.Map(types.String()), computed=True),
                 Attribute("node_count", types.Number(), computed=True),
                 Attribute("cloud_init_groups", types.List(types.String()), computed=True),
                 Attribute("changes", types.List(types.String()), computed=True),
                 Attribute("drift", types.List(types.String()), computed=True),
                 Attribute("written", types.Map(types.String()), computed=True),
-                Attribute("adopted", json_(), computed=True, sensitive=True),
+                Attribute("adopted", Json(), computed=True, sensitive=True),
             ],
         )
 
