@@ -7,7 +7,8 @@ and converts the Problems and states back. Nothing here imports an engine.
 
 from .connection import Connector
 from .diff import Diff
+from .inputs import holds
 from .session import SessionLifecycle
 from .template import TemplateLifecycle
 
-__all__ = ["Connector", "Diff", "SessionLifecycle", "TemplateLifecycle"]
+__all__ = ["Connector", "Diff", "SessionLifecycle", "TemplateLifecycle", "holds"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -10,6 +10,18 @@ from pydantic import BaseModel, ValidationError
 from ..models.owner import Ownership
 from ..models.problems import Problem, field_problems
 from .connection import Connector
+
+
+def holds(value: Any, test: Callable[[Any], bool]) -> bool:
+    """Whether `test` holds for the value or anything nested in its dicts and lists: how each
+    front end finds an input its engine does not know yet."""
+    if test(value):
+        return True
+    if isinstance(value, dict):
+        return any(holds(v, test) for v in value.values())
+    if isinstance(value, list):
+        return any(holds(v, test) for v in value)
+    return False
 
 
 def unknown_keys(props: Mapping[str, Any], known: Iterable[str]) -> list[Problem]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from ..config import from_sources
 from ..errors import OchamiError
-from ..lifecycle import Connector, Diff
+from ..lifecycle import Connector, Diff, holds
 from ..models.problems import Problem
 
 # Where the engine keeps the serialized provider among a resource's properties.
@@ -24,13 +24,9 @@ PROVIDER_KEY = "__provider"
 
 def contains_unknown(value: Any) -> bool:
     """True while a preview still waits for a value another resource has not produced."""
-    if isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN):
-        return True
-    if isinstance(value, dict):
-        return any(contains_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(contains_unknown(v) for v in value)
-    return False
+    return holds(
+        value, lambda v: isinstance(v, Unknown) or (isinstance(v, str) and v == rpc.UNKNOWN)
+    )
 
 
 def deployment() -> str:

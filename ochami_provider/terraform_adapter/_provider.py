@@ -23,7 +23,7 @@ from tf.utils import Diagnostics
 
 from ..config import CONFIG_KEYS, CONFIG_NAMESPACE, ProviderConfig, from_sources
 from ..errors import InvalidInputError, OchamiError
-from ..lifecycle import Connector, SessionLifecycle, TemplateLifecycle
+from ..lifecycle import Connector, SessionLifecycle, TemplateLifecycle, holds
 from ..models.problems import Problem, problems_from
 
 PROVIDER_ADDRESS = "registry.opentofu.org/openchami/ochami"
@@ -75,13 +75,8 @@ def _block_attribute(field: str) -> str:
 
 
 def is_unknown(value: Any) -> bool:
-    if value is Unknown:
-        return True
-    if isinstance(value, dict):
-        return any(is_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(is_unknown(v) for v in value)
-    return False
+    """True while a plan still waits for a value (or a part of one) not known yet."""
+    return holds(value, lambda v: v is Unknown)
 
 
 class Json(types.NormalizedJson):  # type: ignore[misc]
