@@ -21,6 +21,7 @@ from ochami_provider.stack_config import (
     TEMPLATE_OPTIONS,
     declared_templates,
     stack_problems,
+    unknown_config_keys,
 )
 from ochami_provider.stack_copy import apply_overrides, copies
 
@@ -30,7 +31,9 @@ copy_from: dict[str, Any] = config.get_object("copyFrom") or {}
 sessions: dict[str, Any] = config.get_object("sessions") or {}
 
 # The whole stack config first: one error per mistake, named by its path, and nothing declared.
-problems = stack_problems(templates, copy_from, sessions)
+problems = unknown_config_keys(
+    {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+) + stack_problems(templates, copy_from, sessions)
 for problem in problems:
     pulumi.log.error(str(problem))
 if problems:
@@ -41,6 +44,20 @@ if problems:
 
 
 every_template = sorted(declared_templates(templates, copy_from))
+
+# A value of `templates` set with `pulumi config set --secret --path ...` makes the whole key a
+# secret, and `get_object` hands it over in plain text: keep every template's cloud-init data
+# secret then, as `secret_cloud_init: true` does, rather than store it in plain text.
+TEMPLATES_KEY = "ochami-boot:templates"
+templates_secret = (
+    pulumi.runtime.config.is_config_secret(TEMPLATES_KEY)
+    or TEMPLATES_KEY in pulumi.runtime.config.get_config_secret_keys_env()
+)
+if templates_secret:
+    pulumi.log.info(
+        f"{TEMPLATES_KEY} holds a secret value: the templates' cloud-init data, and every output"
+        " that can quote it, are kept secret (as with secret_cloud_init: true)"
+    )
 
 
 def declare(name: str, spec: Any, adopt: bool = False, secret: bool = False) -> BootTemplate:
@@ -74,7 +91,7 @@ declared = {
         name,
         {k: v for k, v in spec.items() if k not in TEMPLATE_OPTIONS},
         adopt=bool(spec.get("adopt")),
-        secret=bool(spec.get("secret_cloud_init")),
+        secret=bool(spec.get("secret_cloud_init")) or templates_secret,
     )
     for name, spec in templates.items()
 }

@@ -23,8 +23,11 @@ from .models.problems import Problem, field_problems, problems_from
 from .models.template import BootTemplateSpec
 
 # Fields BOS v1 had and v2 refuses (BOS's own lists), named so a v1 export is recognised.
-V1_TEMPLATE_FIELDS = ("cfs_url", "cfs_branch", "partition", "templateUrl", "templateUuid")
-V1_BOOT_SET_FIELDS = ("boot_ordinal", "shutdown_ordinal", "network")
+V1_TEMPLATE_FIELDS = ("cfs_url", "cfs_branch", "templateUrl", "templateUuid")
+# v1 fields BOS itself (2.7.0 and later) removes from a template it is given, and that templates
+# kept from earlier CSM releases still carry: dropped with a notice, as BOS does.
+V1_DROPPED_TEMPLATE_FIELDS = ("partition",)
+V1_DROPPED_BOOT_SET_FIELDS = ("boot_ordinal", "shutdown_ordinal", "network")
 V1_CFS_FIELDS = ("branch", "clone_url", "commit", "playbook")
 # rootfs_provider -> the protocol BOS puts first in `root=`: SBPS (CSM 1.6 and later), and
 # CPS before it.
@@ -144,11 +147,20 @@ def import_template(
     legacy = _v1_problems(data)
     if legacy:
         raise BosTemplateError(name, legacy)
+    data, dropped = _without_dropped_v1_fields(data)
     try:
         bos = BosSessionTemplate.model_validate(data)
     except ValidationError as error:
         raise BosTemplateError(name, problems_from(error)) from None
     notices = _template_notices(bos)
+    if dropped:
+        notices.append(
+            Notice(
+                ", ".join(dropped),
+                "dropped: BOS v1 fields, which BOS 2.7 and later remove from templates"
+                " themselves; nothing here uses them",
+            )
+        )
     our_name = name.lower()
     if our_name != name:
         notices.append(Notice("name", f"{name!r} is {our_name!r} here (names are lower-case)"))
@@ -193,19 +205,28 @@ def _v1_problems(data: dict[str, Any]) -> list[Problem]:
             for key in V1_CFS_FIELDS
             if key in cfs
         ]
+    return problems
+
+
+def _without_dropped_v1_fields(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The template without the v1 fields BOS drops itself, and the paths of those it had."""
+    dropped = [key for key in V1_DROPPED_TEMPLATE_FIELDS if key in data]
+    kept = {k: v for k, v in data.items() if k not in V1_DROPPED_TEMPLATE_FIELDS}
     boot_sets = data.get("boot_sets")
     if isinstance(boot_sets, dict):
+        kept["boot_sets"] = {}
         for set_name, boot_set in boot_sets.items():
             if isinstance(boot_set, dict):
-                problems += [
-                    Problem(
-                        f"boot_sets.{set_name}.{key}",
-                        "is a BOS v1 field; export the template from BOS v2",
-                    )
-                    for key in V1_BOOT_SET_FIELDS
+                dropped += [
+                    f"boot_sets.{set_name}.{key}"
+                    for key in V1_DROPPED_BOOT_SET_FIELDS
                     if key in boot_set
                 ]
-    return problems
+                boot_set = {
+                    k: v for k, v in boot_set.items() if k not in V1_DROPPED_BOOT_SET_FIELDS
+                }
+            kept["boot_sets"][set_name] = boot_set
+    return kept, dropped
 
 
 def _template_notices(bos: BosSessionTemplate) -> list[Notice]:

@@ -45,6 +45,19 @@ class NodeClaims:
         self.owners.clear()
         self.targets.clear()
 
+    def checked(self, cluster: str) -> set[str]:
+        """The templates checked (and claimed) in this deployment so far."""
+        return {template for key, template in self.targets if key == cluster}
+
+    def others(self, cluster: str, template: str) -> dict[str, str]:
+        """The nodes the other templates of this deployment target, as checked: node ->
+        template."""
+        return {
+            host: owner
+            for (key, host), owner in self.owners.items()
+            if key == cluster and owner != template
+        }
+
     def releases(self, cluster: str, template: str, host: str) -> bool:
         """True when `template` was checked in this deployment and no longer targets `host`:
         its own update frees the node, so another template may take it."""

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from .cli_import import BadInput, add_import_bos, import_bos
 from .clients.services import Services
 from .config import CONFIG_KEYS, CONFIG_NAMESPACE, ProviderConfig, from_sources
-from .errors import OchamiError
+from .errors import InvalidInputError, OchamiError
 from .models.names import normalize_xname
 from .models.problems import problems_from
 from .node_status import gather, rows, table
@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import-bos":
             return import_bos(args)
         return _status(args)
-    except (UsageError, BadInput) as error:
+    except (UsageError, BadInput, InvalidInputError) as error:
         print(f"ochami-boot: {error}", file=sys.stderr)
         return 2
     except OchamiError as error:
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    nodes = _nodes(args.node) if args.node else None
+    nodes = _nodes(args.node) if args.node is not None else None
     with Services.from_config(_config(args)) as services:
         found = gather(services, nodes=nodes, group=args.group, template=args.template)
     if args.json:
@@ -87,6 +87,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _nodes(value: str) -> list[str]:
+    if not value.strip():
+        # An empty hostlist (a shell variable left unset, say) must not mean the whole machine.
+        raise UsageError(f"--node: {value!r} names no node (leave --node out for every node)")
     try:
         expanded = hostlist.expand_hostlist(value)
         return [normalize_xname(node) for node in expanded]

@@ -63,12 +63,25 @@ class _Offline:
         return assumed(path)
 
 
+def _utf8(raw: bytes, source: str) -> str:
+    """JSON is UTF-8 (RFC 8259); anything else is refused naming where it stops being text."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadInput(
+            f"{source}: not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start});"
+            " export the template again with `cray bos v2 sessiontemplates describe NAME"
+            " --format json`"
+        ) from None
+
+
 def import_bos(args: argparse.Namespace) -> int:
     source = "<stdin>" if args.file == "-" else args.file
     try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as error:
         raise BadInput(f"{source}: cannot be read: {error.strerror}") from None
+    text = _utf8(raw, source)
     rewrite = _artifact_url(args.artifact_base_url)
     try:
         stem = None if args.file == "-" else Path(args.file).stem
@@ -91,10 +104,30 @@ def import_bos(args: argparse.Namespace) -> int:
     return 0
 
 
+# How many template names a notice shared by many templates lists before it counts the rest.
+_NAMES_SHOWN = 5
+
+
 def _said(imported: list[Imported]) -> None:
+    """Each notice once, with the templates it applies to: 500 templates without CFS are one
+    line, not 500."""
+    by_notice: dict[str, list[str]] = {}
     for template in imported:
         for notice in template.notices:
-            print(f"ochami-boot: {template.name}: {notice}", file=sys.stderr)
+            by_notice.setdefault(str(notice), []).append(template.name)
+    for said, names in by_notice.items():
+        if len(names) == 1:
+            print(f"ochami-boot: {names[0]}: {said}", file=sys.stderr)
+            continue
+        shown = ", ".join(names[:_NAMES_SHOWN])
+        more = f" and {len(names) - _NAMES_SHOWN} more" if len(names) > _NAMES_SHOWN else ""
+        print(f"ochami-boot: {len(names)} templates ({shown}{more}): {said}", file=sys.stderr)
+    if len(imported) > 1:
+        print(
+            f"ochami-boot: {len(imported)} templates imported, {len(by_notice)} distinct"
+            " notice(s) above",
+            file=sys.stderr,
+        )
 
 
 def _reader(args: argparse.Namespace) -> ManifestReader:

@@ -74,3 +74,7 @@ class InvalidInputError(OchamiError):
 
 class SessionConflictError(OchamiError):
     """A second session wants nodes another running session holds."""
+
+
+class BootScriptRefused(OchamiError):
+    """BSS cannot render a node's boot script: the session stops before powering any node."""

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from .clients.services import Services
+from .errors import InvalidInputError
 from .models.kernel_params import (
     BOOT_SET_PARAMETER,
     SESSION_PARAMETER,
@@ -78,6 +79,12 @@ def gather(
         known = [c.id for c in services.smd.list_components(type_="Node")]
     if nodes is not None:
         wanted = set(nodes)
+        missing = wanted - set(known)
+        if missing:
+            where = f"members of SMD group {group!r}" if group is not None else "nodes SMD knows"
+            raise InvalidInputError(
+                "--node", compact(missing), f"{len(missing)} of {len(wanted)} are not {where}"
+            )
         known = [n for n in known if n in wanted]
     known = sorted(set(known))
     records = _boots(services.bss.get_all(), services.smd.boot_macs(), known)

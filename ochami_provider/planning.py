@@ -208,7 +208,7 @@ def foreign_owners(
         for host in hosts:
             record = actual.get(host)
             owner = bss_owner(record.params) if record is not None else None
-            if owner is not None and stake.refuses(owner):
+            if owner is not None and stake.refuses(owner, host):
                 found.append((set_name, host, owner))
     return found
 
@@ -297,11 +297,15 @@ def plan_bss(
             if label in _BOOTED_FIELDS:
                 booted.update(nodes)
     plan.boot_changes = sorted(booted)
-    # Only hosts BSS still holds: one removed by hand since is no change to make.
+    # Only hosts BSS still holds with this template's marker: one removed or rewritten by hand
+    # since is no change to make, and one another template of the deployment targets now is
+    # that template's to write (a move between two templates in one `up`).
     leavers = sorted(
         h
         for h in set(previous_hosts) - wanted_hosts
-        if h in actual and stake.still_holds(bss_owner(actual[h].params))
+        if h in actual
+        and stake.marked(bss_owner(actual[h].params))
+        and not stake.left_to_sibling(h)
     )
     if leavers:
         plan.bss_deletes = leavers

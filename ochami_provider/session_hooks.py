@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Mapping
 
+from .models.hostlists import expand
 from .nodesets import compact
 
-# The last lines of a failing hook's output that its error quotes.
+# The last lines of a failing hook's output that its error quotes, each cut to its end: the
+# error is recorded in the state, and a hook that printed 10 MB must not make it 10 MB.
 _TAIL_LINES = 5
+_TAIL_LINE_CHARS = 200
 
 
 def hook_environment(
@@ -34,7 +38,20 @@ def hook_environment(
 
 
 def run_hook(which: str, command: str, extra_env: Mapping[str, str], timeout: float) -> str | None:
-    """Run `command` with the shell; None when it succeeds, else why it failed."""
+    """Run `command` with the shell; None when it succeeds, else why it failed.
+
+    Besides `OCHAMI_NODES` (hostlist notation, which an unquoted `$OCHAMI_NODES` lets the shell
+    glob against file names), the hook gets `OCHAMI_NODES_FILE`: a file with one node per line,
+    which cannot glob and stays well under the size limit of one environment variable at
+    10,000 nodes."""
+    with tempfile.NamedTemporaryFile("w", prefix="ochami-nodes-", suffix=".txt") as listing:
+        nodes = extra_env.get("OCHAMI_NODES", "")
+        listing.write("".join(f"{n}\n" for n in expand(nodes)) if nodes else "")
+        listing.flush()
+        return _run(which, command, {**extra_env, "OCHAMI_NODES_FILE": listing.name}, timeout)
+
+
+def _run(which: str, command: str, extra_env: Mapping[str, str], timeout: float) -> str | None:
     try:
         done = subprocess.run(
             command,
@@ -51,6 +68,10 @@ def run_hook(which: str, command: str, extra_env: Mapping[str, str], timeout: fl
         return f"{which} {command!r} could not start: {error}"
     if done.returncode == 0:
         return None
-    said = (done.stderr or done.stdout).strip().splitlines()[-_TAIL_LINES:]
-    tail = f": {' / '.join(said)}" if said else ""
+    said = [_line_end(line) for line in (done.stderr or done.stdout).strip().splitlines()]
+    tail = f": {' / '.join(said[-_TAIL_LINES:])}" if said else ""
     return f"{which} {command!r} exited with status {done.returncode}{tail}"
+
+
+def _line_end(line: str) -> str:
+    return line if len(line) <= _TAIL_LINE_CHARS else "..." + line[-_TAIL_LINE_CHARS:]

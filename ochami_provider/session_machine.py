@@ -42,6 +42,10 @@ def pcs_operation(spec: BootSessionSpec) -> str | None:
     return _PCS_OPERATION[spec.operation]
 
 
+# The phase of a session whose nodes are all done and whose post_command failed.
+POST_COMMAND_FAILED = "post-command-failed"
+
+
 @dataclass(frozen=True)
 class Resolve:
     pass
@@ -337,6 +341,9 @@ class SessionMachine:
         pending); after the session ended, it fails with the hook's error."""
         if self.state.phase == "done":
             self.state.status = "failed"
+            if not self.state.results.failed:
+                # Every node is done: the next `up` runs the post_command alone.
+                self.state.phase = POST_COMMAND_FAILED
             self.state.error_message = "; ".join(
                 m for m in (self.state.error_message, message) if m
             )

@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from . import cancellation
 from .clients.services import Services
-from .errors import InvalidInputError, OchamiError, SessionConflictError
+from .errors import (
+    BootScriptRefused,
+    InvalidInputError,
+    NotFoundError,
+    OchamiError,
+    ServiceError,
+    SessionConflictError,
+)
 from .models.names import normalize_xname
 from .models.owner import Stake
 from .models.records import Component
 from .models.session import BootSessionSpec, SessionState
+from .nodesets import phrase
 from .reservations import NodeReservation
 from .session_hooks import hook_environment, run_hook
+from .session_journal import SessionJournal
 from .session_limit import LimitTerm, narrow, parse_limit
 from .session_machine import (
+    TASK_SUCCEEDED,
     CheckBoots,
     Finished,
     Poll,
@@ -37,7 +49,11 @@ def utc_now() -> str:
 def resolve_limit(services: Services, terms: list[LimitTerm]) -> dict[str, frozenset[str]]:
     """The nodes each named term stands for: an xname itself; else an SMD group, a partition
     or a role (`Role` or `Role_SubRole`), looked up in at most three SMD reads (every group,
-    every partition, every node) whatever the number of terms or nodes."""
+    every partition, every node) whatever the number of terms or nodes.
+
+    Names are case-sensitive, as BOS's are: SMD keeps group and partition labels in lower case
+    and roles capitalized, so `compute` is the group and `Compute` the role. A term that
+    matches a name only in another case is refused, naming what it would have matched."""
     resolved: dict[str, frozenset[str]] = {}
     pending: dict[str, LimitTerm] = {}
     for term in terms:
@@ -49,27 +65,40 @@ def resolve_limit(services: Services, terms: list[LimitTerm]) -> dict[str, froze
             pending.setdefault(term.name, term)
 
     def groups() -> dict[str, list[str]]:
-        return {g.label.lower(): g.members.ids for g in services.smd.list_groups()}
+        return {g.label: g.members.ids for g in services.smd.list_groups()}
 
     def partitions() -> dict[str, list[str]]:
-        return {p.name.lower(): p.members.ids for p in services.smd.list_partitions()}
+        return {p.name: p.members.ids for p in services.smd.list_partitions()}
 
     def roles() -> dict[str, list[str]]:
         return _roles(services.smd.list_components(type_="Node"))
 
-    lookups: tuple[Callable[[], dict[str, list[str]]], ...] = (groups, partitions, roles)
-    for lookup in lookups:
+    lookups: tuple[tuple[str, Callable[[], dict[str, list[str]]]], ...] = (
+        ("group", groups),
+        ("partition", partitions),
+        ("role", roles),
+    )
+    # Names in another case, for the error: what the term would have matched, and as what.
+    near: dict[str, list[str]] = {}
+    for kind, lookup in lookups:
         if not pending:
             break
         found = lookup()
-        for name in [n for n in pending if n.lower() in found]:
-            resolved[name] = frozenset(found[name.lower()])
-            del pending[name]
+        folded = {name.lower(): name for name in found}
+        for name in list(pending):
+            if name in found:
+                resolved[name] = frozenset(found[name])
+                del pending[name]
+            elif name.lower() in folded:
+                near.setdefault(name, []).append(f"{kind} {folded[name.lower()]!r}")
     for name, term in pending.items():
+        hint = ""
+        if name in near:
+            hint = f" (names are case-sensitive, as in BOS; SMD has {' and '.join(near[name])})"
         raise InvalidInputError(
             term.field,
             name,
-            "not a node xname, and SMD has no group, partition or role of this name",
+            f"not a node xname, and SMD has no group, partition or role of this name{hint}",
         )
     return resolved
 
@@ -96,13 +125,13 @@ def left_out(services: Services, nodes: list[str], include_disabled: bool) -> di
 
 
 def _roles(components: list[Component]) -> dict[str, list[str]]:
-    """Nodes by role and by role_subrole, lower case (BOS's limit takes either)."""
+    """Nodes by role and by role_subrole, as SMD spells them (BOS's limit takes either)."""
     found: dict[str, list[str]] = {}
     for component in components:
         if component.role:
-            found.setdefault(component.role.lower(), []).append(component.id)
+            found.setdefault(component.role, []).append(component.id)
             if component.sub_role:
-                key = f"{component.role}_{component.sub_role}".lower()
+                key = f"{component.role}_{component.sub_role}"
                 found.setdefault(key, []).append(component.id)
     return found
 
@@ -118,24 +147,42 @@ def run_session(
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], str] = utc_now,
     epoch: Callable[[], float] = time.time,
+    journal: SessionJournal | None = None,
 ) -> SessionState:
-    """Run a session to a terminal state. `only_nodes` re-runs just those (a retry)."""
+    """Run a session to a terminal state. `only_nodes` re-runs just those (a retry).
+
+    With a `journal`, each power transition is noted there before it starts, and nodes an
+    earlier run of this session powered that the engine never recorded (an interrupted `up`)
+    are verified rather than powered again. Once the engine asks the process to stop
+    (`cancellation`), no further transition starts."""
     machine = SessionMachine(spec, now())
+    run_id = uuid.uuid4().hex[:12]
     deadline = clock() + spec.timeout_seconds
     template = spec.template
+    version = template.version()
     hosts_by_set: dict[str, list[str]] = {}
     reservation = NodeReservation(services.smd, spec.name, clock, log)
     acting: list[str] = []
+    # Nodes an interrupted run powered: node -> when its transition started.
+    resumed: dict[str, int] = {}
     # None until the first power action; then whether the pre-command let the session on.
     pre_ok: bool | None = None
+    # Progress is said when it changes, not on every poll (twice a second for 20 minutes).
+    said_once = _changes_only(log)
     try:
         while True:
             action = machine.next_action()
             try:
                 if isinstance(action, Finished):
+                    state = action.state
+                    if resumed:
+                        state = _with_resumed(
+                            services, spec, state, resumed, sleep, epoch, now, log
+                        )
                     if pre_ok and spec.post_command:
-                        _post_hook(spec, acting, action.state.status, machine, now(), log)
-                    return action.state
+                        _post_hook(spec, acting, state.status, machine, now(), log)
+                    _settle(journal)
+                    return state.model_copy(update={"run_id": run_id})
                 if isinstance(action, Resolve):
                     hosts_by_set = resolve_targets(services, template)
                     terms = parse_limit(spec.limit)
@@ -153,8 +200,26 @@ def run_session(
                     log(f"session {spec.name}: {len(nodes)} node(s) to {spec.operation}")
                     for reason, count in Counter(skipped.values()).items():
                         log(f"session {spec.name}: skipped {count} node(s): {reason}")
-                    machine.on_resolved(nodes, now(), skipped)
+                    if journal is not None:
+                        resumed = _powered_earlier(services, journal, spec, nodes, log)
+                    if resumed:
+                        log(
+                            f"session {spec.name}: {phrase(resumed)} were powered by an earlier"
+                            " run the engine never recorded (an interrupted `up`): verified,"
+                            " not powered again. The engine may still list that run as a"
+                            " pending operation; it is recorded by this one now (Pulumi:"
+                            " `pulumi refresh --clear-pending-creates` drops the entry)"
+                        )
+                    rest = [n for n in nodes if n not in resumed]
                     acting = nodes
+                    if not rest and resumed:
+                        state = _resumed_alone(machine.state, now())
+                        state = _with_resumed(
+                            services, spec, state, resumed, sleep, epoch, now, log
+                        )
+                        _settle(journal)
+                        return state.model_copy(update={"run_id": run_id})
+                    machine.on_resolved(rest, now(), skipped)
                 elif isinstance(action, WriteConfig):
                     # The template's own data, re-asserted for these nodes: a manual edit since
                     # the template was written cannot slip into the boot.
@@ -182,7 +247,19 @@ def run_session(
                         " current version left alone"
                     )
                 elif isinstance(action, StartPower):
+                    if cancellation.requested():
+                        machine.cancel(now(), _STOPPED)
+                        continue
                     if pre_ok is None:
+                        if action.operation in BOOTS:
+                            # Before the first node is powered: can BSS render its script?
+                            _preflight_boot_script(services, spec, hosts_by_set, acting, log)
+                            # The preflight is in BSS's endpoint history: the transition
+                            # starts in a later second, so it does not count as a boot. The
+                            # pause is not the session's to wait out.
+                            pause = 1.0 - epoch() % 1.0 + 0.01
+                            sleep(pause)
+                            deadline += pause
                         pre_ok = not spec.pre_command or _pre_hook(
                             spec, acting, machine, now(), log
                         )
@@ -195,17 +272,26 @@ def run_session(
                         states = services.pcs.power_states(list(action.nodes))
                         already_on = frozenset(x for x, st in states.items() if st == "on")
                     started = epoch()
+                    if journal is not None:
+                        journal.note(
+                            run_id, version, spec.operation, int(started), list(action.nodes)
+                        )
                     transition = services.pcs.start_transition(
                         action.operation,
                         list(action.nodes),
                         spec.task_deadline_minutes,
                         reservation.deputy_keys(),
                     )
+                    if journal is not None:
+                        journal.started(run_id, int(started), transition)
                     log(
                         f"session {spec.name}: PCS {action.operation} on"
                         f" {len(action.nodes)} node(s), transition {transition}"
                     )
                     machine.on_power_started(transition, started, already_on)
+                elif isinstance(action, Poll | CheckBoots) and cancellation.requested():
+                    # The transition under way runs on in PCS; its nodes are in the journal.
+                    machine.cancel(now(), _STOPPED)
                 elif isinstance(action, Poll):
                     if clock() >= deadline:
                         _abort_quietly(services, action.transition_id, log)
@@ -215,7 +301,7 @@ def run_session(
                     reservation.keep_alive()
                     status = services.pcs.get_transition(action.transition_id)
                     counts = status.task_counts
-                    log(
+                    said_once(
                         f"session {spec.name}: {status.transition_status}:"
                         f" {counts.succeeded} succeeded, {counts.failed} failed,"
                         f" {counts.in_progress + counts.new} in progress of {counts.total}"
@@ -234,7 +320,7 @@ def run_session(
                     # One request for every node, however many there are.
                     fetched = services.bss.last_fetches()
                     booted = sum(fetched.get(n, -1) >= action.since for n in action.nodes)
-                    log(
+                    said_once(
                         f"session {spec.name}: {booted} of {len(action.nodes)} node(s) asked BSS"
                         " for their boot script"
                     )
@@ -245,6 +331,170 @@ def run_session(
                 machine.on_error(str(error), now())
     finally:
         reservation.release()
+
+
+_STOPPED = (
+    "stopped: the engine asked the provider to stop (Ctrl-C); no further PCS transition was"
+    " started, the nodes already powered are noted in the session's journal, and the next"
+    " `up` verifies those and continues with the rest"
+)
+
+
+def _changes_only(log: Log) -> Callable[[str], None]:
+    last: list[str] = []
+
+    def say(line: str) -> None:
+        if last != [line]:
+            last[:] = [line]
+            log(line)
+
+    return say
+
+
+# The PCS operations after which a node boots from the network.
+BOOTS = ("On", "Hard-Restart", "Soft-Restart")
+
+
+def _preflight_boot_script(
+    services: Services,
+    spec: BootSessionSpec,
+    hosts_by_set: dict[str, list[str]],
+    acting: list[str],
+    log: Log,
+) -> None:
+    """Ask BSS for the boot script of one node per boot set (by MAC, as its firmware will),
+    and refuse the session with BSS's own answer if it cannot render one: otherwise every
+    node is powered, none can boot, and the session waits out its boot timeout. One SMD read
+    (the nodes' MACs) and one BSS request per boot set."""
+    chosen = set(acting)
+    firsts = {
+        name: min(h for h in hosts if h in chosen)
+        for name, hosts in hosts_by_set.items()
+        if chosen & set(hosts)
+    }
+    if not firsts:
+        return
+    macs = services.smd.boot_macs()
+    for set_name, node in sorted(firsts.items()):
+        mac = next(iter(macs.get(node, [])), None)
+        try:
+            services.bss.boot_script(mac=mac, name=node)
+        except ServiceError as error:
+            raise BootScriptRefused(
+                f"BSS cannot render the boot script of {node} (boot set {set_name!r},"
+                f" asked {'by MAC ' + mac if mac else 'by name'}): {error.message or error};"
+                " no node was powered. Fix what BSS says (a kernel parameter such as"
+                " spire_join_token=${SPIRE_JOIN_TOKEN} needs BSS's SPIRE token service), then"
+                " run `up` again"
+            ) from None
+    log(f"session {spec.name}: BSS renders the boot script of {len(firsts)} boot set(s)")
+
+
+def _settle(journal: SessionJournal | None) -> None:
+    """A run that hands its record back to a running engine leaves nothing for a later run to
+    resume: its notes go, and those of any interrupted run it resumed (or that an older
+    template version left). One the engine asked to stop keeps them: the engine may never
+    record it."""
+    if journal is not None and not cancellation.requested():
+        journal.clear()
+
+
+def _powered_earlier(
+    services: Services,
+    journal: SessionJournal,
+    spec: BootSessionSpec,
+    nodes: list[str],
+    log: Log,
+) -> dict[str, int]:
+    """Which of `nodes` an interrupted run of this session powered (node -> when its
+    transition started), as the journal and PCS say: a node whose task PCS reports failed, or
+    that a transition still under way has not reached (it is aborted), was not powered and is
+    powered again; one whose transition PCS no longer knows, or that the run noted and then
+    ended before PCS answered, counts as powered (a reboot too many is worse than a wait)."""
+    noted = journal.powered(spec.template.version(), spec.operation)
+    wanted = {n: noted[n] for n in nodes if n in noted}
+    powered: dict[str, int] = {}
+    for transition in sorted({e.transition for e in wanted.values()}):
+        mine = [n for n, e in wanted.items() if e.transition == transition]
+        done = set(mine)
+        if transition:
+            try:
+                status = services.pcs.get_transition(transition)
+            except NotFoundError:
+                status = None
+            if status is not None:
+                done = {t.xname for t in status.tasks if t.task_status == TASK_SUCCEEDED}
+                if not status.finished:
+                    _abort_quietly(services, transition, log)
+        powered.update((n, wanted[n].started) for n in mine if n in done)
+    return powered
+
+
+def _resumed_alone(state: SessionState, now: str) -> SessionState:
+    """The state of a run whose every node an earlier, interrupted run had powered."""
+    return state.model_copy(
+        update={"status": "completed", "phase": "done", "started_at": now, "completed_at": now}
+    )
+
+
+def _with_resumed(
+    services: Services,
+    spec: BootSessionSpec,
+    state: SessionState,
+    resumed: dict[str, int],
+    sleep: Callable[[float], None],
+    epoch: Callable[[], float],
+    now: Callable[[], str],
+    log: Log,
+) -> SessionState:
+    """`state` with the nodes an interrupted run powered, verified as this run verifies its
+    own: asked BSS for their boot script since their transition started (within
+    `boot_timeout_seconds` of it), or PCS says they are on (off, for a shutdown)."""
+    waiting = dict(resumed)
+    failed: dict[str, str] = {}
+    bootscript = spec.booted_when == "bootscript" and spec.operation in ("boot", "reboot")
+    while waiting:
+        if bootscript:
+            fetched = services.bss.last_fetches()
+            for node in [n for n, at in waiting.items() if fetched.get(n, -1) >= at]:
+                del waiting[node]
+            late = epoch() > max(waiting.values(), default=0) + spec.boot_timeout_seconds
+            if not waiting or late or cancellation.requested():
+                failed = {
+                    n: "powered by an earlier, interrupted run of this session, and it did not"
+                    f" ask BSS for its boot script within {spec.boot_timeout_seconds:g}s"
+                    for n in waiting
+                }
+                break
+            sleep(spec.poll_interval_seconds)
+        else:
+            want = "off" if spec.operation == "shutdown" else "on"
+            power = services.pcs.power_states(sorted(waiting))
+            failed = {
+                n: f"powered by an earlier, interrupted run of this session; PCS says"
+                f" {power.get(n, 'undefined')!r}, not {want!r}"
+                for n in waiting
+                if power.get(n) != want
+            }
+            break
+    ok = sorted(set(resumed) - set(failed))
+    log(f"session {spec.name}: of the earlier run's nodes, {len(ok)} booted, {len(failed)} failed")
+    results = state.results.model_copy(deep=True)
+    results.succeeded = sorted({*results.succeeded, *ok})
+    results.failed = {**results.failed, **failed}
+    for phase, nodes in (("booted", ok), ("failed", sorted(failed))):
+        if nodes:
+            results.phases[phase] = sorted({*results.phases.get(phase, []), *nodes})
+    update: dict[str, object] = {
+        "results": results,
+        "node_count": state.node_count + len(resumed),
+        "completed_at": now(),
+    }
+    if failed and state.status == "completed":
+        first = min(failed)
+        update["status"] = "failed"
+        update["error_message"] = f"{len(failed)} node(s) failed; first: {first}: {failed[first]}"
+    return state.model_copy(update=update)
 
 
 def _pre_hook(
@@ -275,6 +525,28 @@ def _post_hook(
     failed = run_hook("post_command", spec.post_command, env, spec.hook_timeout_seconds)
     if failed:
         machine.on_hook_failed(failed, now)
+
+
+def rerun_post_command(
+    spec: BootSessionSpec,
+    state: SessionState,
+    *,
+    now: Callable[[], str] = utc_now,
+    log: Log = quiet,
+) -> SessionState:
+    """A session whose nodes were all done but whose post_command failed: the post_command
+    alone, on the session's nodes, and the session completed once it succeeds. Nothing is
+    powered (the reboot happened; running it again would be one nobody asked for)."""
+    assert spec.post_command is not None
+    nodes = sorted({*state.results.succeeded, *state.results.failed})
+    log(f"session {spec.name}: post_command again, alone: {spec.post_command}")
+    env = hook_environment(spec.name, spec.operation, nodes, "completed")
+    failed = run_hook("post_command", spec.post_command, env, spec.hook_timeout_seconds)
+    if failed:
+        return state.model_copy(update={"error_message": failed, "completed_at": now()})
+    return state.model_copy(
+        update={"status": "completed", "phase": "done", "error_message": "", "completed_at": now()}
+    )
 
 
 def _abort_quietly(services: Services, transition_id: str, log: Log) -> None:

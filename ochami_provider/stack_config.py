@@ -8,15 +8,23 @@ resources' own checks, with the paths the user wrote.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .config import CONFIG_KEYS, CONFIG_NAMESPACE
 from .models.problems import Problem, field_problems
 from .models.session import BootSessionSpec
 from .models.template import BootTemplateSpec
 from .stack_copy import copies
 
 NAMESPACE = "ochami-boot"
+# The keys each of the project's namespaces has: any other is a typo (`ochami:verfiyTargets`)
+# or a setting of another version (`ochami:bootBackend`), and would change nothing silently.
+KNOWN_KEYS = {
+    CONFIG_NAMESPACE: tuple(CONFIG_KEYS.values()),
+    NAMESPACE: ("templates", "copyFrom", "sessions"),
+}
 # Template keys that are options of the resource, not part of the template's spec.
 TEMPLATE_OPTIONS = ("adopt", "secret_cloud_init")
 # Session keys of the program beyond the spec: `max_retries` becomes the spec's retry policy.
@@ -49,6 +57,21 @@ def stack_problems(templates: Any, copy_from: Any, sessions: Any) -> list[Proble
     declared = declared_templates(templates, copy_from)
     for name, spec in (sessions or {}).items():
         problems += _session_problems(name, spec, declared)
+    return problems
+
+
+def unknown_config_keys(keys: Iterable[str]) -> list[Problem]:
+    """Stack config keys of the `ochami` and `ochami-boot` namespaces that this version does
+    not know, each named with the nearest known one."""
+    problems = []
+    for key in sorted(keys):
+        namespace, _, name = key.partition(":")
+        known = KNOWN_KEYS.get(namespace)
+        if known is None or name in known:
+            continue
+        near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"did you mean {namespace}:{near[0]}?" if near else f"known: {', '.join(known)}"
+        problems.append(Problem(key, f"is not a setting this version of ochami-boot knows; {hint}"))
     return problems
 
 

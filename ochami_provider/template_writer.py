@@ -12,7 +12,7 @@ one cloud-init request per group.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from .claims import NodeClaims
@@ -56,6 +56,8 @@ class Observed:
     # What BSS should hold for each boot set.
     desired: dict[str, BootParams]
     macs_by_host: dict[str, list[str]] = field(default_factory=dict)
+    # Groups and partitions the spec names that SMD no longer has (a refresh reads on).
+    gone: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -71,13 +73,20 @@ class WriteReport:
 
 
 def resolve_targets(
-    services: Services, spec: BootTemplateSpec, *, require_members: bool = False
+    services: Services,
+    spec: BootTemplateSpec,
+    *,
+    require_members: bool = False,
+    gone: list[str] | None = None,
 ) -> HostsBySet:
-    """Nodes of each boot set, from SMD. An unknown group is an error naming the boot set;
-    with `require_members` (check and apply, not refresh) so are an empty group and a boot set
-    that resolves to no node."""
-    members = _named_members(spec, "node_groups", "group", services.smd.get_group)
-    partitions = _named_members(spec, "node_partitions", "partition", services.smd.get_partition)
+    """Nodes of each boot set, from SMD. An unknown group is an error naming the boot set
+    (unless `gone` collects it: a refresh, where a group removed from SMD is drift, not a
+    reason to refuse a refresh or a destroy); with `require_members` (check and apply, not
+    refresh) so are an empty group and a boot set that resolves to no node."""
+    members = _named_members(spec, "node_groups", "group", services.smd.get_group, gone)
+    partitions = _named_members(
+        spec, "node_partitions", "partition", services.smd.get_partition, gone
+    )
     components: list[Component] = []
     if any(b.node_roles_groups or b.arch for b in spec.boot_sets.values()):
         components = services.smd.list_components(type_="Node")
@@ -89,10 +98,15 @@ def resolve_targets(
 
 
 def _named_members(
-    spec: BootTemplateSpec, key: str, what: str, read: Callable[[str], Group | Partition]
+    spec: BootTemplateSpec,
+    key: str,
+    what: str,
+    read: Callable[[str], Group | Partition],
+    gone: list[str] | None = None,
 ) -> dict[str, list[str]]:
     """Members of every SMD group (or partition) the boot sets name under `key`, one read
-    each; an unknown one is an error naming the (first) boot set that names it."""
+    each; an unknown one is an error naming the (first) boot set that names it, or, with
+    `gone`, has no members and is said there."""
     members: dict[str, list[str]] = {}
     for set_name, boot_set in spec.boot_sets.items():
         for name in getattr(boot_set, key):
@@ -101,9 +115,12 @@ def _named_members(
             try:
                 members[name] = read(name).members.ids
             except NotFoundError:
-                raise InvalidInputError(
-                    f"boot_sets.{set_name}.{key}", name, f"SMD has no {what} of this name"
-                ) from None
+                if gone is None:
+                    raise InvalidInputError(
+                        f"boot_sets.{set_name}.{key}", name, f"SMD has no {what} of this name"
+                    ) from None
+                members[name] = []
+                gone.append(f"boot_sets.{set_name}.{key}: SMD has no {what} {name!r} any more")
     return members
 
 
@@ -264,9 +281,13 @@ def read_template(
     services: Services, spec: BootTemplateSpec, stake: Stake, previous_hosts: Iterable[str] = ()
 ) -> tuple[Observed, WritePlan]:
     """What the services hold for `spec` now, and what writing it would change (reads only).
-    The template's own groups count as owned, so data present before it shows as drift."""
-    hosts_by_set = resolve_targets(services, spec)
+    The template's own groups count as owned, so data present before it shows as drift. A
+    group or partition gone from SMD has no members here (its nodes' records show as ones
+    the template no longer targets) and is said in `Observed.gone`."""
+    gone: list[str] = []
+    hosts_by_set = resolve_targets(services, spec, gone=gone)
     observed = observe(services, spec, stake.owner, hosts_by_set, previous_hosts)
+    observed.gone = gone
     return observed, plan_template(spec, stake, observed, previous_hosts, spec.cloud_init_groups())
 
 
@@ -282,9 +303,13 @@ def remove_template(
     taken nodes or groups over in the same `up`: a rename); cloud-init data it adopted is put
     back as it was."""
     _, records = read_boot_records(services, hosts)
-    mine = [h for h in records if stake.still_holds(bss_owner(records[h].params))]
-    if len(mine) < len(records):
-        log(f"BSS: left {len(records) - len(mine)} node(s) another template boots now")
+    owners = {h: bss_owner(records[h].params) for h in records}
+    mine = [h for h, owner in owners.items() if stake.marked(owner)]
+    by_hand = sum(owner is None for owner in owners.values())
+    if by_hand:
+        log(f"BSS: left {by_hand} node(s) whose record was written by hand (no owner marker)")
+    if len(mine) + by_hand < len(records):
+        log(f"BSS: left {len(records) - len(mine) - by_hand} node(s) another template boots now")
     services.bss.delete(mine, [m for h in mine for m in records[h].macs])
     for group in groups:
         current = services.cloud_init.get_group(group)
@@ -309,18 +334,8 @@ def target_problems(
     except InvalidInputError as error:
         return error.problems
     cluster = services.cluster
-    claimed = grouped(
-        ((set_name, other), host)
-        for set_name, host, other in claims.claim(cluster, spec.name, hosts_by_set)
-    )
-    problems = [
-        Problem(
-            f"boot_sets.{set_name}",
-            f"also a target of template {other!r} in this stack; a node follows one template",
-            shown(hosts),
-        )
-        for (set_name, other), hosts in claimed.items()
-    ]
+    problems = claim_problems(claims, cluster, spec.name, hosts_by_set)
+    stake = replace(stake, siblings=claims.others(cluster, spec.name))
     hosts = sorted({h for hs in hosts_by_set.values() for h in hs})
     records = services.bss.get(hosts)
     _say_takeovers(spec, stake, records, log)
@@ -330,6 +345,25 @@ def target_problems(
         for set_name, host, owner in taken
         if not (stake.same_deployment(owner) and claims.releases(cluster, owner.template, host))
     )
+
+
+def claim_problems(
+    claims: NodeClaims, cluster: str, template: str, hosts_by_set: Mapping[str, Iterable[str]]
+) -> list[Problem]:
+    """The template's nodes claimed for it in this deployment; one problem per boot set and
+    other template for the nodes another template of the deployment targets."""
+    claimed = grouped(
+        ((set_name, other), host)
+        for set_name, host, other in claims.claim(cluster, template, hosts_by_set)
+    )
+    return [
+        Problem(
+            f"boot_sets.{set_name}",
+            f"also a target of template {other!r} in this stack; a node follows one template",
+            shown(hosts),
+        )
+        for (set_name, other), hosts in claimed.items()
+    ]
 
 
 def _let_go_of_group(
@@ -367,6 +401,9 @@ def _execute(
 ) -> None:
     """Write the plan; if a write fails, put back what the earlier writes replaced, and say so."""
     undo: list[tuple[str, Callable[[], None]]] = []
+    # How many of the undo steps belong to writes that completed: a BSS write is two requests,
+    # so its undo is registered before it, and a write that failed is no write "before it".
+    completed = 0
     try:
         for record in plan.bss_writes:
             previous = [observed.bss[h] for h in record.hosts if h in observed.bss]
@@ -378,17 +415,20 @@ def _execute(
             # Registered first: the write is two requests, and the second may fail alone.
             undo.append((done, _bss_restore(services, previous, fresh, fresh_macs)))
             services.bss.put(record)
+            completed += 1
             log(done)
         if plan.bss_deletes:
             removed = [observed.bss[h] for h in plan.bss_deletes if h in observed.bss]
             services.bss.delete(plan.bss_deletes, plan.bss_mac_deletes)
             done = f"BSS: removed boot parameters of {len(plan.bss_deletes)} node(s)"
             undo.append((done, _bss_restore(services, removed, [], [])))
+            completed += 1
             log(done)
         for group in plan.cloud_init_creates:
             services.cloud_init.create_group(group)
             done = f"cloud-init: created group data for {group.name}"
             undo.append((done, partial(services.cloud_init.delete_group, group.name)))
+            completed += 1
             log(done)
         for group in plan.cloud_init_updates:
             before = observed.cloud_init.get(group.name)
@@ -396,19 +436,24 @@ def _execute(
             done = f"cloud-init: replaced group data for {group.name}"
             if before is not None:
                 undo.append((done, partial(services.cloud_init.put_group, before)))
+                completed += 1
             log(done)
         for name in plan.cloud_init_deletes:
             _let_go_of_group(services, name, restore_groups.get(name), log)
     except OchamiError as error:
         undone, stuck = [], []
-        for done, step in reversed(undo):
+        for index, (done, step) in reversed(list(enumerate(undo))):
+            # The write that failed may have landed in part (by name, not by MAC): undone too,
+            # but not claimed as a write.
+            what = done if index < completed else f"whatever landed of: {done}"
             try:
                 step()
-                undone.append(done)
-                log(f"rolled back ({done}): put back as it was")
+                if index < completed:
+                    undone.append(done)
+                log(f"rolled back ({what}): put back as it was")
             except OchamiError as undo_error:  # keep the first error; report the second
-                stuck.append(done)
-                log(f"rollback failed ({done}): {undo_error}")
+                stuck.append(what)
+                log(f"rollback failed ({what}): {undo_error}")
         if undone and not stuck:
             error.add_note(
                 f"Nothing is half-written: the {len(undone)} write(s) before it were rolled"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -10,9 +11,22 @@ import hostlist
 import pytest
 from moto import mock_aws
 
+from ochami_provider import cancellation
 from ochami_provider.clients import Services
 from ochami_provider.config import ProviderConfig
+from ochami_provider.session_journal import ENVIRONMENT as JOURNAL
 from ochami_provider.sim import Fleet, SimServer
+
+
+@pytest.fixture(autouse=True)
+def _own_session_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test its own session journal (and the engines it starts, through the
+    environment), and no cancellation left over from another test."""
+    monkeypatch.setenv(JOURNAL, str(tmp_path / "session-journal"))
+    cancellation.reset()
+    yield
+    cancellation.reset()
+
 
 KERNEL = "/boot-images/compute/vmlinuz"
 INITRD = "/boot-images/compute/initramfs.img"

@@ -22,8 +22,8 @@ def test_session_apply_requests_stay_constant_while_the_baseline_grows() -> None
     assert small.baseline.requests["bss PUT"] == 20 and large.baseline.requests["bss PUT"] == 80
     assert large.baseline.requests["pcs POST"] == 80
     # One read of the records, two writes naming the session in them (by name and by MAC),
-    # and one endpoint-history read per verification poll, for all nodes: the nodes asked for
-    # their scripts by the first poll.
-    assert per_service(large.session.requests)["bss"] == 4
+    # one boot-script preflight for the one boot set, and one endpoint-history read per
+    # verification poll, for all nodes: the nodes asked for their scripts by the first poll.
+    assert per_service(large.session.requests)["bss"] == 5
     rows = table([small, large])
     assert len(rows) == 2 + 2 * 4 and rows[-1].startswith("| 80 | **baseline")

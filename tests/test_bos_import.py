@@ -308,8 +308,8 @@ def _malformed(s3: Any, tmp_path: Path, change: Any) -> Path:
     ("change", "said"),
     [
         (
-            lambda d: d["boot_sets"]["computes"].update(boot_ordinal=2, network="nmn"),
-            "compute-sbps: boot_sets.computes.boot_ordinal: is a BOS v1 field",
+            lambda d: d.update(cfs={"clone_url": "https://vcs/config.git"}),
+            "compute-sbps: cfs.clone_url: is a BOS v1 field",
         ),
         (
             lambda d: d.update(cfs_url="https://vcs/config.git"),
@@ -348,7 +348,7 @@ def _malformed(s3: Any, tmp_path: Path, change: Any) -> Path:
         ),
     ],
     ids=[
-        "v1-boot-set",
+        "v1-cfs",
         "v1-template",
         "no-boot-sets",
         "boot-sets-missing",
@@ -370,6 +370,30 @@ def test_malformed_templates_exit_2_naming_the_field_and_write_nothing(
     assert code == 2
     assert said in err, err
     assert out == "" and stack.read_text() == "config: {}\n"
+
+
+def test_v1_fields_bos_drops_itself_are_dropped_with_one_notice(
+    s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 21: BOS 2.7+ removes `partition`, `boot_ordinal`, `shutdown_ordinal` and
+    `network` from templates itself; templates kept from earlier CSM releases still carry them
+    and were refused."""
+
+    def kept_from_csm_1_0(data: dict[str, Any]) -> None:
+        data["partition"] = ""
+        data["boot_sets"]["computes"].update(boot_ordinal=2, shutdown_ordinal=1, network="nmn")
+
+    path = _malformed(s3, tmp_path, kept_from_csm_1_0)
+    code, out, err = _run(capsys, str(path), "--name", "compute-sbps")
+    assert code == 0, err
+    notices = [line for line in err.splitlines() if "BOS v1 fields" in line]
+    assert notices == [
+        "ochami-boot: compute-sbps: partition, boot_sets.computes.boot_ordinal,"
+        " boot_sets.computes.shutdown_ordinal, boot_sets.computes.network: dropped: BOS v1"
+        " fields, which BOS 2.7 and later remove from templates themselves; nothing here uses"
+        " them"
+    ]
+    assert "ordinal" not in out and "network" not in out and "compute-sbps:" in out
 
 
 def test_input_that_is_not_one_template_exits_2(

@@ -73,6 +73,17 @@ def test_a_failed_non_idempotent_write_is_sent_once_and_rolled_back(
     assert outs is not None and len(fleet.bootparams) == 12 and "compute" in fleet.cloud_init_groups
 
 
+def test_a_rollback_note_claims_no_write_that_never_happened(fleet: Fleet, sim: SimServer) -> None:
+    """Issue 21: BSS's very first PUT failed, and the error said "the 1 write(s) before it were
+    rolled back (BSS: wrote boot parameters for 12 node(s))"."""
+    fleet.faults.add("bss", "PUT", kind="status", status=400, times=1)
+    with pytest.raises(ServiceError) as caught:
+        BootTemplateProvider().create(_template_inputs(sim))
+    assert caught.value.service == "bss"
+    assert not any("rolled back" in note for note in getattr(caught.value, "__notes__", []))
+    assert fleet.bootparams == {} and fleet.cloud_init_groups == {}
+
+
 def test_a_service_that_keeps_failing_leaves_nothing_behind(fleet: Fleet, sim: SimServer) -> None:
     fleet.faults.add("cloud-init", "POST", kind="reset", times=None)
     with pytest.raises(ServiceUnreachable):

@@ -114,7 +114,6 @@ def test_a_renamed_template_takes_over_and_the_old_ones_delete_leaves_it(
 @pytest.mark.parametrize(
     ("old_deployment", "declared", "named"),
     [
-        (DEV, ["new", "old"], "template 'old' of stack 'ochami-boot/dev'"),
         (OTHER, ["new"], "template 'old' of stack 'ochami-boot/other'"),
         (None, ["new"], "template 'old' (ochami.template=old in BSS)"),
         (DEV, None, "template 'old' of stack 'ochami-boot/dev'"),
@@ -168,3 +167,72 @@ def test_records_without_the_stack_in_their_marker_are_the_templates_own_and_rew
     assert {owner_of(r["params"]) for r in fleet.bootparams.values()} == {"compute@ochami-boot/dev"}
     assert any("owner" in change for change in state.changes)
     assert group_owner(fleet.cloud_init_groups["compute"]["description"]) == Owner("compute", DEV)
+
+
+def _template_over(sim: SimServer, name: str, nodes: list[str], props: Any = None) -> Any:
+    props = props or _props(sim, name, DEV, ["a", "b"])
+    props = {**props, "name": name, "cloud_init": None}
+    props["boot_sets"] = {"compute": {**props["boot_sets"]["compute"], "node_list": nodes}}
+    del props["boot_sets"]["compute"]["node_groups"]
+    return props
+
+
+@pytest.mark.parametrize("giver_first", [True, False])
+def test_two_declared_templates_swap_nodes_in_one_run_whatever_the_order(
+    fleet: Fleet, sim: SimServer, giver_first: bool
+) -> None:
+    """Issue 21, item 3: moving a node between two templates that both stay declared depended
+    on the order the engine checked and wrote them (three previews: 0, 1, 0), and the update
+    left the node without a record. Now a swap of nodes is one run in either order, and no
+    node is ever without its record."""
+    names = sorted(fleet.nodes)
+    a_nodes, b_nodes = names[:2], names[2:4]
+    a = _create(sim, _template_over(sim, "a", a_nodes))
+    b = _create(sim, _template_over(sim, "b", b_nodes))
+    recorded = {
+        "a": {**_template_over(sim, "a", a_nodes), **a.to_props()},
+        "b": {**_template_over(sim, "b", b_nodes), **b.to_props()},
+    }
+    wanted = {"a": b_nodes, "b": a_nodes}
+    core = TemplateLifecycle()  # one provider process: one run's checks and writes
+    order = ["a", "b"] if giver_first else ["b", "a"]
+    checked = {}
+    for name in order:
+        inputs, problems = core.check(recorded[name], _template_over(sim, name, wanted[name]))
+        assert problems == [] and inputs is not None, problems
+        checked[name] = inputs
+    seen_without_a_record: set[str] = set()
+    for name in order:
+        state = TemplateState.from_props(recorded[name])
+        core.update(state, checked[name])
+        seen_without_a_record |= {n for n in names[:4] if n not in fleet.bootparams}
+    assert seen_without_a_record == set()
+    owners = {n: owner_of(fleet.bootparams[n]["params"]) for n in names[:4]}
+    assert owners == {
+        **{n: "b@" + DEV for n in a_nodes},
+        **{n: "a@" + DEV for n in b_nodes},
+    }
+
+
+def test_a_declared_template_that_still_targets_a_node_keeps_it_whatever_the_order(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """A real conflict, not a move: the one checked second is refused, naming the other, in
+    either order; nothing is written."""
+    names = sorted(fleet.nodes)
+    a = _create(sim, _template_over(sim, "a", names[:2]))
+    recorded = {**_template_over(sim, "a", names[:2]), **a.to_props()}
+    before = {h: dict(r) for h, r in fleet.bootparams.items()}
+    for a_first in (True, False):
+        core = TemplateLifecycle()
+        checks = [("a", recorded, _template_over(sim, "a", names[:2]))]
+        checks.append(("b", {}, _template_over(sim, "b", names[1:3])))
+        if not a_first:
+            checks.reverse()
+        problems = [core.check(olds, news)[1] for _, olds, news in checks]
+        second = problems[1]
+        assert {p.field for p in second} == {"boot_sets.compute"}, second
+        other = "a" if a_first else "b"
+        assert f"also a target of template {other!r} in this stack" in second[0].message
+        assert problems[0] == []
+    assert fleet.bootparams == before

@@ -14,7 +14,8 @@ import pytest
 
 from ochami_provider import BootSessionProvider, BootTemplateProvider
 from ochami_provider.errors import InvalidInputError
-from ochami_provider.lifecycle import TemplateLifecycle
+from ochami_provider.lifecycle import SessionLifecycle, TemplateLifecycle
+from ochami_provider.models.session import SessionInputs
 from ochami_provider.sim import Fleet, SimServer
 from tests.conftest import nodes, template_props
 
@@ -508,9 +509,10 @@ def test_a_session_recorded_before_a_field_existed_does_not_run_again(sim: SimSe
     del olds["template"]["boot_sets"]["compute"]["node_partitions"]
     diff = BootSessionProvider().diff("reboot-compute", olds, news)
     assert diff.changes is False and diff.replaces == []
-    # A real change still reruns it.
+    # A real change still reruns it, for the nodes whose boot it changed: an update.
     news["template"]["boot_sets"]["compute"]["kernel_parameters"] = "console=ttyS1"
-    assert BootSessionProvider().diff("reboot-compute", olds, news).replaces == ["template"]
+    diff = BootSessionProvider().diff("reboot-compute", olds, news)
+    assert diff.changes is True and diff.replaces == []
 
 
 def test_limit_matching_nothing_fails_the_session(sim: SimServer) -> None:
@@ -588,8 +590,9 @@ def test_write_requests_do_not_grow_with_the_fleet(size: int) -> None:
     # by the session, naming itself in the records (the node's last session)
     assert by_service == {"bss PUT": 4, "cloud-init POST": 1, "pcs POST": 1, "smd POST": 3}
     reads = sum(1 for _, method, _ in fleet.requests if method == "GET")
-    # group, BSS and cloud-init reads in check, create and the session, plus PCS polls
-    assert reads <= 15
+    # group, BSS and cloud-init reads in check, create and the session, the session's
+    # boot-script preflight (the nodes' MACs, one script), plus PCS polls
+    assert reads <= 17
 
 
 def test_read_with_only_inputs_adopts_existing_data(fleet: Fleet, sim: SimServer) -> None:
@@ -645,3 +648,173 @@ def test_node_list_entry_smd_does_not_know_is_refused_before_any_write(
     assert caught.value.field == "boot_sets.compute.node_list"
     assert caught.value.value == "x9999c0s0b0n0"
     assert fleet.count(writes_only=True) == 0
+
+
+def _two_set_template(sim: SimServer) -> dict[str, Any]:
+    props = template_props(sim.url)
+    props["boot_sets"]["login"] = {
+        **props["boot_sets"]["compute"],
+        "node_groups": ["login"],
+    }
+    _, outs = _created(sim, boot_sets=props["boot_sets"])
+    return outs
+
+
+def _edited(props: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of session props whose template has `value` at `path` (a.b.c)."""
+    edited = copy.deepcopy(props)
+    *parents, leaf = path.split(".")
+    target = edited["template"]
+    for key in parents:
+        target = target[key]
+    target[leaf] = value
+    return edited
+
+
+def test_a_template_change_reruns_a_session_only_for_the_nodes_whose_boot_changed(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """Issue 21: a template edit reran (rebooted) every session over it. Now a description or
+    another boot set's change leaves the session alone; its own boot set's change reruns it for
+    that boot set's nodes (within its limit) alone, as an update, and says so at preview."""
+    template = _two_set_template(sim)
+    provider = BootSessionProvider()
+    props = _session_props(sim, template, limit=["compute"])
+    outs = provider.create(props).outs
+    assert outs is not None and outs["status"] == "completed"
+    compute = nodes(template["hosts"]["compute"])
+    assert nodes(outs["results"]["succeeded"]) == compute
+
+    for path, value in (
+        ("description", "edited"),
+        ("boot_sets.login.kernel_parameters", "console=ttyS1"),
+        ("cloud_init.description", "relabelled"),
+        ("name", "renamed"),
+    ):
+        diff = provider.diff("id", outs, _edited(props, path, value))
+        assert diff.changes is False, path
+
+    news = _edited(props, "boot_sets.compute.kernel_parameters", "console=ttyS1")
+    diff = provider.diff("id", outs, news)
+    assert diff.changes is True and diff.replaces == []
+    some = compute[:4]
+    limited = {**news, "limit": ["compute", "!" + ",!".join(compute[4:])]}
+    assert provider.core.due(outs, limited).nodes == some
+    before = len(fleet.transitions)
+    rerun = provider.update("id", outs, news).outs
+    assert rerun is not None and rerun["status"] == "completed"
+    touched = {t.xname for tr in list(fleet.transitions.values())[before:] for t in tr.tasks}
+    assert touched == set(compute)
+    assert rerun["retry_count"] == 0
+    assert rerun["template_version"] != outs["template_version"]
+
+    # The site chooses the moment: no template change makes the session due.
+    off = {"rerun_on_template_change": False}
+    assert provider.diff("id", {**outs, **off}, {**news, **off}).changes is False
+    # Nothing is left to do for a shutdown or a stage once done.
+    for operation in ("shutdown", "stage"):
+        assert not provider.core.due(
+            {**outs, "operation": operation}, {**news, "operation": operation}
+        )
+
+
+def test_an_admins_hand_made_record_for_a_node_the_template_let_go_is_kept(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """Issue 21: a node taken out of the template's group, then given a record by hand (by
+    name and by MAC, no owner marker): the update removed both. Only records that still carry
+    the template's own marker are its to remove, on update and on destroy."""
+    provider, outs = _created(sim)
+    names = list(fleet.nodes)
+    leaver, mac = names[4], fleet.nodes[names[4]].mac
+    fleet.add_group("compute", names[5:16])
+    hand_made = {"hosts": [leaver], "kernel": "http://mine/vmlinuz", "params": "console=ttyS1"}
+    fleet.bootparams[leaver] = dict(hand_made)
+    fleet.bootparams_by_mac[mac] = {**hand_made, "hosts": [], "macs": [mac]}
+    props = template_props(sim.url)
+    updated = provider.update("compute", outs, provider.check(outs, props).inputs).outs
+    assert updated is not None
+    assert fleet.bootparams[leaver] == hand_made
+    assert fleet.bootparams_by_mac[mac]["params"] == "console=ttyS1"
+    provider.delete("compute", updated)
+    assert fleet.bootparams[leaver] == hand_made
+    assert sorted(fleet.bootparams) == [leaver]
+
+
+def test_a_failed_post_command_runs_again_alone_on_the_next_up(
+    fleet: Fleet, sim: SimServer, tmp_path: Path
+) -> None:
+    """Issue 21: a post_command that failed left the session failed for good: the next `up`
+    retried no node, and the hook (Slurm's resume, say) never ran again. Now the next `up`
+    runs the hook alone, powers nothing, and the session completes."""
+    _, template = _created(sim)
+    flag, said = tmp_path / "slurmctld-up", tmp_path / "resumed"
+    resume = f'test -f {flag} || {{ touch {flag}; exit 1; }}; echo "$OCHAMI_NODES" >> {said}'
+    provider = BootSessionProvider()
+    props = _session_props(sim, template, post_command=resume)
+    outs = provider.create(props).outs
+    assert outs is not None and outs["status"] == "failed"
+    assert provider.diff("id", outs, props).changes is True
+    before = len(fleet.transitions)
+    outs = provider.update("id", outs, props).outs
+    assert outs is not None and outs["status"] == "completed" and outs["error_message"] == ""
+    assert len(fleet.transitions) == before
+    assert said.read_text().split() == [template["hosts"]["compute"]]
+    assert provider.diff("id", outs, props).changes is False
+
+
+def test_a_session_whose_boot_script_bss_cannot_render_powers_nothing(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """Issue 21, item 7: with `spire_join_token=${SPIRE_JOIN_TOKEN}` and no SPIRE token service,
+    BSS answers every boot-script request with 404, no node can boot, and the reboot session
+    polled for 20 minutes. Now BSS is asked for one node's script per boot set first."""
+    template = _two_set_template(sim)
+    fleet.faults.add("bss", "GET", "/bootscript", kind="status", status=404, times=None)
+    outs = BootSessionProvider().create(_session_props(sim, template)).outs
+    assert outs is not None and outs["status"] == "failed"
+    assert "BSS cannot render the boot script of" in outs["error_message"]
+    assert "no node was powered" in outs["error_message"]
+    assert fleet.transitions == {}
+    bootscript_asks = [r for r in fleet.requests if r[0] == "bss" and "bootscript" in r[2]]
+    assert len(bootscript_asks) == 1  # the first boot set's, which already fails
+
+
+def test_progress_is_said_when_it_changes_not_on_every_poll(fleet: Fleet, sim: SimServer) -> None:
+    _, template = _created(sim)
+    fleet.power_delay = 0.3
+    said: list[str] = []
+    core = SessionLifecycle(log=said.append, warn=said.append)
+    record = core.create(SessionInputs.from_props(_session_props(sim, template)))
+    assert record.status == "completed"
+    polls = [line for line in said if "in progress of" in line]
+    assert len(polls) >= 2 and len(polls) == len(set(polls)), polls  # no line said twice
+    assert "session reboot-compute: BSS renders the boot script of 1 boot set(s)" in said
+
+
+def test_a_group_gone_from_smd_is_drift_and_destroy_still_removes_the_records(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """Issue 21: `destroy` (which refreshes first) was refused once a targeted SMD group was
+    gone. The refresh names the group as drift, and the delete removes the records."""
+    provider, outs = _created(sim)
+    del fleet.groups["compute"]
+    read = provider.read("compute", outs).outs
+    assert read is not None
+    assert read["drift"][0] == "boot_sets.compute.node_groups: SMD has no group 'compute' any more"
+    provider.delete("compute", read)
+    assert fleet.bootparams == {} and fleet.bootparams_by_mac == {}
+
+
+def test_a_session_over_another_stacks_template_is_refused_at_check(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """Issue 21: a session whose template came from another configuration (remote state)
+    'applied' with a warning and failed every apply after; it is refused at preview."""
+    _, template = _created(sim, deployment="tf/site-a")
+    props = {**_session_props(sim, template), "deployment": "tf/site-b"}
+    _, problems = BootSessionProvider().core.check({}, props)
+    assert [p.field for p in problems] == ["template"]
+    assert "booted by template 'compute' of stack 'tf/site-a'" in problems[0].message
+    own = {**_session_props(sim, template), "deployment": "tf/site-a"}
+    assert BootSessionProvider().core.check({}, own)[1] == []

@@ -54,13 +54,28 @@ def test_problems_name_the_term_that_matches_nothing_and_a_limit_that_keeps_noth
     assert "keeps no node of template 't'" in empty[0].message
 
 
+def test_names_are_case_sensitive_as_in_bos_and_a_near_miss_is_named() -> None:
+    """Issue 21: `limit: [Compute]` (README's role example) acted on the group `compute`, since
+    groups won case-insensitively. BOS's names are case-sensitive."""
+    fleet = Fleet.generate(8, groups={"compute": range(2)})
+    for i, node in enumerate(fleet.nodes.values()):
+        node.role = "Compute" if i >= 4 else "Application"
+    with SimServer(fleet) as sim, Services.from_config(ProviderConfig(uri=sim.url)) as services:
+        resolved = resolve_limit(services, parse_limit(["Compute", "compute"]))
+        assert resolved["Compute"] == frozenset(list(fleet.nodes)[4:])
+        assert resolved["compute"] == frozenset(list(fleet.nodes)[:2])
+        with pytest.raises(InvalidInputError) as caught:
+            resolve_limit(services, parse_limit(["application"]))
+    assert "names are case-sensitive, as in BOS; SMD has role 'Application'" in str(caught.value)
+
+
 def test_names_resolve_in_at_most_three_smd_requests_whatever_their_number() -> None:
     fleet = Fleet.generate(64, groups={f"g{i}": range(i, i + 8) for i in range(0, 64, 8)})
     fleet.add_partition("p1", list(fleet.nodes)[:16])
     for i, node in enumerate(fleet.nodes.values()):
         node.role = "Application" if i % 2 else "Compute"
     with SimServer(fleet) as sim, Services.from_config(ProviderConfig(uri=sim.url)) as services:
-        terms = parse_limit([",".join(f"g{i}" for i in range(0, 64, 8)), "&p1", "!application"])
+        terms = parse_limit([",".join(f"g{i}" for i in range(0, 64, 8)), "&p1", "!Application"])
         fleet.requests.clear()
         resolved = resolve_limit(services, terms)
         assert Counter(s for s, _, _ in fleet.requests) == Counter({"smd": 3})
@@ -79,7 +94,7 @@ def test_roles_groups_and_partitions_resolve_in_the_real_smd_as_in_the_simulator
     partition p1 = 12-15."""
     nodes = backend.nodes
     with backend.services() as services:
-        terms = parse_limit(["APPLICATION,compute", "!login", f"{nodes[0]}"])
+        terms = parse_limit(["Application,compute", "!login", f"{nodes[0]}"])
         resolved = resolve_limit(services, terms)
         assert narrow(nodes, terms, resolved) == sorted(nodes[4:] + nodes[:1])
         in_partition = parse_limit(["compute,&p1", f"!{nodes[15]}"])
@@ -87,8 +102,12 @@ def test_roles_groups_and_partitions_resolve_in_the_real_smd_as_in_the_simulator
         assert narrow(nodes, in_partition, resolved) == sorted(nodes[12:15])
         with pytest.raises(InvalidInputError) as caught:
             resolve_limit(services, parse_limit(["compute", "nosuch-role"]))
-    assert caught.value.problems[0].field == "limit[1]"
-    assert "no group, partition or role" in caught.value.problems[0].message
+        assert caught.value.problems[0].field == "limit[1]"
+        assert "no group, partition or role" in caught.value.problems[0].message
+        # Case-sensitive, as BOS: the role as SMD spells it, or the near miss named.
+        with pytest.raises(InvalidInputError) as caught:
+            resolve_limit(services, parse_limit(["APPLICATION"]))
+    assert "SMD has role 'Application'" in caught.value.problems[0].message
 
 
 def _mark(backend: Backend, services: Services, disabled: str, locked: str, on: bool) -> None:

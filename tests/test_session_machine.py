@@ -429,7 +429,17 @@ def test_within_the_budget_every_batch_runs_and_the_failed_nodes_fail_the_sessio
     ("field", "value", "said"),
     [
         ("batch_size", 0, "0 is less than 1 node(s)"),
-        ("batch_size", "0%", "'0%' is not a number of nodes or a percentage of them (1% to 100%"),
+        (
+            "batch_size",
+            "0%",
+            "'0%' is not a number of nodes or a percentage of them (more than 0% to 100%",
+        ),
+        # Issue 21: YAML's `true` was a batch of one; spaces passed.
+        ("batch_size", True, "True is not a number of nodes"),
+        ("batch_size", "10 %", "'10 %' is not a number of nodes"),
+        ("batch_size", " 5", "' 5' is not a number of nodes"),
+        ("max_failed", False, "False is not a number of nodes"),
+        ("batch_size", 2.5, "2.5 is not a number of nodes"),
         ("batch_size", "150%", "'150%' is not a number of nodes"),
         ("batch_size", "ten", "'ten' is not a number of nodes"),
         ("max_failed", -1, "-1 is less than 0 node(s)"),
@@ -448,4 +458,11 @@ def test_percentages_round_to_whole_nodes() -> None:
     assert (spec.batch_nodes(10), spec.failure_budget(10)) == (3, 1)
     assert (spec.batch_nodes(2), spec.failure_budget(2)) == (1, 0)
     assert _spec(batch_size="12").batch_nodes(100) == 12
+    # Issue 21: half a percent was refused, although it is 50 nodes at 10,000.
+    assert _spec(batch_size="0.5%").batch_nodes(10_000) == 50
+    # Engines send numbers as floats.
+    assert (
+        _spec(batch_size=2.0, max_failed=0.0).batch_nodes(10),
+        _spec(max_failed=0.0).failure_budget(5),
+    ) == (2, 0)
     assert (_spec().batch_nodes(7), _spec().failure_budget(7)) == (7, None)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ochami_provider.stack_config import stack_problems
+from ochami_provider.stack_config import stack_problems, unknown_config_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,3 +77,27 @@ def test_the_sample_stacks_are_clean(cluster: str) -> None:
         )
         == []
     )
+
+
+def test_an_unknown_key_of_the_projects_namespaces_is_refused_with_the_nearest_known() -> None:
+    """Issue 21: `ochami:bootBackend` (another version's key) and `ochami:verfiyTargets` (a
+    typo) were ignored without a word."""
+    problems = unknown_config_keys(
+        [
+            "ochami:verfiyTargets",
+            "ochami:bootBackend",
+            "ochami-boot:session",
+            "ochami:uri",
+            "ochami-boot:templates",
+            "aws:region",
+        ]
+    )
+    assert [str(p) for p in problems] == [
+        "ochami-boot:session: is not a setting this version of ochami-boot knows; did you mean"
+        " ochami-boot:sessions?",
+        "ochami:bootBackend: is not a setting this version of ochami-boot knows; known: cluster,"
+        " uri, smdUri, bssUri, cloudInitUri, pcsUri, token, caBundle, insecure, timeout,"
+        " verifyArtifacts, verifyTargets, s3EndpointUrl, sessionLimitRequired",
+        "ochami:verfiyTargets: is not a setting this version of ochami-boot knows; did you mean"
+        " ochami:verifyTargets?",
+    ]

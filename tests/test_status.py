@@ -107,6 +107,8 @@ def test_status_rows_fold_agreeing_nodes_into_hostlist_ranges(
         (["--node", "x1000c0s[0-1"], "--node: 'x1000c0s[0-1' is not a hostlist of node xnames"),
         (["--node", "node[1-2]"], "--node: 'node[1-2]' is not a hostlist of node xnames"),
         (["--uri", "ftp://x"], "uri"),
+        # Issue 21: an empty --node showed the whole machine.
+        (["--node", ""], "--node: '' names no node"),
     ],
 )
 def test_command_line_mistakes_exit_2_naming_the_option(
@@ -143,3 +145,20 @@ def test_status_reads_a_fixed_number_of_requests_at_10000_nodes() -> None:
             assert len(found) == size and len(rows(found)) == 1
             counts[size] = Counter(service for service, _, _ in fleet.requests)
     assert counts[10] == counts[10_000] == Counter({"smd": 2, "bss": 2, "pcs": 1})
+
+
+def test_status_of_nodes_smd_does_not_know_exits_2_naming_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 21: unknown xnames were dropped without a word (exit 0)."""
+    fleet = _booted_fleet(4, 2)
+    with SimServer(fleet) as sim:
+        named = "x1000c0s0b0n0,x9000c0s[0-1]b0n0"
+        assert main(["status", "--uri", sim.url, "--node", named]) == 2
+        assert (
+            main(["status", "--uri", sim.url, "--group", "compute", "--node", "x1000c0s1b0n1"]) == 2
+        )
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "--node: 2 of 3 are not nodes SMD knows (got 'x9000c0s[0-1]b0n0')" in err
+    assert "--node: 1 of 1 are not members of SMD group 'compute' (got 'x1000c0s1b0n1')" in err

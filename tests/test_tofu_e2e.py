@@ -70,8 +70,13 @@ class Config:
         result = self.run("plan", "-detailed-exitcode", "-input=false", check=False)
         return result.returncode, result.stdout + result.stderr
 
-    def write(self, provider: dict[str, str], kernel_parameters: str, **extra: str) -> None:
-        settings = "\n".join(f"  {k} = {json.dumps(v)}" for k, v in provider.items())
+    def write(self, provider: dict[str, Any], kernel_parameters: str, **extra: str) -> None:
+        """main.tf; the provider block's `deployment` is tf/e2e unless `provider` says
+        otherwise (None: the default)."""
+        provider = {"deployment": "tf/e2e", **provider}
+        settings = "\n".join(
+            f"  {k} = {json.dumps(v)}" for k, v in provider.items() if v is not None
+        )
         boot_set = {
             "kernel": extra.get("kernel", "http://images.example/vmlinuz"),
             "kernel_parameters": kernel_parameters,
@@ -103,7 +108,6 @@ provider "ochami" {
 @PROVIDER@
   token            = var.token
   verify_artifacts = false
-  deployment       = "tf/e2e"
 }
 
 resource "ochami_boot_template" "compute" {
@@ -219,7 +223,8 @@ def test_a_failed_session_is_recorded_and_the_next_apply_retries_only_its_failed
 ) -> None:
     """Terraform would taint a failed create and rerun the session on every node: the
     session is recorded with a warning instead, and the next plan retries the failed one. A
-    changed template then plans the session's replacement (a new run)."""
+    changed template then plans an update that reruns the session for the nodes whose boot
+    changed, named at plan (issue 21: it planned a replacement, a rerun on every node)."""
     config = _configuration(tmp_path, engine)
     config.write({"uri": sim.url}, "console=ttyS0 quiet")
     config.run("init", "-input=false")
@@ -244,7 +249,17 @@ def test_a_failed_session_is_recorded_and_the_next_apply_retries_only_its_failed
     assert config.plan_exit()[0] == 0
     config.write({"uri": sim.url}, "console=ttyS1 quiet")
     code, out = config.plan_exit()
-    assert code == 2 and "ochami_boot_session.boot must be replaced" in out, out
+    assert code == 2 and "ochami_boot_session.boot will be updated in-place" in out, out
+    assert "must be replaced" not in out
+    assert (
+        "session boot-compute: boots 8 nodes 'x1000c0s[0-3]b0n[0-1]' whose kernel parameters"
+        " changed"
+    ) in out, out
+    before = len(fleet.transitions)
+    config.run("apply", "-auto-approve", "-input=false")
+    rerun = sorted(t.xname for tr in list(fleet.transitions.values())[before:] for t in tr.tasks)
+    assert rerun == sorted(fleet.nodes)
+    assert config.plan_exit()[0] == 0
 
 
 def test_a_bad_input_is_refused_at_plan_naming_the_attribute(
@@ -315,3 +330,38 @@ def test_a_pulumi_stack_cannot_take_the_nodes_a_tofu_configuration_boots(
     assert fleet.bootparams == before
     code, out = config.plan_exit()
     assert code == 0, out  # the Tofu configuration is untouched
+
+
+def test_two_configurations_in_directories_of_one_name_are_two_owners_and_a_move_keeps_one(
+    tmp_path: Path, engine: str, fleet: Fleet, sim: SimServer
+) -> None:
+    """Issue 21, item 5: the default deployment was `tf/<basename>`, so configurations in
+    /x/boot and /y/boot on one cluster were one owner: the second apply took the first's
+    records, and its destroy deleted them. Now the default names the directory's path too,
+    the second is refused at plan naming the first, and a moved configuration keeps its own."""
+    configs = []
+    for parent in ("x", "y"):
+        config = _configuration(tmp_path / parent, engine)
+        config.path = config.path.rename(config.path.with_name("boot"))
+        config.write({"uri": sim.url, "deployment": None}, "console=ttyS0 quiet")
+        config.run("init", "-input=false")
+        configs.append(config)
+    first, second = configs
+    first.run("apply", "-auto-approve", "-input=false")
+    owners = {
+        r["params"].split("ochami.template=")[1].split()[0] for r in fleet.bootparams.values()
+    }
+    assert len(owners) == 1 and owners.pop().startswith("compute-image@tf/boot-")
+    before = {x: dict(r) for x, r in fleet.bootparams.items()}
+    code, out = second.plan_exit()
+    assert code == 1 and "already boots template 'compute-image' of stack 'tf/boot-" in out, out
+    assert fleet.bootparams == before
+    second.run("destroy", "-auto-approve", "-input=false")
+    assert fleet.bootparams == before
+    # Moved, with its state: still the owner of its records, nothing to change.
+    moved = tmp_path / "z"
+    moved.mkdir()
+    first.path = first.path.rename(moved / "boot")
+    assert first.plan_exit()[0] == 0
+    first.run("destroy", "-auto-approve", "-input=false")
+    assert fleet.bootparams == {}

@@ -90,6 +90,14 @@ class BssClient:
             if error.status != 400 or _NOTHING_TO_DELETE not in error.message:
                 raise
 
+    def boot_script(self, *, mac: str | None = None, name: str | None = None) -> str:
+        """The iPXE script BSS serves a node asking by MAC (as its firmware does) or by name.
+        BSS answers 404 with its reason when it cannot render one (no record, or, v1.32 with
+        SPIRE_TOKEN_URL set, a token service it cannot reach); it records the request in the
+        endpoint history like a node's own."""
+        params = {"mac": mac} if mac else {"name": name}
+        return self.transport.request("GET", "/bootscript", params=params).text
+
     def last_fetches(self, endpoint: str = "bootscript") -> dict[str, int]:
         """When each node last fetched `endpoint` (Unix seconds), for every node in one request."""
         body = self.transport.request(

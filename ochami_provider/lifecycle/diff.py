@@ -18,6 +18,9 @@ class Diff:
     pending_work: bool = False
     # The replacement takes what the old one holds (nodes, groups): remove the old one first.
     delete_before_replace: bool = False
+    # What the change will do that its inputs do not show (the nodes a session will act on,
+    # and why), for the front end to say at plan time.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def has_changes(self) -> bool:

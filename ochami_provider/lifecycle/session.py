@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from typing import Any
 
+from ..clients.services import Services
 from ..errors import InvalidInputError, OchamiError
+from ..models.owner import bss_owner
 from ..models.problems import Problem
 from ..models.session import (
     BootSessionSpec,
@@ -13,15 +16,29 @@ from ..models.session import (
     SessionRecord,
     SessionState,
 )
-from ..session_limit import limit_problems, missing_limit, parse_limit
-from ..session_runner import resolve_limit, run_session
+from ..session_due import (
+    RERUNS_ON_TEMPLATE_CHANGE,
+    DueNodes,
+    due_nodes,
+    targets_changed,
+    template_boot_changed,
+)
+from ..session_journal import SessionJournal
+from ..session_limit import limit_problems, missing_limit, narrow, parse_limit
+from ..session_machine import POST_COMMAND_FAILED
+from ..session_runner import rerun_post_command, resolve_limit, run_session
 from ..template_writer import Log, quiet, resolve_targets
 from .connection import Connector
 from .diff import Diff, changed_keys, with_defaults
 from .inputs import input_problems, recorded_spec, unchanged
 
-# Changing these re-runs the session (a new run, new id); the rest only updates the record.
-RERUN_KEYS = ("name", "template", "operation", "limit", "graceful")
+# Changing these re-runs the session (a new run, new id); the rest only updates the record. A
+# template change is not among them: it makes the session due for the nodes whose boot it
+# changed alone (session_due), an update.
+RERUN_KEYS = ("name", "operation", "limit", "graceful")
+# What the template hands its sessions: a change to them alone is no change to the session
+# unless it changes what one of its nodes boots.
+TEMPLATE_KEYS = ("template", "template_writes")
 RETRYABLE = ("failed", "cancelled")
 
 
@@ -51,18 +68,21 @@ class SessionLifecycle:
         unlimited = missing_limit(spec.operation, spec.limit, settings.session_limit_required)
         if unlimited is not None:
             return inputs, [*problems, unlimited]
-        if (
-            not spec.limit
-            or not settings.verify_targets
-            or unchanged(
-                olds,
-                recorded_spec(BootSessionSpec, SessionInputs.spec_data(olds)),
-                spec,
-                inputs.connection,
-            )
+        if not settings.verify_targets or unchanged(
+            olds,
+            recorded_spec(BootSessionSpec, SessionInputs.spec_data(olds)),
+            spec,
+            inputs.connection,
         ):
             return inputs, problems
         services = self.connector.services(inputs.connection)
+        if not spec.limit:
+            # The template's own check names what is wrong with its targets.
+            with suppress(InvalidInputError):
+                problems += _foreign_template(
+                    services, inputs, resolve_targets(services, spec.template)
+                )
+            return inputs, problems
         try:
             terms = parse_limit(spec.limit)
             resolved = resolve_limit(services, terms)
@@ -72,6 +92,7 @@ class SessionLifecycle:
         except OchamiError as error:
             return inputs, [*problems, Problem("limit", f"could not be resolved: {error}")]
         nodes = [n for hosts in template_nodes.values() for n in hosts]
+        problems += _foreign_template(services, inputs, template_nodes)
         return inputs, problems + limit_problems(spec.template.name, nodes, terms, resolved)
 
     def check_known(self, news: Mapping[str, Any]) -> list[Problem]:
@@ -89,41 +110,123 @@ class SessionLifecycle:
         unlimited = missing_limit(operation, limit, required)
         return [unlimited] if unlimited else []
 
+    def journal(self, props: Mapping[str, Any]) -> SessionJournal:
+        """The local notes of what this session powered (session_journal)."""
+        return SessionJournal(props.get("deployment"), str(props.get("name")))
+
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
+        # The state records the run `olds` holds: its notes are no longer needed.
+        if olds.get("run_id"):
+            self.journal(olds).acknowledge(str(olds["run_id"]))
         changed = changed_keys(
             with_defaults(olds, BootSessionSpec, SessionInputs.spec_data),
             with_defaults(news, BootSessionSpec, SessionInputs.spec_data),
             SessionInputs.KEYS,
         )
+        replaces = [k for k in changed if k in RERUN_KEYS]
+        notes: list[str] = []
+        if not replaces and any(k in TEMPLATE_KEYS for k in changed):
+            due = self.due(olds, news)
+            if due:
+                notes.append(due.describe(str(news.get("name")), str(news.get("operation"))))
+            elif all(k in TEMPLATE_KEYS for k in changed):
+                # Nothing any of its nodes boots changed: the session stays as it is, and the
+                # template it last applied stays the one the next change is compared with.
+                changed = []
         return Diff(
             changed=changed,
-            replaces=[k for k in changed if k in RERUN_KEYS],
+            replaces=replaces,
             # An unfinished or failed run: the next `up` retries its failed nodes.
             pending_work=olds.get("status") in RETRYABLE,
+            notes=notes,
         )
+
+    def due(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DueNodes:
+        """The session's nodes whose boot the template changed since the session last applied
+        it (`olds`), and why. Nothing for `shutdown` and `stage`, or with
+        `rerun_on_template_change: false`. SMD is read (the boot sets' targets, the limit's
+        terms) only when something a node boots changed."""
+        try:
+            old, new = (
+                # When the template wrote each node decides nothing here, and is not known yet
+                # at preview.
+                BootSessionSpec.model_validate(
+                    {**SessionInputs.spec_data(props), "template_writes": {}}
+                )
+                for props in (olds, news)
+            )
+        except ValueError:
+            return DueNodes()
+        if (
+            new.operation not in RERUNS_ON_TEMPLATE_CHANGE
+            or not new.rerun_on_template_change
+            or not template_boot_changed(old.template, new.template)
+        ):
+            return DueNodes()
+        services = self.connector.services(news.get("connection"))
+        new_hosts = resolve_targets(services, new.template)
+        old_hosts = new_hosts
+        # A group the old template named may be gone from SMD: whose members were in it is
+        # unknown, so nodes are then compared as if they had stayed in their boot set.
+        with suppress(InvalidInputError):
+            if targets_changed(old.template, new.template):
+                old_hosts = resolve_targets(services, old.template)
+        terms = parse_limit(new.limit)
+        nodes = narrow(
+            (h for hosts in new_hosts.values() for h in hosts),
+            terms,
+            resolve_limit(services, terms) if terms else None,
+        )
+        return due_nodes(old.template, old_hosts, new.template, new_hosts, nodes)
 
     def create(self, inputs: SessionInputs) -> SessionRecord:
         services = self.connector.services(inputs.connection)
-        state = run_session(services, inputs.spec, inputs.stake, log=self.log)
+        state = run_session(
+            services, inputs.spec, inputs.stake, log=self.log, journal=self._journal_of(inputs)
+        )
         return self._record(inputs.spec, state)
 
-    def update(self, before: SessionRecord, inputs: SessionInputs) -> SessionRecord:
-        """A failed or cancelled run: retry the nodes that did not succeed. Otherwise only the
-        inputs that do not re-run the session changed, and the record stands."""
-        if before.status not in RETRYABLE:
-            return before
+    def _journal_of(self, inputs: SessionInputs) -> SessionJournal:
+        return self.journal({"deployment": inputs.ownership.deployment, "name": inputs.spec.name})
+
+    def update(
+        self, before: SessionRecord, inputs: SessionInputs, due: Iterable[str] = ()
+    ) -> SessionRecord:
+        """A failed or cancelled run: retry the nodes that did not succeed. Nodes `due`
+        (whose boot the template changed: `due`) run again. Otherwise only inputs that do not
+        re-run the session changed, and the record stands."""
+        due = sorted(due)
+        retrying = before.status in RETRYABLE
+        if retrying and before.phase == POST_COMMAND_FAILED and not due:
+            if inputs.spec.post_command is None:
+                # The hook that failed is gone from the session: nothing is left to do.
+                done = {"status": "completed", "phase": "done", "error_message": ""}
+                return before.model_copy(update={**done, **_applied(inputs.spec)})
+            state = rerun_post_command(inputs.spec, before, log=self.log)
+            return self._record(inputs.spec, state)
+        if not retrying and not due:
+            return before.model_copy(update=_applied(inputs.spec))
         # A run that failed before it resolved its nodes (SMD down, say) has none to retry:
         # it runs again in full.
-        retry_nodes = [*before.results.failed, *before.results.pending] or None
-        if before.node_count and retry_nodes is None:
+        retry_nodes = [*before.results.failed, *before.results.pending] if retrying else []
+        if retrying and not retry_nodes and not due and before.node_count:
             return before
+        only = sorted({*retry_nodes, *due}) or None
+        if due:
+            self.log(
+                f"session {inputs.spec.name}: runs again for {len(due)} node(s) whose boot the"
+                " template changed"
+            )
         services = self.connector.services(inputs.connection)
+        journal = self._journal_of(inputs)
+        journal.acknowledge(before.run_id)
         state = run_session(
-            services, inputs.spec, inputs.stake, only_nodes=retry_nodes, log=self.log
+            services, inputs.spec, inputs.stake, only_nodes=only, log=self.log, journal=journal
         )
-        return self._record(inputs.spec, _merge_retry(before, state))
+        return self._record(inputs.spec, _merge_retry(before, state, retry=retrying))
 
     def delete(self, inputs: SessionInputs, record: SessionRecord) -> None:
+        self._journal_of(inputs).clear()
         if not inputs.shutdown_on_delete:
             return
         nodes = sorted({*record.results.succeeded, *record.results.failed})
@@ -141,11 +244,36 @@ class SessionLifecycle:
             self.log(line)
         else:
             self.warn(f"{line}; {state.error_message}")
-        return SessionRecord(
-            **state.model_dump(),
-            template_name=spec.template.name,
-            template_version=spec.template.version(),
+        return SessionRecord.model_validate({**state.model_dump(), **_applied(spec)})
+
+
+def _applied(spec: BootSessionSpec) -> dict[str, str]:
+    """Which template, at which version, the session's nodes boot now."""
+    return {"template_name": spec.template.name, "template_version": spec.template.version()}
+
+
+def _foreign_template(
+    services: Services, inputs: SessionInputs, hosts_by_set: Mapping[str, list[str]]
+) -> list[Problem]:
+    """A session re-asserts its template's records in its own stack's name: a template of
+    another stack or configuration (copied in through a stack reference or remote state,
+    unchanged) would be refused at the write, after the session was recorded as begun. One
+    BSS read."""
+    nodes = sorted({n for hosts in hosts_by_set.values() for n in hosts})
+    mine = inputs.ownership.deployment
+    owners = {bss_owner(r.params) for r in services.bss.get(nodes).values()}
+    foreign = sorted(
+        (o for o in owners if o is not None and o.deployment not in (None, mine)), key=str
+    )
+    return [
+        Problem(
+            "template",
+            f"its nodes are booted by {owner} in BSS; a session applies a template of its own"
+            " stack or configuration: declare the template here (a copy, through copyFrom or"
+            " remote state, is a template of this one), or run the session where it is declared",
         )
+        for owner in foreign[:1]
+    ]
 
 
 def _within_template(problems: list[Problem]) -> list[Problem]:
@@ -158,24 +286,25 @@ def _within_template(problems: list[Problem]) -> list[Problem]:
     ]
 
 
-def _merge_retry(previous: SessionState, retry: SessionState) -> SessionState:
-    """A retry's outcome on top of the earlier run: nodes that had succeeded stay succeeded."""
-    merged = retry.model_copy(deep=True)
+def _merge_retry(previous: SessionState, run: SessionState, *, retry: bool) -> SessionState:
+    """A retry's (or a template change's rerun's) outcome on top of the earlier run: nodes it
+    took take its results; the others keep what the earlier run said of them (their phase,
+    why they were skipped, that they succeeded)."""
+    merged = run.model_copy(deep=True)
     merged.created = previous.created
-    merged.retry_count = previous.retry_count + retry.retry_count + 1
-    merged.transition_ids = previous.transition_ids + retry.transition_ids
-    merged.node_count = previous.node_count
+    merged.retry_count = previous.retry_count + run.retry_count + (1 if retry else 0)
+    merged.transition_ids = previous.transition_ids + run.transition_ids
+    taken = {n for nodes in run.results.phases.values() for n in nodes}
+    earlier_nodes = {n for nodes in previous.results.phases.values() for n in nodes}
+    merged.node_count = previous.node_count + len(taken - earlier_nodes)
     merged.results.succeeded = sorted(
-        set(previous.results.succeeded) | set(retry.results.succeeded)
+        (set(previous.results.succeeded) - taken) | set(run.results.succeeded)
     )
-    # Nodes the retry did not take keep what the earlier run said of them (their phase, why
-    # they were skipped); the retried ones take the retry's.
-    retried = {n for nodes in retry.results.phases.values() for n in nodes}
     for key in ("phases", "skipped"):
         earlier: dict[str, list[str]] = getattr(previous.results, key)
         mine: dict[str, list[str]] = getattr(merged.results, key)
         for label, nodes in earlier.items():
-            kept = [n for n in nodes if n not in retried]
+            kept = [n for n in nodes if n not in taken]
             if kept:
                 mine[label] = sorted({*mine.get(label, []), *kept})
     return merged

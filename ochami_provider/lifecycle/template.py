@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..artifacts import artifact_problems
 from ..claims import NodeClaims
 from ..clients.services import Services
 from ..errors import InvalidInputError
-from ..models.owner import Ownership, group_owner
+from ..models.owner import Ownership, Stake, group_owner
 from ..models.problems import Problem
 from ..models.template import (
     TEMPLATE_SPEC_KEYS,
@@ -25,6 +25,7 @@ from ..template_import import import_template
 from ..template_writer import (
     HostsBySet,
     Log,
+    claim_problems,
     quiet,
     read_template,
     remove_template,
@@ -35,6 +36,10 @@ from .connection import Connector
 from .diff import Diff, changed_keys, with_defaults
 from .inputs import input_problems, recorded_spec, unchanged
 
+# How long a write waits for the stack's other templates to be checked (their checks run on
+# the same provider, a few at a time; one that fails is never checked, and the write then goes
+# on with what is known).
+SIBLINGS_CHECKED_WITHIN = 5.0
 # Shown in outputs at most; a 10,000-node change is summarised per field, not per node.
 MAX_CHANGES_SHOWN = 50
 # `adopt` matters on create only: changing it alone is no change to the template.
@@ -80,6 +85,12 @@ class TemplateLifecycle:
         recorded = recorded_spec(BootTemplateSpec, TemplateInputs.spec_data(olds))
         if unchanged(olds, recorded, inputs.spec, inputs.connection, inputs.ownership.deployment):
             # Nothing of it would be written: what the services hold is for refresh to report.
+            # Its nodes are still its own: another template of the deployment that takes one
+            # of them is refused (no SMD read: the nodes it was last written for).
+            before = TemplateState.from_props(olds)
+            if before is not None:
+                cluster = self.connector.services(inputs.connection).cluster
+                problems += claim_problems(self.claims, cluster, inputs.spec.name, before.hosts)
             return inputs, problems
         settings = self.connector.settings(inputs.connection)
         if settings.verify_artifacts:
@@ -104,13 +115,15 @@ class TemplateLifecycle:
             with_defaults(news, BootTemplateSpec, TemplateInputs.spec_data),
             DIFF_KEYS,
         )
+        drift = list(olds.get("drift") or [])
         return Diff(
             changed=changed,
             replaces=["name"] if "name" in changed else [],
             # A refresh found what inputs cannot show (a node without a record, a record of a
-            # node gone from SMD): the next update puts it right.
-            pending_work=bool(olds.get("drift")),
+            # node gone from SMD): the next update puts it right, and the preview says what.
+            pending_work=bool(drift),
             delete_before_replace=True,
+            notes=[_drift_note(str(news.get("name") or olds.get("name")), drift)] if drift else [],
         )
 
     def create(self, inputs: TemplateInputs) -> TemplateState:
@@ -118,7 +131,8 @@ class TemplateLifecycle:
         adopted = spec.cloud_init_groups() if inputs.adopt else []
         services = self.connector.services(inputs.connection)
         at = int(self.epoch())
-        report = write_template(services, spec, inputs.stake, owned_groups=adopted, log=self.log)
+        stake = self._stake(services, inputs)
+        report = write_template(services, spec, stake, owned_groups=adopted, log=self.log)
         state = _state(spec, report.hosts_by_set, report.cloud_init_groups, report.changes)
         # Records already as declared (taken over) count as written now: when they were
         # written is unknown, and a `boot` session then reboots rather than trusts them.
@@ -134,7 +148,7 @@ class TemplateLifecycle:
         report = write_template(
             services,
             spec,
-            inputs.stake,
+            self._stake(services, inputs),
             previous_hosts=before.all_hosts() if before else [],
             owned_groups=before.cloud_init_groups if before else [],
             restore_groups=adopted,
@@ -150,6 +164,18 @@ class TemplateLifecycle:
             before.written if before else {}, report.written_hosts, at, state.all_hosts()
         )
         return state.model_copy(update={"adopted": kept, "written": written})
+
+    def _stake(self, services: Services, inputs: TemplateInputs) -> Stake:
+        """What the template may write over, with the nodes the deployment's other templates
+        target as checked in this run: a node moving between two declared templates is taken
+        by the one that targets it now, and not removed by the one that let it go."""
+        siblings = SiblingTargets(
+            self.claims,
+            services.cluster,
+            inputs.spec.name,
+            set(inputs.stake.declared or ()) - {inputs.spec.name},
+        )
+        return replace(inputs.stake, siblings=siblings)
 
     def read(self, name: str, props: Mapping[str, Any]) -> TemplateRead:
         """What BSS and cloud-init hold for the template whose inputs (and, once recorded,
@@ -176,7 +202,7 @@ class TemplateLifecycle:
             before = _state(spec, observed.hosts_by_set, spec.cloud_init_groups(), [])
         # Nodes without a record, and records of nodes the template no longer targets, are
         # drift too; the next update writes or removes them (see diff).
-        drift = [c.describe() for c in plan.changes][:MAX_CHANGES_SHOWN]
+        drift = [*observed.gone, *(c.describe() for c in plan.changes)][:MAX_CHANGES_SHOWN]
         return TemplateRead(observed=seen, state=before.model_copy(update={"drift": drift}))
 
     def import_(self, import_id: str, ownership: Ownership) -> tuple[TemplateInputs, TemplateState]:
@@ -201,6 +227,60 @@ class TemplateLifecycle:
             state.adopted,
             log=self.log,
         )
+
+
+class SiblingTargets(Mapping[str, str]):
+    """The nodes the deployment's other templates target (node -> template), read from the
+    node claims when first asked: only a write that meets another declared template's record,
+    or lets a node go, asks. The engine checks each resource as the program declares it and
+    may start writing one before it has checked the next, so the first read waits (at most
+    SIBLINGS_CHECKED_WITHIN) until every declared template has been checked: what a template
+    takes or lets go then does not depend on the order the engine took them in."""
+
+    def __init__(self, claims: NodeClaims, cluster: str, template: str, waiting: set[str]):
+        self._claims, self._cluster, self._template = claims, cluster, template
+        self._waiting = waiting
+        self._found: dict[str, str] | None = None
+
+    def _read(self) -> dict[str, str]:
+        if self._found is None:
+            deadline = time.monotonic() + SIBLINGS_CHECKED_WITHIN
+            while not self._waiting <= self._claims.checked(self._cluster):
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.05)
+            self._found = self._claims.others(self._cluster, self._template)
+        return self._found
+
+    def __getitem__(self, node: str) -> str:
+        return self._read()[node]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+
+# Drift lines a preview quotes; the `drift` output has them all (up to MAX_CHANGES_SHOWN).
+DRIFT_SHOWN = 5
+
+
+def _drift_note(name: str, drift: list[str]) -> str:
+    """The drift a preview puts back, by field and nodes; never a value (cloud-init data may
+    be secret, and the `drift` output says the rest)."""
+    shown = "; ".join(_without_values(line) for line in drift[:DRIFT_SHOWN])
+    more = f"; and {len(drift) - DRIFT_SHOWN} more" if len(drift) > DRIFT_SHOWN else ""
+    return (
+        f"template {name}: puts back what the last refresh found changed ({shown}{more};"
+        " its `drift` output has the values)"
+    )
+
+
+def _without_values(line: str) -> str:
+    field, _, rest = line.partition(":")
+    where = rest.rpartition(" on ")[2] if " node(s): " in rest else ""
+    return f"{field} on {where}" if where else field
 
 
 def _state(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -78,6 +78,11 @@ class Stake:
     # The templates the deployment declares now; None when not known (a session's write, a
     # program that does not say), and then nothing is taken from another template.
     declared: frozenset[str] | None = None
+    # Nodes the other templates of the deployment target, as checked in this run (node ->
+    # template): a declared template's node it does not target any more may be taken (a node
+    # moving between two templates in one `up`), and one it targets is neither taken nor, when
+    # this template lets it go, removed (the other writes it).
+    siblings: Mapping[str, str] = field(default_factory=dict)
 
     def holds(self, found: Owner) -> bool:
         # A marker without a deployment is from before markers named one: the name decides.
@@ -97,8 +102,37 @@ class Stake:
     def same_deployment(self, found: Owner) -> bool:
         return found.deployment in (None, self.owner.deployment)
 
-    def refuses(self, found: Owner | None) -> bool:
-        return found is not None and not self.holds(found) and not self.may_take(found)
+    def refuses(self, found: Owner | None, node: str | None = None) -> bool:
+        return (
+            found is not None
+            and not self.holds(found)
+            and not self.may_take(found)
+            and not (node is not None and self.may_take_from_sibling(found, node))
+        )
+
+    def may_take_from_sibling(self, found: Owner, node: str) -> bool:
+        """`found` is a template this deployment still declares, and it no longer targets
+        `node` (or has not been checked yet in this run: if it still targets the node, its own
+        check finds the claim and fails the run before anything is written)."""
+        return (
+            self.declared is not None
+            and self.owner.deployment is not None
+            and found.deployment == self.owner.deployment
+            and found.template in self.declared
+            and self.siblings.get(node) != found.template
+        )
+
+    def left_to_sibling(self, node: str) -> bool:
+        """Another template of the deployment targets `node` now: it writes the node's record,
+        so this one must not remove it when it lets the node go."""
+        other = self.siblings.get(node)
+        return other is not None and other != self.owner.template
+
+    def marked(self, found: Owner | None) -> bool:
+        """Whether a BSS record is still the template's to remove: it carries its own marker.
+        A record without one was written by hand since (an admin's, for a node the template
+        let go of, say) and is left alone."""
+        return found is not None and self.holds(found)
 
     def still_holds(self, found: Owner | None) -> bool:
         """Whether what carries `found` is still the template's to remove: its own marker, or

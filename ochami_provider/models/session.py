@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, computed_field
 
 from .hostlists import NodeList, compact
 from .names import ResourceName
@@ -22,20 +22,27 @@ SessionStatus = Literal["pending", "running", "completed", "failed", "cancelled"
 _PERCENT = re.compile(r"^(\d{1,3}(?:\.\d+)?)%$")
 
 
-def _count_or_percent(least: int) -> Callable[[int | str], int | str]:
-    """A number of nodes (at least `least`), or a share of the session's nodes ('10%')."""
+def _count_or_percent(least: int) -> Callable[[object], int | str]:
+    """A number of nodes (at least `least`), or a share of the session's nodes ('10%', '0.5%'):
+    exactly as written, with no space and no true/false (YAML's `true` is no batch size)."""
 
-    def validate(value: int | str) -> int | str:
+    def validate(value: object) -> int | str:
+        # Engines send numbers as floats (Pulumi's 2 arrives as 2.0): a whole one is a count.
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError(f"{value!r} is not a number of nodes or a percentage of them")
         if isinstance(value, str):
-            text = value.replace(" ", "")
-            if text.isdigit():
-                value = int(text)
-            elif (match := _PERCENT.fullmatch(text)) and least <= float(match[1]) <= 100:
-                return text
+            match = _PERCENT.fullmatch(value)
+            if value.isdigit():
+                value = int(value)
+            elif match and float(match[1]) <= 100 and (least == 0 or float(match[1]) > 0):
+                return value
             else:
+                lowest = "0%" if least == 0 else "more than 0%"
                 raise ValueError(
                     f"{value!r} is not a number of nodes or a percentage of them"
-                    f" ({least}% to 100%, e.g. '10%')"
+                    f" ({lowest} to 100%, written without spaces, e.g. '10%' or '0.5%')"
                 )
         if value < least:
             raise ValueError(f"{value} is less than {least} node(s)")
@@ -44,8 +51,9 @@ def _count_or_percent(least: int) -> Callable[[int | str], int | str]:
     return validate
 
 
-BatchSize = Annotated[int | str, AfterValidator(_count_or_percent(1))]
-FailureBudget = Annotated[int | str, AfterValidator(_count_or_percent(0))]
+# Validated before pydantic's own coercion, which would take `true` for 1.
+BatchSize = Annotated[int | str, BeforeValidator(_count_or_percent(1))]
+FailureBudget = Annotated[int | str, BeforeValidator(_count_or_percent(0))]
 
 
 def _of(value: int | str, total: int, rounding: Callable[[float], int]) -> int:
@@ -105,6 +113,11 @@ class BootSessionSpec(BaseModel):
     # failed, no further batch starts; the nodes not reached are skipped, the session fails,
     # and the next `up` continues with them.
     max_failed: FailureBudget | None = None
+    # A template change makes a `boot` or `reboot` session due again for the nodes whose boot
+    # it changed (their boot set's kernel, initrd, parameters or cloud-init data), and only
+    # for them. False: a template change never runs the session; a site that wants to choose
+    # the moment changes a session field (or replaces the session) when it is ready.
+    rerun_on_template_change: bool = True
 
     def last_writes(self) -> dict[str, int]:
         return {n: int(at) for at, nodes in self.template_writes.items() for n in nodes}
@@ -223,6 +236,9 @@ class SessionState(BaseModel):
     transition_ids: list[str] = Field(default_factory=list)
     node_count: int = 0
     results: SessionResults = Field(default_factory=SessionResults)
+    # This run's id: its notes in the local journal (session_journal) are dropped once the
+    # engine's state shows it.
+    run_id: str = ""
 
 
 # The resource: what a front end passes in, and what it records -------------------------

@@ -177,6 +177,17 @@ class BootTemplateSpec(_Strict):
 TEMPLATE_SPEC_KEYS = ("name", "description", "boot_sets", "cloud_init")
 
 
+def normalized_spec(data: dict[str, Any]) -> dict[str, Any]:
+    """A declared spec as the template records it (defaults filled, parameters normalized), so
+    what a session applies compares with what it applied before; a spec that does not validate
+    is passed on as it is, for the resources' checks to name what is wrong."""
+    try:
+        spec = BootTemplateSpec.model_validate({k: v for k, v in data.items() if v is not None})
+    except ValueError:
+        return data
+    return spec.model_dump(mode="json")
+
+
 class TemplateInputs(BaseModel):
     """A BootTemplate's inputs: the spec, a connection override, and `adopt` (on create, take
     over cloud-init group data that already exists for the template's groups)."""

@@ -13,6 +13,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import BaseModel
 
+from .. import cancellation
 from ..config import from_sources
 from ..errors import OchamiError
 from ..lifecycle import Connector, Diff, holds
@@ -62,17 +63,31 @@ class _TracebackForUsers:
         return str(self._original.format_exc(*args, **kwargs))
 
 
-def _report_errors_without_tracebacks() -> None:
+def _in_the_provider_process() -> None:
+    """In the dynamic-provider server (not the program, not a test): our errors without
+    tracebacks, and the engine's cancel (its Cancel call, or the interrupt that ends the
+    server's main thread) stops sessions from starting new power transitions."""
     server = sys.modules.get("__main__")
     spec = getattr(server, "__spec__", None)
     if spec is None or spec.name != "pulumi.dynamic.__main__":
-        return  # not the provider process (the program, a test)
+        return
     original = getattr(server, "traceback", None)
     if isinstance(original, ModuleType):
         server.traceback = _TracebackForUsers(original)  # type: ignore[union-attr]
+    servicer = getattr(server, "DynamicResourceProviderServicer", None)
+    cancel = getattr(servicer, "Cancel", None)
+    if servicer is not None and cancel is not None and not hasattr(cancel, "__ochami__"):
+
+        def cancelled(self: Any, request: Any, context: Any) -> Any:
+            cancellation.request()
+            return cancel(self, request, context)
+
+        cancelled.__ochami__ = True  # type: ignore[attr-defined]
+        servicer.Cancel = cancelled
+    cancellation.watch_process_end()
 
 
-_report_errors_without_tracebacks()
+_in_the_provider_process()
 
 
 def info(message: str) -> None:
@@ -128,6 +143,10 @@ class OchamiResourceProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         diff = self.core.diff(olds, news)
+        # A warning: `preview --diff` shows no info-level message, and this one names the nodes
+        # the update will power.
+        for note in diff.notes:
+            warn(note)
         return DiffResult(
             changes=diff.has_changes,
             replaces=diff.replaces,

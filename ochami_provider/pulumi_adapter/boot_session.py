@@ -36,7 +36,9 @@ class BootSessionProvider(OchamiResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = SessionInputs.from_props(news)
-        record = self.core.update(SessionRecord.from_props(olds), inputs)
+        # The nodes whose boot the template changed, as the preview's diff named them.
+        due = self.core.due(olds, news).nodes
+        record = self.core.update(SessionRecord.from_props(olds), inputs, due)
         return UpdateResult(_outputs(news, record))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -94,6 +96,7 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
         hook_timeout_seconds: pulumi.Input[float] = 600.0,
         batch_size: pulumi.Input[int | str] | None = None,
         max_failed: pulumi.Input[int | str] | None = None,
+        rerun_on_template_change: pulumi.Input[bool] = True,
         shutdown_on_delete: pulumi.Input[bool] = False,
         connection: pulumi.Input[dict[str, Any]] | None = None,
         fail_up_on_error: bool = True,
@@ -101,9 +104,11 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
     ) -> None:
         from .boot_template import BootTemplate
 
-        template_spec = template.spec if isinstance(template, BootTemplate) else template
+        declared = isinstance(template, BootTemplate)
+        template_spec = template.declared_spec if declared else template
         # When the template wrote each node: what `boot` compares the nodes' last fetch with.
-        writes: Any = template.written if isinstance(template, BootTemplate) else {}
+        # It also makes the session wait for the template's write.
+        writes: Any = template.written if declared else {}
         props: dict[str, Any] = {
             "name": name or resource_name,
             "template": template_spec,
@@ -124,12 +129,16 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
             "hook_timeout_seconds": hook_timeout_seconds,
             "batch_size": batch_size,
             "max_failed": max_failed,
+            "rerun_on_template_change": rerun_on_template_change,
             "shutdown_on_delete": shutdown_on_delete,
             "connection": connection,
             "deployment": deployment(),
             **{key: None for key in SessionRecord.output_keys()},
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=["connection"])
+        secret = pulumi.ResourceOptions(
+            additional_secret_outputs=["connection"],
+            depends_on=[template] if declared else None,
+        )
         super().__init__(
             _PROVIDER, resource_name, props, pulumi.ResourceOptions.merge(secret, opts)
         )

@@ -9,7 +9,7 @@ from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 
 from ..lifecycle import TemplateLifecycle
 from ..models.owner import Ownership
-from ..models.template import TemplateInputs, TemplateState
+from ..models.template import TEMPLATE_SPEC_KEYS, TemplateInputs, TemplateState, normalized_spec
 from ._provider import (
     OchamiResourceProvider,
     deployment,
@@ -109,6 +109,12 @@ class BootTemplate(pulumi.dynamic.Resource, module="ochami", name="BootTemplate"
         super().__init__(
             _PROVIDER, resource_name, props, pulumi.ResourceOptions.merge(secret, opts)
         )
+        # The spec as declared: what a session applies. It is known at preview (the `spec`
+        # output of a template being updated is not), so a session's preview can say which of
+        # its nodes a template change makes due, and a new stack's can judge its limit.
+        self.declared_spec: pulumi.Output[dict[str, Any]] = pulumi.Output.from_input(
+            {k: props[k] for k in TEMPLATE_SPEC_KEYS}
+        ).apply(normalized_spec)
 
 
 # One provider for every BootTemplate: the engine runs one instance per serialized form, and

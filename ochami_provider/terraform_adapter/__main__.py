@@ -23,6 +23,7 @@ from tf.provider import ProviderServicer, _decode_state, _encode_state
 from tf.runner import install_provider, run_provider
 from tf.utils import Diagnostics, _to_attribute_path
 
+from .. import cancellation
 from ._provider import OchamiProvider
 
 VERSION = "0.1.0"
@@ -44,6 +45,11 @@ class OchamiServicer(ProviderServicer):  # type: ignore[misc]
     resource too (so `plan` checks targets in SMD and knows the version before anything is
     written), and which changes replace a resource is the core's rule, not a flag per
     attribute."""
+
+    def StopProvider(self, request: Any, context: Any) -> Any:  # noqa: N802
+        # The engine's cancel (a second Ctrl-C): a session running starts no new transition.
+        cancellation.request()
+        return super().StopProvider(request, context)
 
     def PlanResourceChange(self, request: Any, context: Any) -> Any:  # noqa: N802
         pb = tf.provider.pb
@@ -122,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     tf.provider.ProviderServicer = OchamiServicer
     tf.utils._msgpack_ext_hook = _ext_hook
+    cancellation.watch_process_end()
     run_provider(OchamiProvider(), [sys.argv[0], *args])
     return 0
 

@@ -2,12 +2,16 @@
 
 The block takes the `ochami:*` stack config keys in Terraform's spelling (`uri`, `smd_uri`,
 `token`, ...); what it leaves unset comes from the environment as the `ochami` CLI reads it.
-`deployment` names this configuration in the owner markers (default `tf/<directory>`),
-as `<project>/<stack>` names a Pulumi stack.
+`deployment` names this configuration in the owner markers, as `<project>/<stack>` names a
+Pulumi stack: by default `tf/<directory>-<8 hex digits of its absolute path>`, so that two
+configurations in directories of the same name are two owners. Each resource records the
+deployment it was created with (a computed attribute), and keeps it: a configuration moved to
+another directory, its state with it, still owns its nodes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -16,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from tf import types
-from tf.iface import Config, DataSource, Resource
+from tf.iface import Config, DataSource, Resource, State
 from tf.schema import Attribute, Schema
 from tf.types import Unknown
 from tf.utils import Diagnostics
@@ -51,11 +55,33 @@ _BY_FIELD = {
 }
 
 
-def default_deployment() -> str:
-    """This configuration as owner markers name it: its directory (and workspace)."""
-    name = f"tf/{Path.cwd().name or 'root'}"
+def default_deployment(cwd: Path | None = None) -> str:
+    """This configuration as owner markers name it by default: its directory's name and a
+    digest of its absolute path (and the workspace)."""
+    here = (cwd or Path.cwd()).resolve()
+    digest = hashlib.sha256(str(here).encode()).hexdigest()[:8]
+    return _in_workspace(f"tf/{here.name or 'root'}-{digest}")
+
+
+def legacy_deployment(cwd: Path | None = None) -> str:
+    """The default before resources recorded their deployment (the directory's name alone): what
+    the records of a resource recorded then carry."""
+    return _in_workspace(f"tf/{(cwd or Path.cwd()).resolve().name or 'root'}")
+
+
+def _in_workspace(name: str) -> str:
     workspace = os.environ.get("TF_WORKSPACE")
     return f"{name}/{workspace}" if workspace and workspace != "default" else name
+
+
+# Each resource records the deployment its records carry.
+DEPLOYMENT_ATTRIBUTE = Attribute(
+    "deployment",
+    types.String(),
+    computed=True,
+    description="the owner its records carry: the provider block's `deployment`, or the"
+    " default when this resource was created",
+)
 
 
 def settings_from(config: Mapping[str, Any]) -> ProviderConfig:
@@ -119,7 +145,8 @@ class OchamiProvider:
 
     def __init__(self) -> None:
         self.connector = Connector()
-        self.deployment = default_deployment()
+        # The provider block's `deployment`, once configured; None: each resource keeps its own.
+        self.explicit_deployment: str | None = None
         self.templates = TemplateLifecycle(self.connector)
         self.sessions = SessionLifecycle(self.connector)
 
@@ -145,7 +172,8 @@ class OchamiProvider:
                 "deployment",
                 types.String(),
                 optional=True,
-                description="this configuration in owner markers (default tf/<directory>)",
+                description="this configuration in owner markers (default"
+                " tf/<directory>-<digest of its path>, kept by each resource once created)",
             )
         )
         return Schema(attributes=attributes)
@@ -164,7 +192,25 @@ class OchamiProvider:
         except ValidationError as error:
             report(diags, problems_from(error), _block_attribute)
         if config.get("deployment") not in (None, Unknown):
-            self.deployment = str(config["deployment"])
+            self.explicit_deployment = str(config["deployment"])
+
+    def recorded_deployment(self, state: State | None) -> str:
+        """The deployment a resource's records carry: the one its state records (stable when
+        the configuration moves); for a resource recorded before deployments were, what the
+        provider used then (the block's, or the directory's name alone); for a new one, what it
+        will be created with."""
+        recorded = None if state is None else state.get("deployment")
+        if recorded not in (None, Unknown):
+            return str(recorded)
+        if self.explicit_deployment is not None:
+            return self.explicit_deployment
+        exists = state is not None and state.get("id") not in (None, Unknown)
+        return legacy_deployment() if exists else default_deployment()
+
+    def planned_deployment(self, current: State | None) -> str:
+        """The deployment a resource's records will carry: the provider block's when it names
+        one (a change rewrites the markers), else the one it has (or a new one's default)."""
+        return self.explicit_deployment or self.recorded_deployment(current)
 
     def get_resources(self) -> list[type[Resource]]:
         from .boot_session import BootSessionResource

@@ -33,7 +33,15 @@ from ..errors import OchamiError
 from ..lifecycle.session import RERUN_KEYS, RETRYABLE
 from ..models.problems import field_problems
 from ..models.session import BootSessionSpec, SessionInputs, SessionRecord
-from ._provider import Json, OchamiProvider, decoded, is_unknown, report, report_error
+from ._provider import (
+    DEPLOYMENT_ATTRIBUTE,
+    Json,
+    OchamiProvider,
+    decoded,
+    is_unknown,
+    report,
+    report_error,
+)
 
 # Spec attributes (besides name, template and operation), with their Terraform types.
 _SETTINGS: dict[str, types.TfType] = {
@@ -52,6 +60,7 @@ _SETTINGS: dict[str, types.TfType] = {
     "hook_timeout_seconds": types.Number(),
     "batch_size": types.String(),
     "max_failed": types.String(),
+    "rerun_on_template_change": types.Bool(),
 }
 INPUTS = ("name", "template", "operation", *_SETTINGS, "max_retries", "shutdown_on_delete")
 _OUTPUT_TYPES: dict[str, types.TfType] = {
@@ -69,6 +78,7 @@ _OUTPUT_TYPES: dict[str, types.TfType] = {
     "results": Json(),
     "template_name": types.String(),
     "template_version": types.String(),
+    "run_id": types.String(),
 }
 
 
@@ -104,9 +114,10 @@ class BootSessionResource:
             Attribute("max_retries", types.Number(), optional=True),
             Attribute("shutdown_on_delete", types.Bool(), optional=True),
             *(Attribute(name, kind, computed=True) for name, kind in _OUTPUT_TYPES.items()),
+            DEPLOYMENT_ATTRIBUTE,
         ]
         return Schema(
-            version=1,
+            version=2,
             description="A boot session: apply a template to its nodes and boot, reboot or"
             " shut them down (PCS), verified in BSS.",
             attributes=attributes,
@@ -126,7 +137,7 @@ class BootSessionResource:
         if state.get("task_deadline_minutes") is not None:
             props["task_deadline_minutes"] = int(state["task_deadline_minutes"])
         props["shutdown_on_delete"] = bool(state.get("shutdown_on_delete"))
-        props["deployment"] = self.provider.deployment
+        props["deployment"] = self.provider.recorded_deployment(state)
         for key in SessionRecord.output_keys():
             if state.get(key) not in (None, Unknown):
                 props[key] = state[key]
@@ -151,7 +162,9 @@ class BootSessionResource:
         return sorted({*found, *(k for k in unknown if k in RERUN_KEYS)})
 
     def plan(self, ctx: PlanContext, current: State | None, planned: State) -> State:
-        if not any(is_unknown(planned.get(k)) for k in INPUTS):
+        planned = {**planned, "deployment": self.provider.planned_deployment(current)}
+        unknown = [k for k in INPUTS if is_unknown(planned.get(k))]
+        if not unknown:
             news = self.props(planned)
             olds = self.props(current) if current else {}
             try:
@@ -160,9 +173,23 @@ class BootSessionResource:
                 report_error(ctx.diagnostics, error, where)
                 return planned
             report(ctx.diagnostics, problems, where)
+        if current is not None and set(unknown) <= {"template_writes"}:
+            # When the template will have written each node is known after apply only; which
+            # nodes its change makes due is known now.
+            known = {**planned, "template_writes": current.get("template_writes")}
+            try:
+                notes = self.core.diff(self.props(current), self.props(known)).notes
+            except OchamiError as error:
+                report_error(ctx.diagnostics, error, where)
+                return planned
+            for note in notes:
+                ctx.diagnostics.add_warning(note, "")
+            if notes:
+                return {**planned, **{k: Unknown for k in _OUTPUT_TYPES}}
         # Outputs change only when the session runs: created (a replacement is planned as a
-        # create), or a failed run retried. An input that reruns nothing (a new
-        # template_writes, a longer timeout) is recorded as it is.
+        # create), a failed run retried, or nodes a template change made due. An input that
+        # reruns nothing (a new template_writes, a template change that changes no node's
+        # boot, a longer timeout) is recorded as it is.
         if current is None or current.get("status") in RETRYABLE:
             return {**planned, **{k: Unknown for k in _OUTPUT_TYPES}}
         return planned
@@ -180,7 +207,8 @@ class BootSessionResource:
     def update(self, ctx: UpdateContext, current: State, planned: State) -> State | None:
         before = SessionRecord.from_props(self.props(current))
         try:
-            record = self.core.update(before, SessionInputs.from_props(self.props(planned)))
+            due = self.core.due(self.props(current), self.props(planned)).nodes
+            record = self.core.update(before, SessionInputs.from_props(self.props(planned)), due)
         except OchamiError as error:
             report_error(ctx.diagnostics, error, where)
             return current

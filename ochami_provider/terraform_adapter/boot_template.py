@@ -28,7 +28,15 @@ from ..errors import OchamiError
 from ..models.owner import Ownership
 from ..models.problems import field_problems
 from ..models.template import BootTemplateSpec, TemplateInputs, TemplateState
-from ._provider import Json, OchamiProvider, decoded, is_unknown, report, report_error
+from ._provider import (
+    DEPLOYMENT_ATTRIBUTE,
+    Json,
+    OchamiProvider,
+    decoded,
+    is_unknown,
+    report,
+    report_error,
+)
 
 CLOUD_INIT = ("cloud_init_meta_data", "cloud_init_user_data", "cloud_init_description")
 INPUTS = ("name", "description", "boot_sets", *CLOUD_INIT, "adopt")
@@ -66,7 +74,7 @@ class BootTemplateResource:
     @classmethod
     def get_schema(cls) -> Schema:
         return Schema(
-            version=1,
+            version=2,
             description="A boot template: kernel, initrd and parameters per boot set in BSS,"
             " and cloud-init data for its groups.",
             attributes=[
@@ -93,6 +101,7 @@ class BootTemplateResource:
                 Attribute("drift", types.List(types.String()), computed=True),
                 Attribute("written", types.Map(types.String()), computed=True),
                 Attribute("adopted", Json(), computed=True, sensitive=True),
+                DEPLOYMENT_ATTRIBUTE,
             ],
         )
 
@@ -112,7 +121,7 @@ class BootTemplateResource:
             "boot_sets": decoded(state.get("boot_sets")),
             "cloud_init": cloud_init,
             "adopt": bool(state.get("adopt")),
-            "deployment": self.provider.deployment,
+            "deployment": self.provider.recorded_deployment(state),
         }
         if state.get("spec") not in (None, Unknown):
             for key in TemplateState.output_keys():
@@ -142,6 +151,7 @@ class BootTemplateResource:
         )
 
     def plan(self, ctx: PlanContext, current: State | None, planned: State) -> State:
+        planned = {**planned, "deployment": self.provider.planned_deployment(current)}
         if any(is_unknown(planned.get(k)) for k in INPUTS):
             return {**planned, **{k: Unknown for k in ("version", "spec", *WRITTEN)}}
         news = self.props(planned)
@@ -160,7 +170,10 @@ class BootTemplateResource:
             "version": inputs.spec.version(),
             "spec": inputs.spec.model_dump(mode="json"),
         }
-        if current is None or self.core.diff(olds, news).has_changes:
+        diff = self.core.diff(olds, news) if current is not None else None
+        for note in diff.notes if diff is not None else []:
+            ctx.diagnostics.add_warning(note, "")
+        if diff is None or diff.has_changes:
             planned.update({k: Unknown for k in WRITTEN})
             planned["drift"] = []
         return planned
@@ -213,12 +226,14 @@ class BootTemplateResource:
 
     def import_(self, ctx: ImportContext, id: str) -> State | None:
         try:
-            inputs, state = self.core.import_(id, Ownership(deployment=self.provider.deployment))
+            deployment = self.provider.planned_deployment(None)
+            inputs, state = self.core.import_(id, Ownership(deployment=deployment))
         except OchamiError as error:
             report_error(ctx.diagnostics, error, lambda _: "id")
             return None
         imported = {k: None for k in INPUTS} | attributes_of(inputs.spec)
         imported["adopt"] = inputs.adopt or None
+        imported["deployment"] = deployment
         return self.outputs(imported, state)
 
     def upgrade(self, ctx: Any, version: int, old: State) -> State:
