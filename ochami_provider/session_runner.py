@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 from . import cancellation
@@ -25,9 +25,10 @@ from .models.session import BootSessionSpec, SessionState
 from .nodesets import phrase
 from .reservations import NodeReservation
 from .session_hooks import hook_environment, run_hook
-from .session_journal import SessionJournal
+from .session_journal import Powered, SessionJournal
 from .session_limit import LimitTerm, narrow, parse_limit
 from .session_machine import (
+    POWERS_ON,
     TASK_SUCCEEDED,
     CheckBoots,
     Finished,
@@ -201,7 +202,9 @@ def run_session(
                     for reason, count in Counter(skipped.values()).items():
                         log(f"session {spec.name}: skipped {count} node(s): {reason}")
                     if journal is not None:
-                        resumed = _powered_earlier(services, journal, spec, nodes, log)
+                        resumed = _powered_earlier(
+                            services, journal.powered(version, spec.operation), nodes, log
+                        )
                     if resumed:
                         log(
                             f"session {spec.name}: {phrase(resumed)} were powered by an earlier"
@@ -251,7 +254,7 @@ def run_session(
                         machine.cancel(now(), _STOPPED)
                         continue
                     if pre_ok is None:
-                        if action.operation in BOOTS:
+                        if action.operation in POWERS_ON:
                             # Before the first node is powered: can BSS render its script?
                             _preflight_boot_script(services, spec, hosts_by_set, acting, log)
                             # The preflight is in BSS's endpoint history: the transition
@@ -351,10 +354,6 @@ def _changes_only(log: Log) -> Callable[[str], None]:
     return say
 
 
-# The PCS operations after which a node boots from the network.
-BOOTS = ("On", "Hard-Restart", "Soft-Restart")
-
-
 def _preflight_boot_script(
     services: Services,
     spec: BootSessionSpec,
@@ -400,18 +399,14 @@ def _settle(journal: SessionJournal | None) -> None:
 
 
 def _powered_earlier(
-    services: Services,
-    journal: SessionJournal,
-    spec: BootSessionSpec,
-    nodes: list[str],
-    log: Log,
+    services: Services, noted: Mapping[str, Powered], nodes: list[str], log: Log
 ) -> dict[str, int]:
     """Which of `nodes` an interrupted run of this session powered (node -> when its
     transition started), as the journal and PCS say: a node whose task PCS reports failed, or
     that a transition still under way has not reached (it is aborted), was not powered and is
     powered again; one whose transition PCS no longer knows, or that the run noted and then
-    ended before PCS answered, counts as powered (a reboot too many is worse than a wait)."""
-    noted = journal.powered(spec.template.version(), spec.operation)
+    ended before PCS answered, counts as powered (a reboot too many is worse than a wait).
+    `noted`: the journal's notes for this template version and operation."""
     wanted = {n: noted[n] for n in nodes if n in noted}
     powered: dict[str, int] = {}
     for transition in sorted({e.transition for e in wanted.values()}):

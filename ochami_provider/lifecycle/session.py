@@ -110,14 +110,11 @@ class SessionLifecycle:
         unlimited = missing_limit(operation, limit, required)
         return [unlimited] if unlimited else []
 
-    def journal(self, props: Mapping[str, Any]) -> SessionJournal:
-        """The local notes of what this session powered (session_journal)."""
-        return SessionJournal(props.get("deployment"), str(props.get("name")))
-
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
         # The state records the run `olds` holds: its notes are no longer needed.
         if olds.get("run_id"):
-            self.journal(olds).acknowledge(str(olds["run_id"]))
+            journal = SessionJournal(olds.get("deployment"), str(olds.get("name")))
+            journal.acknowledge(str(olds["run_id"]))
         changed = changed_keys(
             with_defaults(olds, BootSessionSpec, SessionInputs.spec_data),
             with_defaults(news, BootSessionSpec, SessionInputs.spec_data),
@@ -186,8 +183,10 @@ class SessionLifecycle:
         )
         return self._record(inputs.spec, state)
 
-    def _journal_of(self, inputs: SessionInputs) -> SessionJournal:
-        return self.journal({"deployment": inputs.ownership.deployment, "name": inputs.spec.name})
+    @staticmethod
+    def _journal_of(inputs: SessionInputs) -> SessionJournal:
+        """The local notes of what this session powered (session_journal)."""
+        return SessionJournal(inputs.ownership.deployment, inputs.spec.name)
 
     def update(
         self, before: SessionRecord, inputs: SessionInputs, due: Iterable[str] = ()
