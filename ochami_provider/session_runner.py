@@ -20,6 +20,7 @@ from .errors import (
 )
 from .models.names import normalize_xname
 from .models.owner import Stake
+from .models.problems import Problem
 from .models.records import Component
 from .models.session import BootSessionSpec, SessionState
 from .nodesets import phrase
@@ -48,9 +49,23 @@ def utc_now() -> str:
 
 
 def resolve_limit(services: Services, terms: list[LimitTerm]) -> dict[str, frozenset[str]]:
+    """The nodes each named term stands for (see `resolve_limit_saying`)."""
+    return resolve_limit_saying(services, terms)[0]
+
+
+# The kinds a name may be, in BOS's order: a later kind wins when one name is more than one
+# (BOS's inventory is SMD's groups, updated with its partitions, then with its roles).
+_KINDS = ("group", "partition", "role")
+
+
+def resolve_limit_saying(
+    services: Services, terms: list[LimitTerm]
+) -> tuple[dict[str, frozenset[str]], list[Problem]]:
     """The nodes each named term stands for: an xname itself; else an SMD group, a partition
     or a role (`Role` or `Role_SubRole`), looked up in at most three SMD reads (every group,
-    every partition, every node) whatever the number of terms or nodes.
+    every partition, every node) whatever the number of terms or nodes. With it, what to say
+    of a term that is more than one kind: it acts as BOS would have it act (a role over a
+    partition over a group), and the warning names the kinds it matched.
 
     Names are case-sensitive, as BOS's are: SMD keeps group and partition labels in lower case
     and roles capitalized, so `compute` is the group and `Compute` the role. A term that
@@ -64,44 +79,47 @@ def resolve_limit(services: Services, terms: list[LimitTerm]) -> dict[str, froze
             resolved[term.name] = frozenset({normalize_xname(term.name)})
         except ValueError:
             pending.setdefault(term.name, term)
-
-    def groups() -> dict[str, list[str]]:
-        return {g.label: g.members.ids for g in services.smd.list_groups()}
-
-    def partitions() -> dict[str, list[str]]:
-        return {p.name: p.members.ids for p in services.smd.list_partitions()}
-
-    def roles() -> dict[str, list[str]]:
-        return _roles(services.smd.list_components(type_="Node"))
-
-    lookups: tuple[tuple[str, Callable[[], dict[str, list[str]]]], ...] = (
-        ("group", groups),
-        ("partition", partitions),
-        ("role", roles),
-    )
-    # Names in another case, for the error: what the term would have matched, and as what.
-    near: dict[str, list[str]] = {}
-    for kind, lookup in lookups:
-        if not pending:
-            break
-        found = lookup()
-        folded = {name.lower(): name for name in found}
-        for name in list(pending):
-            if name in found:
-                resolved[name] = frozenset(found[name])
-                del pending[name]
-            elif name.lower() in folded:
-                near.setdefault(name, []).append(f"{kind} {folded[name.lower()]!r}")
+    if not pending:
+        return resolved, []
+    found_as: dict[str, dict[str, list[str]]] = {
+        "group": {g.label: g.members.ids for g in services.smd.list_groups()},
+        "partition": {p.name: p.members.ids for p in services.smd.list_partitions()},
+        "role": _roles(services.smd.list_components(type_="Node")),
+    }
+    said: list[Problem] = []
     for name, term in pending.items():
-        hint = ""
-        if name in near:
-            hint = f" (names are case-sensitive, as in BOS; SMD has {' and '.join(near[name])})"
-        raise InvalidInputError(
-            term.field,
-            name,
-            f"not a node xname, and SMD has no group, partition or role of this name{hint}",
-        )
-    return resolved
+        kinds = [kind for kind in _KINDS if name in found_as[kind]]
+        if not kinds:
+            raise InvalidInputError(term.field, name, _no_such_name(name, found_as))
+        acting = kinds[-1]
+        resolved[name] = frozenset(found_as[acting][name])
+        if len(kinds) > 1:
+            matched = " and ".join(
+                f"a{'n' if k[0] in 'aeiou' else ''} {k} of {len(found_as[k][name])} node(s)"
+                for k in kinds
+            )
+            said.append(
+                Problem(
+                    term.field,
+                    f"{name!r} is {matched} in SMD: it acts on the {acting}'s nodes, as BOS"
+                    " would; to act on others, name them by xname",
+                    blocks=False,
+                )
+            )
+    return resolved, said
+
+
+def _no_such_name(name: str, found_as: Mapping[str, Mapping[str, list[str]]]) -> str:
+    """Why a term names nothing, with what it matches in another case (names are case-
+    sensitive, as in BOS)."""
+    near = [
+        f"{kind} {other!r}"
+        for kind in _KINDS
+        for other in found_as[kind]
+        if other.lower() == name.lower()
+    ]
+    hint = f" (names are case-sensitive, as in BOS; SMD has {' and '.join(near)})" if near else ""
+    return f"not a node xname, and SMD has no group, partition or role of this name{hint}"
 
 
 DISABLED = "disabled in SMD (include_disabled: true acts on them)"
@@ -187,10 +205,13 @@ def run_session(
                 if isinstance(action, Resolve):
                     hosts_by_set = resolve_targets(services, template)
                     terms = parse_limit(spec.limit)
+                    resolved, ambiguous = resolve_limit_saying(services, terms)
+                    for problem in ambiguous:
+                        log(f"session {spec.name}: {problem}")
                     nodes = narrow(
                         (h for hs in hosts_by_set.values() for h in hs),
                         terms,
-                        resolve_limit(services, terms) if terms else None,
+                        resolved if terms else None,
                     )
                     if only_nodes is not None:
                         nodes = sorted(set(nodes) & set(only_nodes))
@@ -208,10 +229,10 @@ def run_session(
                     if resumed:
                         log(
                             f"session {spec.name}: {phrase(resumed)} were powered by an earlier"
-                            " run the engine never recorded (an interrupted `up`): verified,"
-                            " not powered again. The engine may still list that run as a"
-                            " pending operation; it is recorded by this one now (Pulumi:"
-                            " `pulumi refresh --clear-pending-creates` drops the entry)"
+                            " run that was interrupted (Ctrl-C): verified, not powered again."
+                            " Where the engine never recorded that run, it may still list it as"
+                            " a pending operation; this run records it now (Pulumi: `pulumi"
+                            " refresh --clear-pending-creates` drops the entry)"
                         )
                     rest = [n for n in nodes if n not in resumed]
                     acting = nodes
@@ -339,7 +360,7 @@ def run_session(
 _STOPPED = (
     "stopped: the engine asked the provider to stop (Ctrl-C); no further PCS transition was"
     " started, the nodes already powered are noted in the session's journal, and the next"
-    " `up` verifies those and continues with the rest"
+    " `up` (or apply) verifies those and continues with the rest"
 )
 
 

@@ -11,7 +11,7 @@ from ochami_provider.clients import Services
 from ochami_provider.config import ProviderConfig
 from ochami_provider.errors import InvalidInputError
 from ochami_provider.session_limit import limit_problems, narrow, parse_limit
-from ochami_provider.session_runner import resolve_limit
+from ochami_provider.session_runner import resolve_limit, resolve_limit_saying
 from ochami_provider.sim import Fleet, SimServer
 from tests.backends import Backend
 
@@ -67,6 +67,23 @@ def test_names_are_case_sensitive_as_in_bos_and_a_near_miss_is_named() -> None:
         with pytest.raises(InvalidInputError) as caught:
             resolve_limit(services, parse_limit(["application"]))
     assert "names are case-sensitive, as in BOS; SMD has role 'Application'" in str(caught.value)
+
+
+def test_a_name_of_two_kinds_acts_as_in_bos_and_says_which_kinds_it_matched() -> None:
+    """Issue 21, item 11: a name that was both an SMD group and a partition acted on the group,
+    without a word. BOS's inventory takes SMD's groups, then its partitions, then its roles,
+    a later kind replacing an earlier one of the same name: the partition acts."""
+    fleet = Fleet.generate(8, groups={"rack1": range(4)})
+    fleet.add_partition("rack1", list(fleet.nodes)[2:8])
+    with SimServer(fleet) as sim, Services.from_config(ProviderConfig(uri=sim.url)) as services:
+        resolved, said = resolve_limit_saying(services, parse_limit(["x1000c0s0b0n0", "rack1"]))
+        assert resolved["rack1"] == frozenset(list(fleet.nodes)[2:8])
+        assert [(p.field, p.blocks) for p in said] == [("limit[1]", False)]
+        assert said[0].message.startswith(
+            "'rack1' is a group of 4 node(s) and a partition of 6 node(s) in SMD: it acts on"
+            " the partition's nodes, as BOS would"
+        )
+        assert resolve_limit_saying(services, parse_limit(["x1000c0s0b0n0"]))[1] == []
 
 
 def test_names_resolve_in_at_most_three_smd_requests_whatever_their_number() -> None:

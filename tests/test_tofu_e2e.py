@@ -13,8 +13,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -365,3 +368,42 @@ def test_two_configurations_in_directories_of_one_name_are_two_owners_and_a_move
     assert first.plan_exit()[0] == 0
     first.run("destroy", "-auto-approve", "-input=false")
     assert fleet.bootparams == {}
+
+
+def test_one_ctrl_c_in_a_rolling_reboot_starts_no_further_batch_and_is_recorded(
+    tmp_path: Path, engine: str, fleet: Fleet, sim: SimServer
+) -> None:
+    """Issue 21, item 2, through OpenTofu (and Terraform): its Ctrl-C stops the provider
+    (StopProvider); the rolling reboot starts no further batch, the state records the session
+    as cancelled, and the next apply reboots only the nodes it did not reach."""
+    config = _configuration(tmp_path, engine)
+    config.write({"uri": sim.url}, "console=ttyS0 quiet")
+    main = config.path / "main.tf"
+    main.write_text(
+        main.read_text().replace(
+            'operation             = "boot"', 'operation = "reboot"\n  batch_size = "2"'
+        )
+    )
+    config.run("init", "-input=false")
+    fleet.power_delay = 1.0
+    apply = subprocess.Popen(
+        [engine, "apply", "-auto-approve", "-input=false", "-no-color"],
+        cwd=config.path,
+        env=config.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while len(fleet.transitions) < 2:
+        assert apply.poll() is None and time.monotonic() < deadline, "no second batch"
+        time.sleep(0.02)
+    apply.send_signal(signal.SIGINT)
+    assert apply.wait(timeout=120) != 0
+    assert len(fleet.transitions) == 2, "a batch started after the Ctrl-C"
+    resources = json.loads(config.state())["resources"]
+    [session] = [r for r in resources if r["type"] == "ochami_boot_session"]
+    assert session["instances"][0]["attributes"]["status"] == "cancelled"
+    fleet.power_delay = 0.01
+    config.run("apply", "-auto-approve", "-input=false")
+    powered = Counter(t.xname for tr in fleet.transitions.values() for t in tr.tasks)
+    assert powered == {node: 1 for node in fleet.nodes}

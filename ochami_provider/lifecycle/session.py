@@ -26,7 +26,12 @@ from ..session_due import (
 from ..session_journal import SessionJournal
 from ..session_limit import limit_problems, missing_limit, narrow, parse_limit
 from ..session_machine import POST_COMMAND_FAILED
-from ..session_runner import rerun_post_command, resolve_limit, run_session
+from ..session_runner import (
+    rerun_post_command,
+    resolve_limit,
+    resolve_limit_saying,
+    run_session,
+)
 from ..template_writer import Log, quiet, resolve_targets
 from .connection import Connector
 from .diff import Diff, changed_keys, with_defaults
@@ -85,7 +90,7 @@ class SessionLifecycle:
             return inputs, problems
         try:
             terms = parse_limit(spec.limit)
-            resolved = resolve_limit(services, terms)
+            resolved, ambiguous = resolve_limit_saying(services, terms)
             template_nodes = resolve_targets(services, spec.template)
         except InvalidInputError as error:
             return inputs, [*problems, *_within_template(error.problems)]
@@ -93,7 +98,8 @@ class SessionLifecycle:
             return inputs, [*problems, Problem("limit", f"could not be resolved: {error}")]
         nodes = [n for hosts in template_nodes.values() for n in hosts]
         problems += _foreign_template(services, inputs, template_nodes)
-        return inputs, problems + limit_problems(spec.template.name, nodes, terms, resolved)
+        problems += limit_problems(spec.template.name, nodes, terms, resolved)
+        return inputs, problems + ambiguous
 
     def check_known(self, news: Mapping[str, Any]) -> list[Problem]:
         """What check can judge while other inputs are still unknown: the limit guard."""
@@ -111,10 +117,9 @@ class SessionLifecycle:
         return [unlimited] if unlimited else []
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
-        # The state records the run `olds` holds: its notes are no longer needed.
         if olds.get("run_id"):
             journal = SessionJournal(olds.get("deployment"), str(olds.get("name")))
-            journal.acknowledge(str(olds["run_id"]))
+            _recorded(journal, str(olds["run_id"]), str(olds.get("status")))
         changed = changed_keys(
             with_defaults(olds, BootSessionSpec, SessionInputs.spec_data),
             with_defaults(news, BootSessionSpec, SessionInputs.spec_data),
@@ -218,7 +223,7 @@ class SessionLifecycle:
             )
         services = self.connector.services(inputs.connection)
         journal = self._journal_of(inputs)
-        journal.acknowledge(before.run_id)
+        _recorded(journal, before.run_id, before.status)
         state = run_session(
             services, inputs.spec, inputs.stake, only_nodes=only, log=self.log, journal=journal
         )
@@ -244,6 +249,14 @@ class SessionLifecycle:
         else:
             self.warn(f"{line}; {state.error_message}")
         return SessionRecord.model_validate({**state.model_dump(), **_applied(spec)})
+
+
+def _recorded(journal: SessionJournal, run_id: str | None, status: str) -> None:
+    """The engine's state records run `run_id`: its journal notes go. Not those of a run the
+    engine stopped (cancelled): the transition it had started runs on in PCS, and the notes
+    tell the next run which nodes to verify instead of powering them again."""
+    if status != "cancelled":
+        journal.acknowledge(run_id)
 
 
 def _applied(spec: BootSessionSpec) -> dict[str, str]:

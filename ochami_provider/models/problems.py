@@ -29,11 +29,13 @@ def describe_value(field: str, value: Any) -> str:
 @dataclass(frozen=True)
 class Problem:
     """Where (the field path as the user wrote it), what is wrong, and how the value is shown
-    (`got '<value>'`, a description where it may be secret, or None when the message quotes it)."""
+    (`got '<value>'`, a description where it may be secret, or None when the message quotes it).
+    One that does not `block` the change is said as a warning."""
 
     field: str
     message: str
     value: str | None = None
+    blocks: bool = True
 
     @classmethod
     def of(cls, field: str, message: str, value: Any) -> Problem:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
-from types import ModuleType
 from typing import Any, Protocol
 
 import pulumi
@@ -13,11 +11,11 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import BaseModel
 
-from .. import cancellation
 from ..config import from_sources
-from ..errors import OchamiError
 from ..lifecycle import Connector, Diff, holds
 from ..models.problems import Problem
+from .detailed_diff import detailed_paths
+from .server import hand_over, in_the_provider_process
 
 # Where the engine keeps the serialized provider among a resource's properties.
 PROVIDER_KEY = "__provider"
@@ -39,55 +37,7 @@ def without_engine_keys(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != PROVIDER_KEY}
 
 
-def user_message(error: BaseException) -> str:
-    """An error as a user reads it: the message, then what happened around it (notes)."""
-    return "\n".join([str(error), *getattr(error, "__notes__", [])])
-
-
-class _TracebackForUsers:
-    """Stands in for `traceback` in the dynamic-provider server, which reports every exception
-    with its Python traceback: ours (a service answering 503, a session conflict, bad input)
-    are meant for the user and are reported as their message alone; anything else, a bug,
-    keeps its traceback."""
-
-    def __init__(self, original: ModuleType) -> None:
-        self._original = original
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._original, name)
-
-    def format_exc(self, *args: Any, **kwargs: Any) -> str:
-        error = sys.exc_info()[1]
-        if isinstance(error, OchamiError):
-            return user_message(error)
-        return str(self._original.format_exc(*args, **kwargs))
-
-
-def _in_the_provider_process() -> None:
-    """In the dynamic-provider server (not the program, not a test): our errors without
-    tracebacks, and the engine's cancel (its Cancel call, or the interrupt that ends the
-    server's main thread) stops sessions from starting new power transitions."""
-    server = sys.modules.get("__main__")
-    spec = getattr(server, "__spec__", None)
-    if spec is None or spec.name != "pulumi.dynamic.__main__":
-        return
-    original = getattr(server, "traceback", None)
-    if isinstance(original, ModuleType):
-        server.traceback = _TracebackForUsers(original)  # type: ignore[union-attr]
-    servicer = getattr(server, "DynamicResourceProviderServicer", None)
-    cancel = getattr(servicer, "Cancel", None)
-    if servicer is not None and cancel is not None and not hasattr(cancel, "__ochami__"):
-
-        def cancelled(self: Any, request: Any, context: Any) -> Any:
-            cancellation.request()
-            return cancel(self, request, context)
-
-        cancelled.__ochami__ = True  # type: ignore[attr-defined]
-        servicer.Cancel = cancelled
-    cancellation.watch_process_end()
-
-
-_in_the_provider_process()
+in_the_provider_process()
 
 
 def info(message: str) -> None:
@@ -119,6 +69,8 @@ class OchamiResourceProvider(ResourceProvider):
     pickled provider holds none."""
 
     input_keys: tuple[str, ...] = ()
+    # Inputs another resource produces that check does not need.
+    known_later: tuple[str, ...] = ()
     core: _Lifecycle
 
     def __init__(self) -> None:
@@ -130,16 +82,22 @@ class OchamiResourceProvider(ResourceProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         # While a value another resource produces is unknown, check judges only what does not
-        # depend on it (a new stack's preview: the session's template is not written yet).
+        # depend on it (a new stack's preview of a template given as a plain spec). Inputs
+        # `known_later` do not count: the check needs none of them.
         unknown = {k for k in self.input_keys if contains_unknown(news.get(k))}
-        if unknown:
+        later = unknown & set(self.known_later)
+        if unknown - later:
             known = {k: v for k, v in news.items() if k not in unknown}
             early = self.core.check_known(without_engine_keys(known))
             return CheckResult(news, [CheckFailure(p.field, p.reason) for p in early])
-        inputs, problems = self.core.check(olds, without_engine_keys(news))
+        judged = {k: v for k, v in without_engine_keys(news).items() if k not in later}
+        inputs, problems = self.core.check(olds, judged)
         normalized = inputs.spec.model_dump(mode="json") if inputs else {}
-        failures = [CheckFailure(p.field, p.reason) for p in problems]
-        return CheckResult({**news, **normalized}, failures)
+        for warning in (p for p in problems if not p.blocks):
+            warn(str(warning))
+        failures = [CheckFailure(p.field, p.reason) for p in problems if p.blocks]
+        # What is still unknown stays so: the engine fills it in once it is produced.
+        return CheckResult({**news, **normalized, **{k: news[k] for k in later}}, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         diff = self.core.diff(olds, news)
@@ -147,6 +105,7 @@ class OchamiResourceProvider(ResourceProvider):
         # the update will power.
         for note in diff.notes:
             warn(note)
+        hand_over(detailed_paths(olds, news, diff) if diff.has_changes else {})
         return DiffResult(
             changes=diff.has_changes,
             replaces=diff.replaces,

@@ -22,6 +22,9 @@ from ._provider import (
 
 class BootSessionProvider(OchamiResourceProvider):
     input_keys = SessionInputs.KEYS
+    # When the template wrote each node: known once it has written them, and needed only
+    # when the session runs.
+    known_later = ("template_writes",)
     core: SessionLifecycle
 
     def __init__(self) -> None:

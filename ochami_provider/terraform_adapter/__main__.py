@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import tf.provider
+import tf.runner
 import tf.types
 import tf.utils
 from msgpack import ExtType
@@ -40,6 +41,21 @@ def _ext_hook(code: int, data: bytes) -> Any:
     return ExtType(code, data)
 
 
+class _StopOnShutdownOnly(tf.runner._ShutdownInterceptor):  # type: ignore[misc]
+    """The framework stops its server at once on StopProvider too, which cancels the call in
+    flight: a session the engine asked to stop could not hand back its record, and the engine
+    recorded nothing ("Plugin did not respond"). StopProvider asks in-flight operations to end
+    early (the engine then waits for them); only the plugin host's Shutdown ends the server."""
+
+    def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        result = continuation(handler_call_details)
+        if handler_call_details.method == "/plugin.GRPCController/Shutdown":
+            self.stopped = True
+            if self.server:
+                self.server.stop(grace=0)
+        return result
+
+
 class OchamiServicer(ProviderServicer):  # type: ignore[misc]
     """The framework's servicer, with two things it leaves out: a create is planned by the
     resource too (so `plan` checks targets in SMD and knows the version before anything is
@@ -47,7 +63,7 @@ class OchamiServicer(ProviderServicer):  # type: ignore[misc]
     attribute."""
 
     def StopProvider(self, request: Any, context: Any) -> Any:  # noqa: N802
-        # The engine's cancel (a second Ctrl-C): a session running starts no new transition.
+        # The engine's cancel (Ctrl-C): a session running starts no new transition, and ends.
         cancellation.request()
         return super().StopProvider(request, context)
 
@@ -127,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             options.cli_config.write_text(cli_config(options.plugin_dir.resolve()))
         return 0
     tf.provider.ProviderServicer = OchamiServicer
+    tf.runner._ShutdownInterceptor = _StopOnShutdownOnly
     tf.utils._msgpack_ext_hook = _ext_hook
     cancellation.watch_process_end()
     run_provider(OchamiProvider(), [sys.argv[0], *args])

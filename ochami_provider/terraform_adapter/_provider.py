@@ -127,9 +127,13 @@ def decoded(value: Any) -> Any:
 
 
 def report(diags: Diagnostics, problems: Iterable[Problem], where: Callable[[str], str]) -> None:
-    """Each problem as an error at the attribute `where` maps its field to."""
+    """Each problem as an error (a warning, if it does not block) at the attribute `where`
+    maps its field to."""
     for problem in problems:
-        diags.add_error(str(problem), path=[where(problem.field)])
+        if problem.blocks:
+            diags.add_error(str(problem), path=[where(problem.field)])
+        else:
+            diags.add_warning(str(problem), path=[where(problem.field)])
 
 
 def report_error(diags: Diagnostics, error: OchamiError, where: Callable[[str], str]) -> None:

@@ -164,8 +164,9 @@ class BootSessionResource:
     def plan(self, ctx: PlanContext, current: State | None, planned: State) -> State:
         planned = {**planned, "deployment": self.provider.planned_deployment(current)}
         unknown = [k for k in INPUTS if is_unknown(planned.get(k))]
-        if not unknown:
-            news = self.props(planned)
+        if set(unknown) <= {"template_writes"}:
+            # When the template wrote each node is known after its apply; check needs it not.
+            news = self.props({k: v for k, v in planned.items() if k not in unknown})
             olds = self.props(current) if current else {}
             try:
                 _, problems = self.core.check(olds, news)
