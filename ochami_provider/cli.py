@@ -30,7 +30,21 @@ from .models.problems import problems_from
 from .node_status import gather, rows, table
 
 # Connection flags: the stack config keys, spelled as options.
-_CONNECTION = ("cluster", "uri", "smd_uri", "bss_uri", "cloud_init_uri", "pcs_uri", "ca_bundle")
+_CONNECTION = (
+    "cluster",
+    "uri",
+    "smd_uri",
+    "bss_uri",
+    "cloud_init_uri",
+    "pcs_uri",
+    "ca_bundle",
+    "config_file",
+    "boot_backend",
+    "group_data_backend",
+    "power_backend",
+    "boot_service_uri",
+    "metadata_service_uri",
+)
 
 
 class UsageError(Exception):

@@ -1,8 +1,10 @@
-"""Where the provider finds OpenCHAMI: stack config, resource inputs, then the environment.
+"""Where the provider finds OpenCHAMI: a resource's `connection`, stack config (or the Terraform
+provider block, or `ochami-boot` flags), the environment, then the `ochami` CLI's config file
+(`ochami_file`), each filling what the one before left unset.
 
 Key names follow the `ochami` CLI users already know: a cluster name, one base URI with the
 services under their default paths (each overridable), and the token read from
-`<CLUSTER>_ACCESS_TOKEN` when it is not in stack config.
+`<CLUSTER>_ACCESS_TOKEN` (the CLI's one environment name) when it is not in stack config.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from . import ochami_file
+from .errors import InvalidInputError
 
 Service = Literal["smd", "bss", "cloud-init", "pcs"]
 
@@ -40,7 +45,19 @@ CONFIG_KEYS: dict[str, str] = {
     "verify_targets": "verifyTargets",
     "s3_endpoint_url": "s3EndpointUrl",
     "session_limit_required": "sessionLimitRequired",
+    "boot_backend": "bootBackend",
+    "group_data_backend": "groupDataBackend",
+    "power_backend": "powerBackend",
+    "boot_service_uri": "bootServiceUri",
+    "metadata_service_uri": "metadataServiceUri",
+    "enable_auth": "enableAuth",
+    "config_file": "configFile",
 }
+# The backends each port may have, by the name stack config gives them. Only the first of
+# each (OpenCHAMI v0.1's services, and PCS) is built yet.
+BOOT_BACKENDS = ("bss", "boot-service")
+GROUP_DATA_BACKENDS = ("cloud-init", "metadata-service")
+POWER_BACKENDS = ("pcs",)
 CONFIG_NAMESPACE = "ochami"
 
 
@@ -68,8 +85,30 @@ class ProviderConfig(BaseModel):
     # nodes in `limit` (`*` for all): the guard against a wide reboot by mistake (BOS's
     # session_limit_required).
     session_limit_required: bool = Field(default=False, alias="sessionLimitRequired")
+    # Which service holds what each node boots, and each group's cloud-init data: OpenCHAMI
+    # v0.1's BSS and cloud-init server, or v0.2's boot-service and metadata-service.
+    boot_backend: Literal["bss", "boot-service"] = Field(default="bss", alias="bootBackend")
+    group_data_backend: Literal["cloud-init", "metadata-service"] = Field(
+        default="cloud-init", alias="groupDataBackend"
+    )
+    power_backend: Literal["pcs"] = Field(default="pcs", alias="powerBackend")
+    boot_service_uri: str | None = Field(default=None, alias="bootServiceUri")
+    metadata_service_uri: str | None = Field(default=None, alias="metadataServiceUri")
+    # False (the ochami file's `enable-auth: false`): no token is sent, whatever is set.
+    enable_auth: bool = Field(default=True, alias="enableAuth")
+    # The one `ochami` config file to read instead of /etc/ochami and ~/.config/ochami.
+    config_file: str | None = Field(default=None, alias="configFile")
 
-    @field_validator("uri", "smd_uri", "bss_uri", "cloud_init_uri", "pcs_uri", "s3_endpoint_url")
+    @field_validator(
+        "uri",
+        "smd_uri",
+        "bss_uri",
+        "cloud_init_uri",
+        "pcs_uri",
+        "s3_endpoint_url",
+        "boot_service_uri",
+        "metadata_service_uri",
+    )
     @classmethod
     def _http_uri(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -93,7 +132,27 @@ class ProviderConfig(BaseModel):
             )
         return self.uri + DEFAULT_PATHS[service]
 
+    def require_built_backends(self) -> None:
+        """Refuse, naming the setting, a backend this version cannot talk to yet: writing BSS
+        records to an OpenCHAMI v0.2 cluster would fail with a 404 per request, after the
+        preview said nothing."""
+        for field, value, built in (
+            ("boot_backend", self.boot_backend, BOOT_BACKENDS[0]),
+            ("group_data_backend", self.group_data_backend, GROUP_DATA_BACKENDS[0]),
+        ):
+            if value != built:
+                raise InvalidInputError(
+                    f"{CONFIG_NAMESPACE}:{CONFIG_KEYS[field]}",
+                    value,
+                    f"is OpenCHAMI v0.2's service, which this version of ochami-boot cannot"
+                    f" write to yet (it writes {built}); set by stack config, the provider"
+                    " block, or a cluster in the ochami config file with a"
+                    f" {value} block and no {built} block",
+                )
+
     def token_value(self) -> str | None:
+        if not self.enable_auth:
+            return None
         return self.token.get_secret_value() if self.token else None
 
     def merged(self, overrides: Mapping[str, Any]) -> ProviderConfig:
@@ -140,7 +199,8 @@ def from_sources(
     config_get: Callable[[str], Any] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> ProviderConfig:
-    """Stack config first (`ochami:<key>`), then the environment for what it leaves unset."""
+    """Stack config first (`ochami:<key>`), then the environment, then the `ochami` config
+    file, each for what the ones before leave unset."""
     env = os.environ if env is None else env
     data: dict[str, Any] = {}
     if config_get is not None:
@@ -154,6 +214,10 @@ def from_sources(
     for field, var in SERVICE_URI_ENV.items():
         data.setdefault(field, env.get(var) or None)
     data.setdefault("ca_bundle", env.get("OCHAMI_CACERT") or None)
+    data.setdefault("config_file", env.get("OCHAMI_CONFIG") or None)
+    for field, value in _from_ochami_file(data, env).items():
+        if data.get(field) is None:
+            data[field] = value
     if "token" not in data:
         names = [token_env_var(data["cluster"])] if data.get("cluster") else []
         names.append("OCHAMI_ACCESS_TOKEN")
@@ -161,7 +225,32 @@ def from_sources(
             if env.get(name):
                 data["token"] = env[name]
                 break
-    for flag in ("insecure", "verify_artifacts", "verify_targets", "session_limit_required"):
+    for flag in (
+        "insecure",
+        "verify_artifacts",
+        "verify_targets",
+        "session_limit_required",
+        "enable_auth",
+    ):
         if isinstance(data.get(flag), str):
             data[flag] = data[flag].strip().lower() in ("1", "true", "yes")
     return ProviderConfig.model_validate({k: v for k, v in data.items() if v is not None})
+
+
+_URI_FIELDS = ("uri", *ochami_file.SERVICE_FIELDS.values())
+
+
+def _from_ochami_file(data: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """What the `ochami` config file says of the cluster `data` names (or of its default
+    cluster). Where stack config or the environment gives another `uri`, the file describes
+    another address, and none of its URIs apply."""
+    explicit = data.get("config_file")
+    paths = ochami_file.files(explicit, env.get("HOME"))
+    merged = ochami_file.load(paths, explicit=bool(explicit))
+    if not merged:
+        return {}
+    where = " + ".join(str(p) for p in paths)
+    found = ochami_file.settings(merged, data.get("cluster"), where)
+    if data.get("uri") and found.get("uri") != data["uri"]:
+        found = {k: v for k, v in found.items() if k not in _URI_FIELDS}
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,13 @@ from ochami_provider.clients import Services
 from ochami_provider.config import ProviderConfig
 from ochami_provider.session_journal import ENVIRONMENT as JOURNAL
 from ochami_provider.sim import Fleet, SimServer
+
+
+@pytest.fixture(autouse=True)
+def _no_ochami_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test (nor an engine it starts) reads the machine's `ochami` config files: the tests
+    of that file name their own."""
+    monkeypatch.setenv("OCHAMI_CONFIG", os.devnull)
 
 
 @pytest.fixture(autouse=True)

@@ -80,12 +80,12 @@ def test_the_sample_stacks_are_clean(cluster: str) -> None:
 
 
 def test_an_unknown_key_of_the_projects_namespaces_is_refused_with_the_nearest_known() -> None:
-    """Issue 21: `ochami:bootBackend` (another version's key) and `ochami:verfiyTargets` (a
-    typo) were ignored without a word."""
+    """Issue 21: `ochami:bootBackend` (then another version's key; `ochami:redfishUri` now)
+    and `ochami:verfiyTargets` (a typo) were ignored without a word."""
     problems = unknown_config_keys(
         [
             "ochami:verfiyTargets",
-            "ochami:bootBackend",
+            "ochami:redfishUri",
             "ochami-boot:session",
             "ochami:uri",
             "ochami-boot:templates",
@@ -95,9 +95,11 @@ def test_an_unknown_key_of_the_projects_namespaces_is_refused_with_the_nearest_k
     assert [str(p) for p in problems] == [
         "ochami-boot:session: is not a setting this version of ochami-boot knows; did you mean"
         " ochami-boot:sessions?",
-        "ochami:bootBackend: is not a setting this version of ochami-boot knows; known: cluster,"
+        "ochami:redfishUri: is not a setting this version of ochami-boot knows; known: cluster,"
         " uri, smdUri, bssUri, cloudInitUri, pcsUri, token, caBundle, insecure, timeout,"
-        " verifyArtifacts, verifyTargets, s3EndpointUrl, sessionLimitRequired",
+        " verifyArtifacts, verifyTargets, s3EndpointUrl, sessionLimitRequired, bootBackend,"
+        " groupDataBackend, powerBackend, bootServiceUri, metadataServiceUri, enableAuth,"
+        " configFile",
         "ochami:verfiyTargets: is not a setting this version of ochami-boot knows; did you mean"
         " ochami:verifyTargets?",
     ]

@@ -22,6 +22,7 @@ class Services:
 
     @classmethod
     def from_config(cls, config: ProviderConfig) -> Services:
+        config.require_built_backends()
         return cls(
             smd=SmdClient(ServiceTransport.from_config("smd", config)),
             bss=BssClient(ServiceTransport.from_config("bss", config)),

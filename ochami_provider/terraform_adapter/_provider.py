@@ -47,6 +47,13 @@ _BLOCK: dict[str, tuple[str, types.TfType]] = {
     "verify_targets": ("verify_targets", types.Bool()),
     "s3_endpoint_url": ("s3_endpoint_url", types.String()),
     "session_limit_required": ("session_limit_required", types.Bool()),
+    "boot_backend": ("boot_backend", types.String()),
+    "group_data_backend": ("group_data_backend", types.String()),
+    "power_backend": ("power_backend", types.String()),
+    "boot_service_uri": ("boot_service_uri", types.String()),
+    "metadata_service_uri": ("metadata_service_uri", types.String()),
+    "enable_auth": ("enable_auth", types.Bool()),
+    "config_file": ("config_file", types.String()),
 }
 # A ProviderConfig field, or its stack-config spelling (pydantic's errors use either).
 _BY_FIELD = {
