@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from . import ochami_file
 from .errors import InvalidInputError
 
-Service = Literal["smd", "bss", "cloud-init", "pcs"]
+Service = Literal["smd", "bss", "cloud-init", "pcs", "boot-service"]
 
 # Default base paths under the cluster URI, as the ochami CLI and the OpenCHAMI deployment recipes
 # lay them out behind the API gateway. PCS has no fixed path there, so it is configurable too.
@@ -27,6 +27,7 @@ DEFAULT_PATHS: dict[Service, str] = {
     "bss": "/boot/v1",
     "cloud-init": "/cloud-init",
     "pcs": "/power-control/v1",
+    "boot-service": "/boot-service",
 }
 
 # Stack-config key (namespace `ochami:`) for each field.
@@ -121,6 +122,7 @@ class ProviderConfig(BaseModel):
             "bss": self.bss_uri,
             "cloud-init": self.cloud_init_uri,
             "pcs": self.pcs_uri,
+            "boot-service": self.boot_service_uri,
         }[service]
         if explicit:
             return explicit
@@ -170,9 +172,13 @@ class ProviderConfig(BaseModel):
 
 
 def _uri_field(service: Service) -> str:
-    return {"smd": "smd_uri", "bss": "bss_uri", "cloud-init": "cloud_init_uri", "pcs": "pcs_uri"}[
-        service
-    ]
+    return {
+        "smd": "smd_uri",
+        "bss": "bss_uri",
+        "cloud-init": "cloud_init_uri",
+        "pcs": "pcs_uri",
+        "boot-service": "boot_service_uri",
+    }[service]
 
 
 def _field_name(key: str) -> str:

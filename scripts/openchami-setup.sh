@@ -7,6 +7,7 @@
 #
 # Layout of the printed directory:
 #   bin/smd bin/smd-init bin/boot-script-service bin/bss-init bin/cloud-init-server
+#   bin/boot-service                            (OpenCHAMI v0.2's BSS successor)
 #   migrations/smd/*.sql migrations/bss/*.sql   (the PostgreSQL migrations each service ships)
 #   versions                                    (what was built, one "name version" per line)
 #
@@ -15,11 +16,19 @@
 #   SMD        v2.19.1  (v2.20.x need a tokensmith pseudo-version the proxy refuses)
 #   BSS        v1.32.2
 #   cloud-init v1.2.3   (v1.4.5 needs github.com/OpenCHAMI/quack v0.0.3, refused by the proxy)
+#   boot-service v0.3.2 (commit 8d29222c0887): its module as GOPROXY resolves it (as on a
+#              user's machine; the proxy here refuses it, `direct` may still fetch it); else
+#              the source tarball in $OCHAMI_SOURCES (default ../shared/sources beside the
+#              clone). The script says which it used.
 #   PCS        none     (no version of github.com/OpenCHAMI/power-control/v2 is served)
 set -euo pipefail
 SMD_VERSION="${OPENCHAMI_SMD_VERSION:-v2.19.1}"
 BSS_VERSION="${OPENCHAMI_BSS_VERSION:-v1.32.2}"
 CLOUD_INIT_VERSION="${OPENCHAMI_CLOUD_INIT_VERSION:-v1.2.3}"
+BOOT_SERVICE_VERSION="${OPENCHAMI_BOOT_SERVICE_VERSION:-v0.3.2}"
+BOOT_SERVICE_COMMIT=8d29222c0887
+HERE="$(cd "$(dirname "$0")/.." && pwd)"
+SOURCES="${OCHAMI_SOURCES:-$HERE/../shared/sources}"
 CACHE="${OCHAMI_SERVICES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ochami-provider/openchami}"
 PYTHON="${PYTHON:-python3}"
 
@@ -30,7 +39,7 @@ if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >&2
 fi
 
-stamp="smd=$SMD_VERSION bss=$BSS_VERSION cloud-init=$CLOUD_INIT_VERSION"
+stamp="smd=$SMD_VERSION bss=$BSS_VERSION cloud-init=$CLOUD_INIT_VERSION boot-service=$BOOT_SERVICE_VERSION"
 if [ -f "$CACHE/.done" ] && [ "$(cat "$CACHE/.done")" = "$stamp" ]; then
   echo "$CACHE"
   exit 0
@@ -60,10 +69,32 @@ smd_dir=$(build github.com/OpenCHAMI/smd/v2 "$SMD_VERSION" ./cmd/smd ./cmd/smd-i
 bss_dir=$(build github.com/OpenCHAMI/bss "$BSS_VERSION" ./cmd/boot-script-service ./cmd/bss-init)
 build github.com/OpenCHAMI/cloud-init "$CLOUD_INIT_VERSION" ./cmd/cloud-init-server >/dev/null
 
+# boot-service: the module from the proxy, else the source tree. Its binary is cmd/server.
+boot_service_from=""
+if dir=$(module_dir "github.com/openchami/boot-service@$BOOT_SERVICE_VERSION" 2>>"$log"); then
+  boot_service_from="its Go module github.com/openchami/boot-service $BOOT_SERVICE_VERSION, as GOPROXY ($(go env GOPROXY)) resolves it"
+else
+  tarball="$SOURCES/boot-service-$BOOT_SERVICE_COMMIT.tar.gz"
+  if [ ! -f "$tarball" ]; then
+    echo "boot-service: the Go module proxy refuses github.com/openchami/boot-service and" \
+      "there is no source tree at $tarball (set OCHAMI_SOURCES)" >&2
+    exit 1
+  fi
+  rm -rf "$CACHE/work/boot-service-src" && mkdir -p "$CACHE/work/boot-service-src"
+  tar xzf "$tarball" -C "$CACHE/work/boot-service-src"
+  dir="$CACHE/work/boot-service-src/boot-service"
+  boot_service_from="the source tree $tarball (commit $BOOT_SERVICE_COMMIT; the proxy refuses the module)"
+fi
+echo "building boot-service from $boot_service_from" >&2
+if ! (cd "$dir" && go build -o "$CACHE/bin/boot-service" ./cmd/server) >>"$log" 2>&1; then
+  tail -20 "$log" >&2
+  exit 1
+fi
+
 rm -f "$CACHE/migrations/smd/"*.sql "$CACHE/migrations/bss/"*.sql
 install -m 0644 "$smd_dir"/migrations/postgres/*.sql "$CACHE/migrations/smd/"
 install -m 0644 "$bss_dir"/migrations/postgres/*.sql "$CACHE/migrations/bss/"
-printf 'smd %s\nbss %s\ncloud-init %s\n' "$SMD_VERSION" "$BSS_VERSION" "$CLOUD_INIT_VERSION" \
-  >"$CACHE/versions"
+printf 'smd %s\nbss %s\ncloud-init %s\nboot-service %s (%s)\n' "$SMD_VERSION" "$BSS_VERSION" \
+  "$CLOUD_INIT_VERSION" "$BOOT_SERVICE_VERSION" "$boot_service_from" >"$CACHE/versions"
 echo "$stamp" >"$CACHE/.done"
 echo "$CACHE"

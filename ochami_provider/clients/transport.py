@@ -169,7 +169,9 @@ def error_from_response(
         body = None
     if isinstance(body, dict):
         problem = body
-        message = str(body.get("detail") or body.get("title") or body.get("message") or message)
+        found = body.get("detail") or body.get("title") or body.get("message")
+        # boot-service (fabrica) answers {"error": ..., "code": ...}.
+        message = str(found or body.get("error") or message)
     message = message[:500] or response.reason_phrase
     status = response.status_code
     cls: type[ServiceError] = ServiceError

@@ -171,6 +171,8 @@ class Fleet:
     # BSS's endpoint history: (node, endpoint) -> Unix time of the last successful fetch.
     endpoint_access: dict[tuple[str, str], int] = field(default_factory=dict)
     cloud_init_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # boot-service (OpenCHAMI v0.2): UID -> BootConfiguration as the service returns it.
+    boot_configurations: dict[str, dict[str, Any]] = field(default_factory=dict)
     transitions: dict[str, TransitionRecord] = field(default_factory=dict)
     artifacts: set[str] = field(default_factory=set)
     # Nodes whose next N power tasks fail, and nodes PCS cannot power at all.

@@ -19,6 +19,7 @@ SERVICE_PREFIXES = (
     ("/boot/v1", "bss"),
     ("/cloud-init", "cloud-init"),
     ("/power-control", "pcs"),
+    ("/boot-service", "boot-service"),
     ("/artifacts", "artifacts"),
 )
 

@@ -1,5 +1,6 @@
 """The real OpenCHAMI services on loopback: SMD and BSS on PostgreSQL, the cloud-init server, with
-JWT authentication against a local issuer, and a small fleet loaded into SMD.
+JWT authentication against a local issuer, and a small fleet loaded into SMD; beside them
+OpenCHAMI v0.2's boot-service (file storage, no auth).
 
 PCS is the one service that cannot be built here (no version of its Go module is served by the
 module proxy this project may use), so power goes to the embedded simulator's PCS, which holds the
@@ -119,6 +120,7 @@ class OpenchamiStack:
         self.pcs = SimServer(fleet)
         self.processes: list[ServiceProcess] = []
         self.smd_url = self.bss_url = self.cloud_init_url = self.pcs_url = ""
+        self.boot_service_url = ""
         self.token: str | None = None
         self.ca_bundle, self._server_cert, self._server_key = write_loopback_certificates(
             self.workdir / "tls"
@@ -154,6 +156,7 @@ class OpenchamiStack:
         # then once a minute.
         self._load_fleet()
         self.cloud_init_url = self._start_cloud_init()
+        self.boot_service_url = self._start_boot_service()
 
     def stop(self) -> None:
         """Stop everything that was started, each step whatever happened to the one before."""
@@ -200,6 +203,7 @@ class OpenchamiStack:
             "bssUri": self.bss_url + "/boot/v1",
             "cloudInitUri": self.cloud_init_url + "/cloud-init",
             "pcsUri": self.pcs_url,
+            "bootServiceUri": self.boot_service_url,
         }
 
     def environment(self) -> dict[str, str]:
@@ -282,6 +286,23 @@ class OpenchamiStack:
         self.processes.append(process)
         process.start()
         return url
+
+    def _start_boot_service(self) -> str:
+        """OpenCHAMI v0.2's boot-service, on file storage in the work directory. Without
+        TokenSmith here it runs without auth (`--enable-auth` needs TokenSmith's JWKS), and
+        without its SMD sync (nothing here asks it for a boot script yet)."""
+        port = free_port()
+        argv = [
+            self._bin("boot-service"), "serve",
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--storage-type", "file",
+            "--data-dir", str(self.workdir / "boot-service"),
+            "--hsm-sync-enabled=false",
+            "--enable-legacy-api=false",
+            "--enable-metrics=false",
+        ]  # fmt: skip
+        return self._launch("boot-service", argv, {}, port, "/health")
 
     def _start_smd(self) -> str:
         port = free_port()
