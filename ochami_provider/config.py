@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from . import ochami_file
 from .errors import InvalidInputError
 
-Service = Literal["smd", "bss", "cloud-init", "pcs", "boot-service"]
+Service = Literal["smd", "bss", "cloud-init", "pcs", "boot-service", "metadata-service"]
 
 # Default base paths under the cluster URI, as the ochami CLI and the OpenCHAMI deployment recipes
 # lay them out behind the API gateway. PCS has no fixed path there, so it is configurable too.
@@ -28,6 +28,7 @@ DEFAULT_PATHS: dict[Service, str] = {
     "cloud-init": "/cloud-init",
     "pcs": "/power-control/v1",
     "boot-service": "/boot-service",
+    "metadata-service": "/metadata-service",
 }
 
 # Stack-config key (namespace `ochami:`) for each field.
@@ -123,6 +124,7 @@ class ProviderConfig(BaseModel):
             "cloud-init": self.cloud_init_uri,
             "pcs": self.pcs_uri,
             "boot-service": self.boot_service_uri,
+            "metadata-service": self.metadata_service_uri,
         }[service]
         if explicit:
             return explicit
@@ -178,6 +180,7 @@ def _uri_field(service: Service) -> str:
         "cloud-init": "cloud_init_uri",
         "pcs": "pcs_uri",
         "boot-service": "boot_service_uri",
+        "metadata-service": "metadata_service_uri",
     }[service]
 
 

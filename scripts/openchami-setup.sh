@@ -83,7 +83,7 @@ else
   rm -rf "$CACHE/work/boot-service-src" && mkdir -p "$CACHE/work/boot-service-src"
   tar xzf "$tarball" -C "$CACHE/work/boot-service-src"
   dir="$CACHE/work/boot-service-src/boot-service"
-  boot_service_from="the source tree $tarball (commit $BOOT_SERVICE_COMMIT; the proxy refuses the module)"
+  boot_service_from="the source tree $tarball (commit $BOOT_SERVICE_COMMIT, since GOPROXY does not resolve the module)"
 fi
 echo "building boot-service from $boot_service_from" >&2
 if ! (cd "$dir" && go build -o "$CACHE/bin/boot-service" ./cmd/server) >>"$log" 2>&1; then

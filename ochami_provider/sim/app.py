@@ -1,5 +1,5 @@
-"""The simulator's HTTP face: SMD, BSS, cloud-init, PCS and boot-service, one module each, over
-one fleet.
+"""The simulator's HTTP face: SMD, BSS, cloud-init, PCS, and OpenCHAMI v0.2's boot-service and
+metadata-service, one module each, over one fleet.
 
 Paths and bodies follow the services' own definitions (OpenCHAMI/smd, bss, cloud-init,
 power-control), including how each reports errors: RFC 7807 problem JSON from SMD, BSS and PCS,
@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import boot_service, bss, cloud_init, pcs, smd
+from . import boot_service, bss, cloud_init, metadata_service, pcs, smd
 from .fleet import Fleet
 from .http import FaultInjector, RecordAndAuthorize, fleet_of
 
@@ -44,6 +44,7 @@ def build_app(fleet: Fleet) -> FaultInjector:
         *cloud_init.ROUTES,
         *pcs.ROUTES,
         *boot_service.ROUTES,
+        *metadata_service.ROUTES,
         Route("/artifacts/{path:path}", artifact, methods=["GET", "HEAD"]),
     ]
     app = Starlette(routes=routes)

@@ -1,22 +1,20 @@
 """Simulated boot-service (OpenCHAMI v0.2, v0.3.2): BootConfigurations under
 /boot-service/bootconfigurations (the gateway's path; the service itself serves them at its
-root), as its generated handlers answer: server-made UIDs, a create that takes
-`metadata.labels`, a PUT that replaces the spec and only merges a top-level `labels`, 404 for
-an unknown UID, and errors as `{"error": ..., "code": ...}`. See docs/real-services.md.
+root), with fabrica's handlers (`fabrica.py`) and boot-service's own validation
+(`apis/boot.openchami.io/v1/bootconfiguration_types.go`, `pkg/validation`). Checked against the
+real service by tests/test_boot_service_contract.py; see docs/real-services.md.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import MutableMapping
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .http import fleet_of, read_json
+from .fabrica import Item, handlers
+from .http import fleet_of
 
 # pkg/validation: an exact xname, a trailing wildcard at one level, or `default`.
 _XNAME = re.compile(r"x\d+c\d+s\d+b\d+n\d+")
@@ -24,12 +22,9 @@ _XNAME_WILDCARD = re.compile(r"x\d+c\d+s\d+b\d+n\*|x\d+c\d+s\d+b\*|x\d+c\d+s\*|x
 _MAC = re.compile(r"[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}")
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message, "code": status}, status_code=status)
-
-
-def _problem(spec: dict[str, Any]) -> str | None:
+def _problem(item: Item) -> str | None:
     """What the service's Validate refuses, in its words."""
+    spec = item["spec"]
     if not spec.get("kernel"):
         return "kernel field is required"
     for host in spec.get("hosts") or []:
@@ -44,93 +39,13 @@ def _problem(spec: dict[str, Any]) -> str | None:
     return None
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+def _store(request: Request) -> MutableMapping[str, Item]:
+    return fleet_of(request).boot_configurations
 
 
-async def _body(request: Request) -> dict[str, Any] | Response:
-    try:
-        body = await read_json(request)
-    except ValueError as error:
-        return _error(400, f"invalid request body: {error}")
-    if not isinstance(body, dict):
-        return _error(400, "invalid request body: not an object")
-    return body
-
-
-async def configurations(request: Request) -> Response:
-    fleet = fleet_of(request)
-    if request.method == "GET":
-        with fleet.lock:
-            return JSONResponse(list(fleet.boot_configurations.values()))
-    body = await _body(request)
-    if isinstance(body, Response):
-        return body
-    spec = dict(body.get("spec") or {})
-    problem = _problem(spec)
-    if problem:
-        return _error(400, f"validation failed: {problem}")
-    metadata = dict(body.get("metadata") or {})
-    labels = {**(metadata.get("labels") or {}), **(body.get("labels") or {})}
-    uid = f"bootconfiguration-{secrets.token_hex(4)}"
-    now = _now()
-    item = {
-        "apiVersion": "v1",
-        "kind": "BootConfiguration",
-        "metadata": {
-            "name": metadata.get("name", ""),
-            "uid": uid,
-            "labels": labels,
-            "createdAt": now,
-            "updatedAt": now,
-        },
-        "spec": spec,
-        "status": {},
-    }
-    with fleet.lock:
-        fleet.boot_configurations[uid] = item
-    return JSONResponse(item, status_code=201)
-
-
-async def configuration(request: Request) -> Response:
-    fleet = fleet_of(request)
-    uid = request.path_params["uid"]
-    with fleet.lock:
-        item = fleet.boot_configurations.get(uid)
-    if item is None:
-        return _error(
-            404,
-            f"BootConfiguration not found: failed to load BootConfiguration {uid}: resource not"
-            " found",
-        )
-    if request.method == "GET":
-        return JSONResponse(item)
-    if request.method == "DELETE":
-        with fleet.lock:
-            fleet.boot_configurations.pop(uid, None)
-        return JSONResponse({"message": "BootConfiguration deleted successfully", "uid": uid})
-    body = await _body(request)
-    if isinstance(body, Response):
-        return body
-    spec = dict(body.get("spec") or {})
-    problem = _problem(spec)
-    if problem:
-        return _error(400, f"validation failed: {problem}")
-    name = (body.get("metadata") or {}).get("name")
-    with fleet.lock:
-        metadata = item["metadata"]
-        if name:
-            metadata["name"] = name
-        # Merged, never removed; `metadata.labels` in a PUT is not read.
-        metadata["labels"] = {**metadata.get("labels", {}), **(body.get("labels") or {})}
-        metadata["updatedAt"] = _now()
-        item["spec"] = spec
-    return JSONResponse(item)
-
+_collection, _one = handlers("BootConfiguration", "bootconfiguration", _store, _problem)
 
 ROUTES = [
-    Route("/boot-service/bootconfigurations", configurations, methods=["GET", "POST"]),
-    Route(
-        "/boot-service/bootconfigurations/{uid}", configuration, methods=["GET", "PUT", "DELETE"]
-    ),
+    Route("/boot-service/bootconfigurations", _collection, methods=["GET", "POST"]),
+    Route("/boot-service/bootconfigurations/{uid}", _one, methods=["GET", "PUT", "DELETE"]),
 ]

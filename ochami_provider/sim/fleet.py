@@ -173,6 +173,8 @@ class Fleet:
     cloud_init_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     # boot-service (OpenCHAMI v0.2): UID -> BootConfiguration as the service returns it.
     boot_configurations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # metadata-service (OpenCHAMI v0.2): UID -> Group as the service returns it.
+    metadata_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     transitions: dict[str, TransitionRecord] = field(default_factory=dict)
     artifacts: set[str] = field(default_factory=set)
     # Nodes whose next N power tasks fail, and nodes PCS cannot power at all.

@@ -20,6 +20,7 @@ SERVICE_PREFIXES = (
     ("/cloud-init", "cloud-init"),
     ("/power-control", "pcs"),
     ("/boot-service", "boot-service"),
+    ("/metadata-service", "metadata-service"),
     ("/artifacts", "artifacts"),
 )
 
