@@ -17,19 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from . import ochami_file
 from .errors import InvalidInputError
+from .openchami_services import SERVICES, Service
 
-Service = Literal["smd", "bss", "cloud-init", "pcs", "boot-service", "metadata-service"]
-
-# Default base paths under the cluster URI, as the ochami CLI and the OpenCHAMI deployment recipes
-# lay them out behind the API gateway. PCS has no fixed path there, so it is configurable too.
-DEFAULT_PATHS: dict[Service, str] = {
-    "smd": "/hsm/v2",
-    "bss": "/boot/v1",
-    "cloud-init": "/cloud-init",
-    "pcs": "/power-control/v1",
-    "boot-service": "/boot-service",
-    "metadata-service": "/metadata-service",
-}
+# The services, their default paths under `uri` and their own URI settings: one row each.
+DEFAULT_PATHS: dict[Service, str] = {name: row.default_path for name, row in SERVICES.items()}
 
 # Stack-config key (namespace `ochami:`) for each field.
 CONFIG_KEYS: dict[str, str] = {
@@ -118,18 +109,11 @@ class ProviderConfig(BaseModel):
         return value.rstrip("/") if value else value
 
     def service_uri(self, service: Service) -> str:
-        explicit = {
-            "smd": self.smd_uri,
-            "bss": self.bss_uri,
-            "cloud-init": self.cloud_init_uri,
-            "pcs": self.pcs_uri,
-            "boot-service": self.boot_service_uri,
-            "metadata-service": self.metadata_service_uri,
-        }[service]
+        explicit: str | None = getattr(self, SERVICES[service].uri_field)
         if explicit:
             return explicit
         if not self.uri:
-            own_key = CONFIG_KEYS[_uri_field(service)]
+            own_key = CONFIG_KEYS[SERVICES[service].uri_field]
             raise ValueError(
                 f"no URI for {service}: set `ochami:uri` (or `ochami:{own_key}`) in stack"
                 " config, OCHAMI_URI in the environment, or `connection.uri` on the resource"
@@ -173,17 +157,6 @@ class ProviderConfig(BaseModel):
         return self.model_dump(by_alias=True, exclude={"token"}, exclude_none=True)
 
 
-def _uri_field(service: Service) -> str:
-    return {
-        "smd": "smd_uri",
-        "bss": "bss_uri",
-        "cloud-init": "cloud_init_uri",
-        "pcs": "pcs_uri",
-        "boot-service": "boot_service_uri",
-        "metadata-service": "metadata_service_uri",
-    }[service]
-
-
 def _field_name(key: str) -> str:
     for field, alias in CONFIG_KEYS.items():
         if key in (field, alias):
@@ -191,12 +164,7 @@ def _field_name(key: str) -> str:
     raise ValueError(f"connection: unknown setting {key!r}; known: {sorted(CONFIG_KEYS.values())}")
 
 
-SERVICE_URI_ENV = {
-    "smd_uri": "OCHAMI_SMD_URI",
-    "bss_uri": "OCHAMI_BSS_URI",
-    "cloud_init_uri": "OCHAMI_CLOUD_INIT_URI",
-    "pcs_uri": "OCHAMI_PCS_URI",
-}
+SERVICE_URI_ENV = {row.uri_field: row.env for row in SERVICES.values() if row.env}
 
 
 def token_env_var(cluster: str) -> str:
@@ -246,7 +214,7 @@ def from_sources(
     return ProviderConfig.model_validate({k: v for k, v in data.items() if v is not None})
 
 
-_URI_FIELDS = ("uri", *ochami_file.SERVICE_FIELDS.values())
+_URI_FIELDS = ("uri", *(row.uri_field for row in SERVICES.values()))
 
 
 def _from_ochami_file(data: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:

@@ -26,28 +26,9 @@ from typing import Any
 import yaml
 
 from .errors import InvalidInputError
+from .openchami_services import SERVICES
 
 SYSTEM_FILE = Path("/etc/ochami/config.yaml")
-
-# Each service's block in a cluster's entry -> the ProviderConfig field of its URI.
-SERVICE_FIELDS = {
-    "smd": "smd_uri",
-    "bss": "bss_uri",
-    "cloud-init": "cloud_init_uri",
-    "pcs": "pcs_uri",
-    "boot-service": "boot_service_uri",
-    "metadata-service": "metadata_service_uri",
-}
-# The CLI's default base paths of the services it knows (`DefaultBasePath*`): PCS sits at the
-# root, where this project's own `uri` setting puts it under /power-control/v1.
-CLI_DEFAULT_PATHS = {
-    "smd": "/hsm/v2",
-    "bss": "/boot/v1",
-    "cloud-init": "/cloud-init",
-    "pcs": "/",
-    "boot-service": "/boot-service",
-    "metadata-service": "/metadata-service",
-}
 
 
 def files(explicit: str | None, home: str | None) -> list[Path]:
@@ -143,13 +124,15 @@ def settings(merged: Mapping[str, Any], cluster: str | None, where: str) -> dict
     base = block.get("uri")
     if base is not None:
         found["uri"] = _absolute(str(base), f"{where}: clusters[{name}].cluster.uri")
-    for service, field in SERVICE_FIELDS.items():
+    # Each service's block in the entry (named as the CLI names it) gives its URI.
+    for service, row in SERVICES.items():
         own = block.get(service)
         uri = own.get("uri") if isinstance(own, Mapping) else None
         if uri is not None and "://" in str(uri):
-            found[field] = str(uri).rstrip("/")
+            found[row.uri_field] = str(uri).rstrip("/")
         elif base is not None and (uri is not None or service == "pcs"):
-            found[field] = _joined(str(base), str(uri) if uri else CLI_DEFAULT_PATHS[service])
+            # PCS: the CLI's path (the root) where the file names the cluster, not ours.
+            found[row.uri_field] = _joined(str(base), str(uri) if uri else row.cli_path)
     if "boot-service" in block and "bss" not in block:
         found["boot_backend"] = "boot-service"
     if "metadata-service" in block and "cloud-init" not in block:

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from ..config import ProviderConfig, Service
+from ..config import ProviderConfig
 from ..errors import (
     AuthenticationError,
     ConflictError,
@@ -27,6 +27,7 @@ from ..errors import (
     ServiceError,
     ServiceUnreachable,
 )
+from ..openchami_services import Service
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
