@@ -149,8 +149,9 @@ class SessionMachine:
         return Finished(self.state)
 
     def verifies_boots(self) -> bool:
-        """Whether powered-on nodes must be seen asking BSS for their boot script."""
-        return self.spec.booted_when == "bootscript" and self._operation in POWERS_ON
+        """Whether powered-on nodes must be seen booted: asking BSS for their boot script, or
+        running the template's kernel command line."""
+        return self.spec.booted_when in ("bootscript", "cmdline") and self._operation in POWERS_ON
 
     # What happened ---------------------------------------------------------------------
     def on_resolved(
@@ -299,7 +300,9 @@ class SessionMachine:
         self._settle(failed, [], now)
 
     def on_boot_checks(self, fetched: Mapping[str, int], now_epoch: float, now: str) -> None:
-        """Record one read of BSS's endpoint history (node -> last boot-script fetch)."""
+        """Record one read of BSS's endpoint history (node -> last boot-script fetch), or of
+        the probe (node -> when it was first seen running the template's command line: a
+        node seen again is no boot loop)."""
         self._expect("verifying")
         waiting = []
         settle = self.spec.boot_settle_seconds
@@ -330,11 +333,20 @@ class SessionMachine:
         for node in unfetched:
             self._nodes[node].status, self._nodes[node].phase = "failed", "failed"
             self._nodes[node].error = (
-                f"powered on (PCS {self._operation} confirmed) but did not ask BSS for"
-                f" its boot script within {self.spec.boot_timeout_seconds:g}s: check its console,"
-                " its boot order and its network boot"
+                f"powered on (PCS {self._operation} confirmed) but {self._unseen()} within"
+                f" {self.spec.boot_timeout_seconds:g}s: check its console, its boot order and"
+                " its network boot"
             )
         self._settle(self._power_failed, unfetched + self._looping, now)
+
+    def _unseen(self) -> str:
+        if self.spec.booted_when == "cmdline":
+            version = self.spec.template.version()
+            return (
+                "probe_command never showed it running this template's kernel command line"
+                f" (ochami.version={version})"
+            )
+        return "did not ask BSS for its boot script"
 
     def on_hook_failed(self, message: str, now: str) -> None:
         """A hook failed: before any power action the session stops (nodes not powered stay

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
-from . import cancellation
+from . import boot_probe, cancellation
 from .clients.services import Services
 from .errors import (
     BootScriptRefused,
@@ -188,6 +188,8 @@ def run_session(
     pre_ok: bool | None = None
     # Progress is said when it changes, not on every poll (twice a second for 20 minutes).
     said_once = _changes_only(log)
+    # booted_when cmdline: node -> when the probe first showed it running the template.
+    seen: dict[str, int] = {}
     try:
         while True:
             action = machine.next_action()
@@ -196,7 +198,7 @@ def run_session(
                     state = action.state
                     if resumed:
                         state = _with_resumed(
-                            services, spec, state, resumed, sleep, epoch, now, log
+                            services, spec, stake, state, resumed, sleep, epoch, now, log
                         )
                     if pre_ok and spec.post_command:
                         _post_hook(spec, acting, state.status, machine, now(), log)
@@ -239,7 +241,7 @@ def run_session(
                     if not rest and resumed:
                         state = _resumed_alone(machine.state, now())
                         state = _with_resumed(
-                            services, spec, state, resumed, sleep, epoch, now, log
+                            services, spec, stake, state, resumed, sleep, epoch, now, log
                         )
                         _settle(journal)
                         return state.model_copy(update={"run_id": run_id})
@@ -341,12 +343,17 @@ def run_session(
                         continue
                     sleep(spec.poll_interval_seconds)
                     reservation.keep_alive()
-                    # One request for every node, however many there are.
-                    fetched = services.bss.last_fetches()
+                    if spec.booted_when == "cmdline":
+                        seen = _probed(spec, stake, action.nodes, seen, epoch, said_once)
+                        fetched = seen
+                        what = "run this template's kernel command line (probe_command)"
+                    else:
+                        # One request for every node, however many there are.
+                        fetched = services.bss.last_fetches()
+                        what = "asked BSS for their boot script"
                     booted = sum(fetched.get(n, -1) >= action.since for n in action.nodes)
                     said_once(
-                        f"session {spec.name}: {booted} of {len(action.nodes)} node(s) asked BSS"
-                        " for their boot script"
+                        f"session {spec.name}: {booted} of {len(action.nodes)} node(s) {what}"
                     )
                     machine.on_boot_checks(fetched, epoch(), now())
             except SessionConflictError:
@@ -362,6 +369,31 @@ _STOPPED = (
     " started, the nodes already powered are noted in the session's journal, and the next"
     " `up` (or apply) verifies those and continues with the rest"
 )
+
+
+def _probed(
+    spec: BootSessionSpec,
+    stake: Stake,
+    nodes: tuple[str, ...],
+    seen: dict[str, int],
+    epoch: Callable[[], float],
+    say: Callable[[str], None],
+) -> dict[str, int]:
+    """`seen` with the nodes the probe now shows running this template's version; a node
+    keeps the time it was first seen, so seeing it again is no second boot."""
+    assert spec.probe_command is not None
+    expected = boot_probe.Expected(stake.owner.value, spec.template.version())
+    waiting = sorted(n for n in nodes if n not in seen)
+    if not waiting:
+        return seen
+    lines, problem = boot_probe.probe(
+        spec.probe_command, spec.name, spec.operation, waiting, spec.hook_timeout_seconds
+    )
+    if problem:
+        say(f"session {spec.name}: {problem}")
+    at = int(epoch())
+    found = boot_probe.booted(lines, dict.fromkeys(waiting, expected))
+    return {**seen, **dict.fromkeys(sorted(found), at)}
 
 
 def _changes_only(log: Log) -> Callable[[str], None]:
@@ -456,6 +488,7 @@ def _resumed_alone(state: SessionState, now: str) -> SessionState:
 def _with_resumed(
     services: Services,
     spec: BootSessionSpec,
+    stake: Stake,
     state: SessionState,
     resumed: dict[str, int],
     sleep: Callable[[float], None],
@@ -465,20 +498,34 @@ def _with_resumed(
 ) -> SessionState:
     """`state` with the nodes an interrupted run powered, verified as this run verifies its
     own: asked BSS for their boot script since their transition started (within
-    `boot_timeout_seconds` of it), or PCS says they are on (off, for a shutdown)."""
+    `boot_timeout_seconds` of it), or seen running the template's command line, or PCS says
+    they are on (off, for a shutdown)."""
     waiting = dict(resumed)
     failed: dict[str, str] = {}
-    bootscript = spec.booted_when == "bootscript" and spec.operation in ("boot", "reboot")
+    verified = spec.booted_when in ("bootscript", "cmdline") and spec.operation in (
+        "boot",
+        "reboot",
+    )
+    seen: dict[str, int] = {}
     while waiting:
-        if bootscript:
-            fetched = services.bss.last_fetches()
+        if verified:
+            if spec.booted_when == "cmdline":
+                seen = _probed(spec, stake, tuple(waiting), seen, epoch, log)
+                fetched = seen
+            else:
+                fetched = services.bss.last_fetches()
             for node in [n for n, at in waiting.items() if fetched.get(n, -1) >= at]:
                 del waiting[node]
             late = epoch() > max(waiting.values(), default=0) + spec.boot_timeout_seconds
             if not waiting or late or cancellation.requested():
+                unseen = (
+                    "was never seen running this template's kernel command line"
+                    if spec.booted_when == "cmdline"
+                    else "did not ask BSS for its boot script"
+                )
                 failed = {
-                    n: "powered by an earlier, interrupted run of this session, and it did not"
-                    f" ask BSS for its boot script within {spec.boot_timeout_seconds:g}s"
+                    n: "powered by an earlier, interrupted run of this session, and it"
+                    f" {unseen} within {spec.boot_timeout_seconds:g}s"
                     for n in waiting
                 }
                 break

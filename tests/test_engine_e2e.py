@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -602,6 +603,27 @@ def test_a_limit_name_of_two_kinds_is_named_at_preview_and_acts_as_in_bos(
     up = project.run("up", "--yes")
     assert said in up.stdout + up.stderr
     assert sorted(_powered_count(fleet)) == partition
+
+
+def test_a_session_proves_the_boot_by_the_nodes_own_command_line(
+    project: Project, fleet: Fleet
+) -> None:
+    """Issue 22, item 4, through the real engine: `booted_when: cmdline` with a probe command
+    (here the simulator's pdsh stand-in) from the stack file; a node that does not boot from
+    the network fails the session, named."""
+    silent = sorted(fleet.nodes)[0]
+    fleet.no_netboot.add(silent)
+    pdsh = f"{sys.executable} -m ochami_provider.sim.pdsh --sim {project.sim_url}"
+    probe = f'{pdsh} -w "$OCHAMI_NODES" cat /proc/cmdline'
+    _session_config(project, booted_when="cmdline", probe_command=probe, boot_timeout_seconds=2)
+    assert project.run("up", "--yes", check=False).returncode != 0
+    recorded = project.resource_outputs("boot-compute")
+    assert recorded is not None and list(recorded["results"]["failed"]) == [silent]
+    assert "probe_command never showed it" in recorded["results"]["failed"][silent]
+    version = recorded["template_version"]
+    assert all(
+        f"ochami.version={version}" in fleet.nodes[n].cmdline for n in fleet.nodes if n != silent
+    )
 
 
 def test_up_puts_back_what_a_service_lost_without_an_explicit_refresh(

@@ -9,6 +9,8 @@ template's owner marker) and the cloud-init data the server handed that VM.
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,31 @@ def test_sessions_boot_real_vms_from_the_real_bss(
                 # The cloud-init server told the VMs apart: each got its own address back.
                 assert f"local_ipv4: {stack.fleet.nodes[node].ip}" in console
                 assert node in fetched
+            booted = {n: vms.vms[n].process for n in nodes}
+
+            # 1b. A kernel-parameter change reboots both VMs again, proved this time by their
+            # own kernel command line (issue 22, item 4): the probe reads what each VM's /init
+            # printed, the new version's marker in it; no BSS history is read.
+            probe = (
+                f"{sys.executable} -m tests.lab.probe --lab {vms.workdir}"
+                ' -w "$OCHAMI_NODES" cat /proc/cmdline'
+            )
+
+            def by_cmdline(c: dict[str, Any]) -> None:
+                boot_set = c["ochami-boot:templates"]["compute-image"]["boot_sets"]["compute"]
+                boot_set["kernel_parameters"] += " lab.proof=cmdline"
+                c["ochami-boot:sessions"]["boot-compute"].update(
+                    booted_when="cmdline", probe_command=probe, max_retries=0
+                )
+
+            _edit_stack(project, by_cmdline)
+            started = time.monotonic()
+            project.run("up", "--yes")
+            cmdline_seconds = time.monotonic() - started
+            assert project.outputs()["session:boot-compute:status"] == "completed"
+            results = project.outputs()["session:boot-compute:results"]
+            assert results["phases"] == {"booted": f"{nodes[0][:-1]}[0-1]"}, results
+            print(f"reboot proved by /proc/cmdline: {cmdline_seconds:.1f} s for {len(nodes)} VMs")
             booted = {n: vms.vms[n].process for n in nodes}
 
             # 2. A `boot` session on the same template: both VMs are on and booted its current

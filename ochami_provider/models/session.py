@@ -7,7 +7,15 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, computed_field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    computed_field,
+    field_validator,
+)
 
 from .hostlists import NodeList, compact
 from .names import ResourceName
@@ -15,7 +23,7 @@ from .owner import Owner, Ownership, Stake
 from .template import BootTemplateSpec
 
 Operation = Literal["boot", "reboot", "shutdown", "stage"]
-BootedWhen = Literal["power", "bootscript"]
+BootedWhen = Literal["power", "bootscript", "cmdline"]
 SessionStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 
 
@@ -84,8 +92,14 @@ class BootSessionSpec(BaseModel):
     retry: RetrySpec = Field(default_factory=RetrySpec)
     # When a node that was powered on counts as booted: `bootscript` once it has asked BSS for its
     # boot script after the transition started (its firmware reached the network boot);
-    # `power` as soon as PCS confirms the power state, and nothing more is checked.
+    # `cmdline` once `probe_command` shows its running kernel command line carrying the
+    # template's owner and version markers (boot_probe: the node runs it); `power` as soon as
+    # PCS confirms the power state, and nothing more is checked.
     booted_when: BootedWhen = "bootscript"
+    # For `cmdline`: a local shell command that prints `node: kernel command line` for the
+    # nodes in $OCHAMI_NODES (hostlist) or $OCHAMI_NODES_FILE, as `pdsh -w "$OCHAMI_NODES" cat
+    # /proc/cmdline` does. Run every poll interval, each run within hook_timeout_seconds.
+    probe_command: str | None = Field(default=None, min_length=1, validate_default=True)
     # How long after the transition started a node may take to ask for its boot script.
     boot_timeout_seconds: float = Field(default=600.0, gt=0, le=24 * 3600)
     # How long after its first fetch a node must not ask again for the boot to count. The iPXE
@@ -118,6 +132,17 @@ class BootSessionSpec(BaseModel):
     # for them. False: a template change never runs the session; a site that wants to choose
     # the moment changes a session field (or replaces the session) when it is ready.
     rerun_on_template_change: bool = True
+
+    @field_validator("probe_command")
+    @classmethod
+    def _probe_for_cmdline(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("booted_when") == "cmdline":
+            raise ValueError(
+                "is needed with booted_when 'cmdline': a command that prints `node: kernel"
+                ' command line` for $OCHAMI_NODES, such as `pdsh -w "$OCHAMI_NODES" cat'
+                " /proc/cmdline`"
+            )
+        return value
 
     def last_writes(self) -> dict[str, int]:
         return {n: int(at) for at, nodes in self.template_writes.items() for n in nodes}

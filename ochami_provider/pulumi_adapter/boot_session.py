@@ -64,7 +64,9 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
     shutdown (Soft-Off) or stage (write the boot configuration, power nothing). A node powered on
     counts as booted once it has asked BSS for its boot script (`booted_when: bootscript`, within
     `boot_timeout_seconds`) and has not asked again within `boot_settle_seconds` (a boot loop:
-    the kernel or initrd did not load), or as soon as PCS confirms it (`booted_when: power`).
+    the kernel or initrd did not load), once `probe_command` shows it running the template's
+    kernel command line (`booted_when: cmdline`), or as soon as PCS confirms it
+    (`booted_when: power`).
     With `batch_size` (nodes, or '10%') the nodes are powered a batch at a time, each verified
     before the next; with `max_failed` the session stops starting batches once more nodes than
     that have failed, and the next `up` continues with the nodes it did not reach.
@@ -93,6 +95,7 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
         booted_when: pulumi.Input[str] = "bootscript",
         boot_timeout_seconds: pulumi.Input[float] = 600.0,
         boot_settle_seconds: pulumi.Input[float] = 0.0,
+        probe_command: pulumi.Input[str] | None = None,
         include_disabled: pulumi.Input[bool] = False,
         pre_command: pulumi.Input[str] | None = None,
         post_command: pulumi.Input[str] | None = None,
@@ -125,6 +128,7 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
             "booted_when": booted_when,
             "boot_timeout_seconds": boot_timeout_seconds,
             "boot_settle_seconds": boot_settle_seconds,
+            "probe_command": probe_command,
             "template_writes": writes,
             "include_disabled": include_disabled,
             "pre_command": pre_command,

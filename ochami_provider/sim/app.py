@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from ..models.hostlists import expand
 from . import boot_service, bss, cloud_init, metadata_service, pcs, smd
 from .fleet import Fleet
 from .http import FaultInjector, RecordAndAuthorize, fleet_of
@@ -31,6 +32,20 @@ async def artifact(request: Request) -> Response:
     )
 
 
+async def cmdlines(request: Request) -> Response:
+    """What `pdsh -w <nodes> cat /proc/cmdline` prints for the simulated nodes: a line per node
+    that is on and runs a kernel it booted from the network (`sim/pdsh.py` asks here)."""
+    fleet = fleet_of(request)
+    wanted = expand(request.query_params.get("hosts", ""))
+    with fleet.lock:
+        lines = [
+            f"{n}: {fleet.nodes[n].cmdline}\n"
+            for n in wanted
+            if n in fleet.nodes and fleet.nodes[n].power == "on" and fleet.nodes[n].cmdline
+        ]
+    return PlainTextResponse("".join(lines))
+
+
 async def health(request: Request) -> Response:
     fleet = fleet_of(request)
     return JSONResponse({"status": "ok", "nodes": len(fleet.nodes)})
@@ -39,6 +54,7 @@ async def health(request: Request) -> Response:
 def build_app(fleet: Fleet) -> FaultInjector:
     routes = [
         Route("/healthz", health),
+        Route("/sim/nodes/cmdline", cmdlines),
         *smd.ROUTES,
         *bss.ROUTES,
         *cloud_init.ROUTES,

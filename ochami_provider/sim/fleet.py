@@ -41,6 +41,9 @@ class Node:
     # SMD's Enabled flag, and an admin's lock (`/locks/lock`).
     enabled: bool = True
     locked: bool = False
+    # The kernel command line the node runs (/proc/cmdline): what its last network boot's
+    # script handed the kernel; empty while it is off or has not booted from the network.
+    cmdline: str = ""
 
     @property
     def ip(self) -> str:
@@ -361,6 +364,8 @@ class Fleet:
                 if was_on and task.operation != "On":
                     halted.append(task.xname)  # off, or the first half of a restart
                 node.power = _POWER_AFTER[task.operation]
+                if was_on and task.operation != "On":
+                    node.cmdline = ""  # it went down; it runs what it boots next
                 task.status, task.description = "succeeded", "Transition confirmed"
                 # Powering on a node that is on changes nothing: it does not boot again.
                 starts = node.power == "on" and not (was_on and task.operation == "On")
@@ -381,7 +386,14 @@ class Fleet:
     def netboot(self, xname: str) -> None:
         """The simulated node's firmware: ask the simulated BSS for a boot script by MAC."""
         node = self.nodes[xname]
-        self.boot_script(mac=node.mac, asking=node)
+        script = self.boot_script(mac=node.mac, asking=node)
+        kernel = next(
+            (line for line in (script or "").splitlines() if line.startswith("kernel ")), ""
+        )
+        # `kernel --name kernel <url> <parameters> || goto boot_retry`: what the kernel gets.
+        words = kernel.split(" || ")[0].split()[3:]
+        with self.lock:
+            node.cmdline = f"BOOT_IMAGE={words[0]} {' '.join(words[1:])}" if words else ""
 
     def boot_script(
         self, *, name: str = "", mac: str = "", bss: str = "", asking: Node | None = None

@@ -53,6 +53,7 @@ _SETTINGS: dict[str, types.TfType] = {
     "booted_when": types.String(),
     "boot_timeout_seconds": types.Number(),
     "boot_settle_seconds": types.Number(),
+    "probe_command": types.String(),
     "template_writes": types.Map(types.String()),
     "include_disabled": types.Bool(),
     "pre_command": types.String(),

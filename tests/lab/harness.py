@@ -317,6 +317,9 @@ class Lab:
         if process is not None and process.poll() is None:
             _stop(process)
             vm.events.append("powered off")
+        # What it said stays for a reader, out of the way of a probe of what runs now.
+        if vm.console_path.exists():
+            vm.console_path.replace(vm.directory / "console.off.log")
 
     def _netboot(self, vm: Vm, generation: int) -> None:
         """iPXE: ask BSS by MAC; load kernel and initrd; boot, or sleep and ask again."""
