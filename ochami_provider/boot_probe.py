@@ -83,4 +83,11 @@ def probe(
             return parse(out or ""), f"probe_command did not finish within {timeout:g}s"
         except OSError as error:
             return {}, f"probe_command could not start: {error}"
-    return parse(done.stdout), None
+    found = parse(done.stdout)
+    if not found and done.returncode != 0:
+        # Nothing read and a failure: most likely the command itself is wrong, and its words
+        # are the only clue (pdsh also fails when only some nodes are down, but prints theirs).
+        said = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        tail = f": {' / '.join(line[-200:] for line in said)}" if said else ""
+        return found, f"probe_command exited with status {done.returncode}, no node answered{tail}"
+    return found, None

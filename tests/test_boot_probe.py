@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from ochami_provider import BootSessionProvider, BootTemplateProvider
-from ochami_provider.boot_probe import Expected, booted, parse
+from ochami_provider.boot_probe import Expected, booted, parse, probe
 from ochami_provider.sim import Fleet, SimServer
 from tests.conftest import nodes, template_props
 
@@ -86,6 +86,14 @@ def test_a_probe_that_shows_another_version_proves_nothing(fleet: Fleet, sim: Si
     outs = _session(sim, probe_command=lying, boot_timeout_seconds=1, limit=["x1000c0s2b0n0"])
     assert outs["status"] == "failed"
     assert list(outs["results"]["failed"]) == ["x1000c0s2b0n0"]
+
+
+def test_a_probe_that_cannot_run_says_why() -> None:
+    """Nothing parsed and a failure: the command's own words, for the log."""
+    found, problem = probe("echo no such module >&2; exit 1", "s", "reboot", ["x0c0s0b0n0"], 5)
+    assert found == {} and problem is not None
+    assert "exited with status 1, no node answered: no such module" in problem
+    assert probe("true", "s", "reboot", ["x0c0s0b0n0"], 5) == ({}, None)
 
 
 def test_cmdline_without_a_probe_command_is_refused_at_check_naming_the_field(

@@ -23,7 +23,7 @@ from tests.backends import needs_real
 from tests.lab.harness import Lab, lab_on_real_services, ready
 from tests.lab.image import CLOUD_INIT_DATA_SOURCE, CMDLINE
 from tests.openchami.stack import OpenchamiStack
-from tests.test_engine_e2e import ENGINE, STACK, Project, _edit_stack
+from tests.test_engine_e2e import ENGINE, ROOT, STACK, Project, _edit_stack
 
 if os.environ.get("OCHAMI_LAB") == "required" and not ready():
     raise RuntimeError("OCHAMI_LAB=required but the lab is not set up (scripts/lab-setup.sh)")
@@ -107,7 +107,7 @@ def test_sessions_boot_real_vms_from_the_real_bss(
             # own kernel command line (issue 22, item 4): the probe reads what each VM's /init
             # printed, the new version's marker in it; no BSS history is read.
             probe = (
-                f"{sys.executable} -m tests.lab.probe --lab {vms.workdir}"
+                f"PYTHONPATH={ROOT} {sys.executable} -m tests.lab.probe --lab {vms.workdir}"
                 ' -w "$OCHAMI_NODES" cat /proc/cmdline'
             )
 
