@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .fabrica import metadata_of
+
 
 class BootConfigurationSpec(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
@@ -42,10 +44,5 @@ class BootConfiguration(BaseModel):
 
     @classmethod
     def from_wire(cls, item: dict[str, Any]) -> BootConfiguration:
-        metadata = item.get("metadata") or {}
-        return cls(
-            uid=metadata.get("uid", ""),
-            name=metadata.get("name", ""),
-            labels=metadata.get("labels") or {},
-            spec=BootConfigurationSpec.model_validate(item.get("spec") or {}),
-        )
+        spec = BootConfigurationSpec.model_validate(item.get("spec") or {})
+        return cls(**metadata_of(item), spec=spec)

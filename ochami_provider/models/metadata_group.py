@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .fabrica import metadata_of
+
 
 class MetadataGroupSpec(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
@@ -47,12 +49,9 @@ class MetadataGroup(BaseModel):
 
     @classmethod
     def from_wire(cls, item: dict[str, Any]) -> MetadataGroup:
-        metadata = item.get("metadata") or {}
         status = item.get("status") or {}
         return cls(
-            uid=metadata.get("uid", ""),
-            name=metadata.get("name", ""),
-            labels=metadata.get("labels") or {},
+            **metadata_of(item),
             spec=MetadataGroupSpec.model_validate(item.get("spec") or {}),
             template_version=status.get("currentTemplateVersion", ""),
             template_history=status.get("templateHistory") or [],
