@@ -344,7 +344,9 @@ def run_session(
                     sleep(spec.poll_interval_seconds)
                     reservation.keep_alive()
                     if spec.booted_when == "cmdline":
-                        seen = _probed(spec, stake, action.nodes, seen, epoch, said_once)
+                        seen = _probed(
+                            spec, stake, action.nodes, action.since, seen, epoch, said_once
+                        )
                         fetched = seen
                         what = "run this template's kernel command line (probe_command)"
                     else:
@@ -375,15 +377,17 @@ def _probed(
     spec: BootSessionSpec,
     stake: Stake,
     nodes: tuple[str, ...],
+    since: float,
     seen: dict[str, int],
     epoch: Callable[[], float],
     say: Callable[[str], None],
 ) -> dict[str, int]:
     """`seen` with the nodes the probe now shows running this template's version; a node
-    keeps the time it was first seen, so seeing it again is no second boot."""
+    keeps the time it was first seen after its power-on (`since`), so seeing it again is no
+    second boot, and a retry's power-on has it probed again."""
     assert spec.probe_command is not None
     expected = boot_probe.Expected(stake.owner.value, spec.template.version())
-    waiting = sorted(n for n in nodes if n not in seen)
+    waiting = sorted(n for n in nodes if seen.get(n, -1) < since)
     if not waiting:
         return seen
     lines, problem = boot_probe.probe(
@@ -510,7 +514,8 @@ def _with_resumed(
     while waiting:
         if verified:
             if spec.booted_when == "cmdline":
-                seen = _probed(spec, stake, tuple(waiting), seen, epoch, log)
+                since = min(waiting.values())
+                seen = _probed(spec, stake, tuple(waiting), since, seen, epoch, log)
                 fetched = seen
             else:
                 fetched = services.bss.last_fetches()

@@ -112,3 +112,14 @@ def test_cmdline_without_a_probe_command_is_refused_at_check_naming_the_field(
     failures = BootSessionProvider().check({}, props).failures
     assert [f.property for f in failures] == ["probe_command"]
     assert "needed with booted_when 'cmdline'" in failures[0].reason
+
+
+def test_a_node_whose_first_power_on_failed_is_retried_and_proved(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    bad = sorted(fleet.groups["compute"]["members"]["ids"])[0]
+    fleet.power_failures[bad] = 1
+    outs = _session(sim, probe_command=_pdsh(sim))
+    assert outs["status"] == "completed", outs["error_message"]
+    assert outs["retry_count"] == 1
+    assert f"ochami.version={outs['template_version']}" in fleet.nodes[bad].cmdline
