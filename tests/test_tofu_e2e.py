@@ -407,3 +407,36 @@ def test_one_ctrl_c_in_a_rolling_reboot_starts_no_further_batch_and_is_recorded(
     config.run("apply", "-auto-approve", "-input=false")
     powered = Counter(t.xname for tr in fleet.transitions.values() for t in tr.tasks)
     assert powered == {node: 1 for node in fleet.nodes}
+
+
+# Attributes the session and template resources gained after their state was first
+# recorded (issue 21's `deployment` and `run_id`, issue 22's `probe_command`, ...).
+_ADDED_SINCE = ("deployment", "run_id", "probe_command", "rerun_on_template_change")
+
+
+def test_a_state_recorded_by_an_earlier_version_loads_and_its_upgrade_writes_nothing(
+    tmp_path: Path, engine: str, fleet: Fleet, sim: SimServer
+) -> None:
+    """A state from before attributes were added (the schema-1 state of the release before
+    issue 21, as its provider wrote it): the engine refused it whole ("an object with 18
+    attributes is required (17 given)"). Now the first plan records `deployment` in place, the
+    apply writes and powers nothing, and the next plan is empty."""
+    config = _configuration(tmp_path, engine)
+    config.write({"uri": sim.url}, "console=ttyS0 quiet")
+    config.run("init", "-input=false")
+    config.run("apply", "-auto-approve", "-input=false")
+    state = json.loads(config.state())
+    for resource in state["resources"]:
+        if resource["mode"] == "managed":
+            for instance in resource["instances"]:
+                instance["schema_version"] = 1
+                for name in _ADDED_SINCE:
+                    instance["attributes"].pop(name, None)
+    (config.path / "terraform.tfstate").write_text(json.dumps(state))
+    writes, transitions = fleet.count(writes_only=True), len(fleet.transitions)
+    code, out = config.plan_exit()
+    assert code == 2 and "+ deployment" in out and "0 to add, 2 to change, 0 to destroy" in out, out
+    config.run("apply", "-auto-approve", "-input=false")
+    assert fleet.count(writes_only=True) == writes and len(fleet.transitions) == transitions
+    code, out = config.plan_exit()
+    assert code == 0, out

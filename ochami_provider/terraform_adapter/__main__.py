@@ -22,7 +22,7 @@ from msgpack import ExtType
 from tf.iface import PlanContext
 from tf.provider import ProviderServicer, _decode_state, _encode_state
 from tf.runner import install_provider, run_provider
-from tf.utils import Diagnostics, _to_attribute_path
+from tf.utils import Diagnostics, _to_attribute_path, read_dynamic_value, to_dynamic_value
 
 from .. import cancellation
 from ._provider import OchamiProvider
@@ -57,10 +57,25 @@ class _StopOnShutdownOnly(tf.runner._ShutdownInterceptor):  # type: ignore[misc]
 
 
 class OchamiServicer(ProviderServicer):  # type: ignore[misc]
-    """The framework's servicer, with two things it leaves out: a create is planned by the
-    resource too (so `plan` checks targets in SMD and knows the version before anything is
-    written), and which changes replace a resource is the core's rule, not a flag per
-    attribute."""
+    """The framework's servicer, with what it leaves out: a create is planned by the resource
+    too (so `plan` checks targets in SMD and knows the version before anything is written),
+    which changes replace a resource is the core's rule, not a flag per attribute, and a state
+    recorded by an earlier version loads."""
+
+    def UpgradeResourceState(self, request: Any, context: Any) -> Any:  # noqa: N802
+        # A state recorded by an earlier version lacks the attributes added since (the
+        # engine then refuses it whole: "an object with 18 attributes is required (17
+        # given)"): each missing one is null, as an unset optional or a computed value not
+        # known yet is; one no longer in the schema goes.
+        response = super().UpgradeResourceState(request, context)
+        if not response.HasField("upgraded_state"):
+            return response
+        state = read_dynamic_value(response.upgraded_state)
+        if isinstance(state, dict):
+            attrs = self._get_res_attrs(request.type_name)
+            complete = {name: state.get(name) for name in attrs}
+            response.upgraded_state.CopyFrom(to_dynamic_value(complete))
+        return response
 
     def StopProvider(self, request: Any, context: Any) -> Any:  # noqa: N802
         # The engine's cancel (Ctrl-C): a session running starts no new transition, and ends.

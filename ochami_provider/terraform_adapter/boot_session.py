@@ -216,7 +216,11 @@ class BootSessionResource:
             return current
         if record.status in RETRYABLE:
             ctx.diagnostics.add_error(*_unfinished(planned, record))
-        return self.outputs(planned, record)
+        # Outputs the plan kept (the session did not run: an input that reruns nothing, or the
+        # `deployment` recorded once after an upgrade) stay as planned: the engine holds the
+        # result to them.
+        kept = {k: planned[k] for k in _OUTPUT_TYPES if k in planned and not is_unknown(planned[k])}
+        return {**self.outputs(planned, record), **kept}
 
     def delete(self, ctx: DeleteContext, current: State) -> None:
         props = self.props(current)

@@ -189,6 +189,10 @@ class BootTemplateResource:
         return self.outputs(planned, state)
 
     def update(self, ctx: UpdateContext, current: State, planned: State) -> State | None:
+        if not self.core.diff(self.props(current), self.props(planned)).has_changes:
+            # Nothing to write (the `deployment` recorded once after an upgrade, say): the plan
+            # kept every output, and the engine holds the result to it.
+            return {**current, **planned}
         before = TemplateState.from_props(self.props(current))
         try:
             state = self.core.update(before, TemplateInputs.from_props(self.props(planned)))
