@@ -12,15 +12,13 @@ status says nothing (pdsh fails when any node is down), so it is not read.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .models.kernel_params import OWNER_PARAMETER, VERSION_PARAMETER, marker_of
 from .models.names import normalize_xname
-from .session_hooks import hook_environment
+from .session_hooks import hook_environment, run_with_nodes
 
 
 @dataclass(frozen=True)
@@ -65,24 +63,13 @@ def probe(
     """Run the probe over `nodes` ($OCHAMI_NODES, $OCHAMI_NODES_FILE as for the hooks): what
     it printed, parsed, and why it could not run at all (None when it ran)."""
     env = hook_environment(session, operation, nodes)
-    with tempfile.NamedTemporaryFile("w", prefix="ochami-nodes-", suffix=".txt") as listing:
-        listing.write("".join(f"{n}\n" for n in nodes))
-        listing.flush()
-        try:
-            done = subprocess.run(
-                command,
-                shell=True,
-                env={**os.environ, **env, "OCHAMI_NODES_FILE": listing.name},
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as expired:
-            out = expired.stdout if isinstance(expired.stdout, str) else ""
-            return parse(out or ""), f"probe_command did not finish within {timeout:g}s"
-        except OSError as error:
-            return {}, f"probe_command could not start: {error}"
+    try:
+        done = run_with_nodes(command, env, timeout)
+    except subprocess.TimeoutExpired as expired:
+        out = expired.stdout if isinstance(expired.stdout, str) else ""
+        return parse(out or ""), f"probe_command did not finish within {timeout:g}s"
+    except OSError as error:
+        return {}, f"probe_command could not start: {error}"
     found = parse(done.stdout)
     if not found and done.returncode != 0:
         # Nothing read and a failure: most likely the command itself is wrong, and its words

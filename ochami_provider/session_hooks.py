@@ -38,30 +38,9 @@ def hook_environment(
 
 
 def run_hook(which: str, command: str, extra_env: Mapping[str, str], timeout: float) -> str | None:
-    """Run `command` with the shell; None when it succeeds, else why it failed.
-
-    Besides `OCHAMI_NODES` (hostlist notation, which an unquoted `$OCHAMI_NODES` lets the shell
-    glob against file names), the hook gets `OCHAMI_NODES_FILE`: a file with one node per line,
-    which cannot glob and stays well under the size limit of one environment variable at
-    10,000 nodes."""
-    with tempfile.NamedTemporaryFile("w", prefix="ochami-nodes-", suffix=".txt") as listing:
-        nodes = extra_env.get("OCHAMI_NODES", "")
-        listing.write("".join(f"{n}\n" for n in expand(nodes)) if nodes else "")
-        listing.flush()
-        return _run(which, command, {**extra_env, "OCHAMI_NODES_FILE": listing.name}, timeout)
-
-
-def _run(which: str, command: str, extra_env: Mapping[str, str], timeout: float) -> str | None:
+    """Run `command` with the shell; None when it succeeds, else why it failed."""
     try:
-        done = subprocess.run(
-            command,
-            shell=True,
-            env={**os.environ, **extra_env},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        done = run_with_nodes(command, extra_env, timeout)
     except subprocess.TimeoutExpired:
         return f"{which} {command!r} did not finish within {timeout:g}s"
     except OSError as error:
@@ -71,6 +50,30 @@ def _run(which: str, command: str, extra_env: Mapping[str, str], timeout: float)
     said = [_line_end(line) for line in (done.stderr or done.stdout).strip().splitlines()]
     tail = f": {' / '.join(said[-_TAIL_LINES:])}" if said else ""
     return f"{which} {command!r} exited with status {done.returncode}{tail}"
+
+
+def run_with_nodes(
+    command: str, extra_env: Mapping[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` with the shell, its output captured; what a hook or the boot probe runs.
+
+    Besides `OCHAMI_NODES` (hostlist notation, which an unquoted `$OCHAMI_NODES` lets the shell
+    glob against file names), the command gets `OCHAMI_NODES_FILE`: a file with one node per
+    line, which cannot glob and stays well under the size limit of one environment variable at
+    10,000 nodes. Raises TimeoutExpired and OSError for the caller to word."""
+    with tempfile.NamedTemporaryFile("w", prefix="ochami-nodes-", suffix=".txt") as listing:
+        nodes = extra_env.get("OCHAMI_NODES", "")
+        listing.write("".join(f"{n}\n" for n in expand(nodes)) if nodes else "")
+        listing.flush()
+        return subprocess.run(
+            command,
+            shell=True,
+            env={**os.environ, **extra_env, "OCHAMI_NODES_FILE": listing.name},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
 
 def _line_end(line: str) -> str:
