@@ -46,11 +46,9 @@ CONFIG_KEYS: dict[str, str] = {
     "enable_auth": "enableAuth",
     "config_file": "configFile",
 }
-# The backends each port may have, by the name stack config gives them. Only the first of
-# each (OpenCHAMI v0.1's services, and PCS) is built yet.
-BOOT_BACKENDS = ("bss", "boot-service")
+# The group-data backends, by the name stack config gives them; only the first (OpenCHAMI
+# v0.1's cloud-init server) is built yet. The boot stores are `backends.BOOT_STORES`.
 GROUP_DATA_BACKENDS = ("cloud-init", "metadata-service")
-POWER_BACKENDS = ("pcs",)
 CONFIG_NAMESPACE = "ochami"
 
 
@@ -121,11 +119,10 @@ class ProviderConfig(BaseModel):
         return self.uri + DEFAULT_PATHS[service]
 
     def require_built_backends(self) -> None:
-        """Refuse, naming the setting, a backend this version cannot talk to yet: writing BSS
-        records to an OpenCHAMI v0.2 cluster would fail with a 404 per request, after the
-        preview said nothing."""
+        """Refuse, naming the setting, a backend this version cannot talk to yet: writing
+        cloud-init group data to an OpenCHAMI v0.2 cluster would fail with a 404 per request,
+        after the preview said nothing."""
         for field, value, built in (
-            ("boot_backend", self.boot_backend, BOOT_BACKENDS[0]),
             ("group_data_backend", self.group_data_backend, GROUP_DATA_BACKENDS[0]),
         ):
             if value != built:

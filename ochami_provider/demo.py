@@ -1,4 +1,5 @@
-"""`python -m ochami_provider.demo URI`: print what BSS and the cloud-init server hold now.
+"""`python -m ochami_provider.demo URI`: print what the boot store (BSS, or boot-service with
+`--boot-backend boot-service`) and the cloud-init server hold now.
 
 scripts/demo.sh runs it after `pulumi up` so the demo shows what actually landed.
 """
@@ -10,19 +11,25 @@ import json
 
 from .clients import Services
 from .config import ProviderConfig
-from .planning import batch_by_content
+from .models.boot import Boot
+from .nodesets import compact
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("uri", help="base URI of the OpenCHAMI services")
+    parser.add_argument("--boot-backend", default="bss", choices=("bss", "boot-service"))
     args = parser.parse_args(argv)
-    with Services.from_config(ProviderConfig(uri=args.uri)) as services:
-        batches = batch_by_content(services.bss.get_all())
-        print(f"BSS: boot parameters for {sum(len(b.hosts) for b in batches)} nodes")
-        for batch in batches:
-            print(f"  {len(batch.hosts)} nodes ({batch.hosts[0]} ...): kernel={batch.kernel}")
-            print(f"      initrd={batch.initrd}\n      params={batch.params}")
+    config = ProviderConfig(uri=args.uri, boot_backend=args.boot_backend)
+    with Services.from_config(config) as services:
+        batches: dict[Boot, list[str]] = {}
+        for node, held in sorted(services.boot.read_all().items()):
+            batches.setdefault(held.boot, []).append(node)
+        store = services.boot.label
+        print(f"{store}: boot parameters for {sum(map(len, batches.values()))} nodes")
+        for boot, nodes in batches.items():
+            print(f"  {len(nodes)} nodes ({compact(nodes)}): kernel={boot.kernel}")
+            print(f"      initrd={boot.initrd}\n      params={boot.params}")
         for name, group in services.cloud_init.list_groups().items():
             print(f"cloud-init group {name}: meta-data {json.dumps(group.meta_data)}")
             for line in group.file.text().splitlines():

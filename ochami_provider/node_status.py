@@ -1,11 +1,12 @@
-"""Which template each node follows, whether it is on, and when it last asked BSS for its boot
+"""Which template each node follows, whether it is on, and when it last asked for its boot
 script: read from the services in a fixed number of requests, whatever the fleet's size.
 
 `gather` does the I/O (SMD: one read of the nodes, or of one group, and one of their
-interfaces; BSS: one read of every record and one of the endpoint history; PCS: one
-power-status read); `rows` is pure and folds the nodes that agree into one row each, named in
-hostlist notation. What a node boots is its record by MAC where that differs from its record
-by name (its iPXE asks by MAC).
+interfaces; the boot store: its `read_all` and its fetch history where it keeps one (BSS
+does, boot-service not); PCS: one power-status read); `rows` is pure and folds the nodes that
+agree into one row each, named in hostlist notation. What a node boots is what the store
+serves it (on BSS its record by MAC where that differs from its record by name: its iPXE asks
+by MAC).
 """
 
 from __future__ import annotations
@@ -22,16 +23,13 @@ from .models.kernel_params import (
     VERSION_PARAMETER,
     marker_of,
 )
-from .models.owner import bss_owner
-from .models.records import BootParams, BootRecords
 from .nodesets import compact
-from .planning import boot_view
 
 
 @dataclass(frozen=True)
 class NodeStatus:
     node: str
-    # The owner marker of its BSS record: None without a record; "" for a record no template
+    # The owner marker of what it boots: None without a record; "" for a record no template
     # wrote (made by hand).
     template: str | None
     stack: str | None
@@ -87,13 +85,14 @@ def gather(
             )
         known = [n for n in known if n in wanted]
     known = sorted(set(known))
-    records = _boots(services.bss.get_all(), services.smd.boot_macs(), known)
-    fetched = services.bss.last_fetches()
+    boots = services.boot.read_all()
+    fetched = services.boot.last_fetches() or {}
     power = services.pcs.power_states(known)
     found = []
     for node in known:
-        record = records.get(node)
-        owner = bss_owner(record.params) if record is not None else None
+        held = boots.get(node)
+        record = held.boot if held is not None else None
+        owner = record.owner if record is not None else None
         name = None if record is None else (owner.template if owner else "")
         if template is not None and name != template:
             continue
@@ -112,16 +111,6 @@ def gather(
             )
         )
     return found
-
-
-def _boots(
-    listed: Iterable[BootParams], macs_by_host: dict[str, list[str]], nodes: list[str]
-) -> dict[str, BootParams]:
-    """What each node boots, from every record BSS lists (by name and by MAC)."""
-    records = BootRecords.of(listed)
-    # Steered to the record by name: a MAC record that differs from it is what iPXE gets.
-    by_name = {h: r.boot_config for h, r in records.by_host.items()}
-    return boot_view(records, macs_by_host, nodes, by_name)
 
 
 def rows(statuses: Iterable[NodeStatus]) -> list[StatusRow]:

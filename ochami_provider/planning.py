@@ -1,7 +1,9 @@
 """Pure planning: from a template spec and what the services hold now to the writes to make.
 
-No I/O here. Inputs are plain data (group members, components, BSS and cloud-init records);
-outputs are the requests to send and a field-level change list to show the user.
+No I/O here. Inputs are plain data (group members, components, what each node boots
+as its boot store holds it, cloud-init records); outputs are the writes to make, in the same
+neutral terms (the boot store's adapter turns them into requests), and a field-level change
+list to show the user.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidInputError
+from .models.boot import Boot, BootWrite, NodeBoot
 from .models.kernel_params import (
     BOOT_SET_PARAMETER,
     OWNER_PARAMETER,
@@ -20,11 +23,10 @@ from .models.kernel_params import (
     owner_of,
     strip_owner,
     with_owner,
-    without_session,
 )
-from .models.owner import Owner, Stake, bss_owner, group_description, group_owner, group_text
+from .models.owner import Owner, Stake, group_description, group_owner, group_text
 from .models.problems import Problem
-from .models.records import BootParams, BootRecords, CloudConfigFile, CloudInitGroup, Component
+from .models.records import CloudConfigFile, CloudInitGroup, Component
 from .models.template import BootTemplateSpec
 from .nodesets import compact, grouped, shown
 
@@ -46,9 +48,10 @@ class FieldChange:
 
 @dataclass
 class WritePlan:
-    bss_writes: list[BootParams] = field(default_factory=list)
-    bss_deletes: list[str] = field(default_factory=list)
-    bss_mac_deletes: list[str] = field(default_factory=list)
+    # One per boot set, for the nodes whose boot differs from what the store holds.
+    boot_writes: list[BootWrite] = field(default_factory=list)
+    # Nodes whose entries go: they left the template and the store still holds its own.
+    boot_removals: list[str] = field(default_factory=list)
     # Nodes whose kernel, initrd or parameters the writes change (what they would boot).
     boot_changes: list[str] = field(default_factory=list)
     cloud_init_creates: list[CloudInitGroup] = field(default_factory=list)
@@ -59,9 +62,8 @@ class WritePlan:
     @property
     def empty(self) -> bool:
         return not (
-            self.bss_writes
-            or self.bss_deletes
-            or self.bss_mac_deletes
+            self.boot_writes
+            or self.boot_removals
             or self.cloud_init_creates
             or self.cloud_init_updates
             or self.cloud_init_deletes
@@ -103,21 +105,24 @@ def resolve_boot_sets(
     return resolved
 
 
-def desired_boot_params(
+def desired_boots(
     spec: BootTemplateSpec,
     hosts_by_set: Mapping[str, list[str]],
     owner: Owner,
     session: str = "",
-) -> dict[str, BootParams]:
-    """Each boot set's record; its parameters end with the owner, boot set and version
-    markers, and the session's name when a session writes it."""
+) -> dict[str, BootWrite]:
+    """What each boot set's nodes should boot; its parameters end with the owner, boot set and
+    version markers, and the session's name when a session writes it."""
     version = spec.version()
     return {
-        set_name: BootParams(
-            hosts=list(hosts_by_set.get(set_name, [])),
-            kernel=boot_set.kernel,
-            initrd=boot_set.initrd or "",
-            params=with_owner(boot_set.kernel_parameters, owner.value, set_name, version, session),
+        set_name: BootWrite(
+            set_name,
+            Boot(
+                boot_set.kernel,
+                boot_set.initrd or "",
+                with_owner(boot_set.kernel_parameters, owner.value, set_name, version, session),
+            ),
+            tuple(hosts_by_set.get(set_name, [])),
         )
         for set_name, boot_set in spec.boot_sets.items()
     }
@@ -138,76 +143,36 @@ def desired_cloud_init(spec: BootTemplateSpec, owner: Owner) -> dict[str, CloudI
     }
 
 
-def boot_view(
-    records: BootRecords,
-    macs_by_host: Mapping[str, list[str]],
-    hosts: Iterable[str],
-    wanted: Mapping[str, tuple[str, str, str]] | None = None,
-) -> dict[str, BootParams]:
-    """What each host boots, from its records by name and by MAC, keyed by host.
-
-    A host's view is its first record (by name, then by each MAC) whose boot configuration
-    differs from `wanted` (what the template would write), else its record by name: an edit
-    under either key is drift, and a node's iPXE asks by MAC, so what it boots may be the MAC
-    record alone. The view's `macs` are the host's MACs whose record holds the view's boot
-    configuration; a MAC missing from it has no record, or another one."""
-    wanted = wanted or {}
-    view: dict[str, BootParams] = {}
-    for host in hosts:
-        by_mac = [(m, records.by_mac[m]) for m in macs_by_host.get(host, []) if m in records.by_mac]
-        candidates = [r for r in (records.by_host.get(host),) if r is not None]
-        candidates += [r for _, r in by_mac]
-        if not candidates:
-            continue
-        want = wanted.get(host)
-        chosen = next((r for r in candidates if not _same_boot(r, want)), candidates[0])
-        by_name = records.by_host.get(host)
-        held = [host] if by_name is not None and by_name.boot_config == chosen.boot_config else []
-        same = [m for m, r in by_mac if r.boot_config == chosen.boot_config]
-        view[host] = chosen.model_copy(update={"hosts": held, "macs": same})
-    return view
-
-
-def _same_boot(record: BootParams, config: tuple[str, str, str] | None) -> bool:
-    """Whether `record` boots `config`, whichever session wrote either last."""
-    if config is None:
-        return False
-    kernel, initrd, params = config
-    return (record.kernel, record.initrd) == (kernel, initrd) and without_session(
-        record.params
-    ) == without_session(params)
-
-
-def _bss_fields(record: BootParams) -> dict[str, str | None]:
-    """A record as the user thinks of it: the owner marker apart from their parameters."""
+def _boot_fields(boot: Boot) -> dict[str, str | None]:
+    """A boot as the user thinks of it: the owner markers apart from their parameters."""
     return {
-        "kernel": record.kernel,
-        "initrd": record.initrd,
-        "kernel_parameters": strip_owner(record.params),
-        "owner": owner_of(record.params),
-        "boot_set": marker_of(record.params, BOOT_SET_PARAMETER),
-        "version": marker_of(record.params, VERSION_PARAMETER),
-        "session": marker_of(record.params, SESSION_PARAMETER),
+        "kernel": boot.kernel,
+        "initrd": boot.initrd,
+        "kernel_parameters": strip_owner(boot.params),
+        "owner": owner_of(boot.params),
+        "boot_set": marker_of(boot.params, BOOT_SET_PARAMETER),
+        "version": marker_of(boot.params, VERSION_PARAMETER),
+        "session": marker_of(boot.params, SESSION_PARAMETER),
     }
 
 
 # Differences that change what a node boots; the markers (a rename, an upgrade that adds one)
-# and a record restored under its other key do not.
+# and an entry restored under another of the ways a node asks do not.
 _BOOTED_FIELDS = ("kernel", "initrd", "kernel_parameters", "(record)")
 
 
 def foreign_owners(
     stake: Stake,
     hosts_by_set: Mapping[str, list[str]],
-    actual: Mapping[str, BootParams],
+    actual: Mapping[str, NodeBoot],
 ) -> list[tuple[str, str, Owner]]:
-    """(boot set, node, owner) for each target BSS says another template boots, unless the
-    stake may take it (a template its deployment no longer declares)."""
+    """(boot set, node, owner) for each target the store says another template boots, unless
+    the stake may take it (a template its deployment no longer declares)."""
     found = []
     for set_name, hosts in hosts_by_set.items():
         for host in hosts:
-            record = actual.get(host)
-            owner = bss_owner(record.params) if record is not None else None
+            current = actual.get(host)
+            owner = current.boot.owner if current is not None else None
             if owner is not None and stake.refuses(owner, host):
                 found.append((set_name, host, owner))
     return found
@@ -216,100 +181,116 @@ def foreign_owners(
 def refuse_foreign_owners(
     stake: Stake,
     hosts_by_set: Mapping[str, list[str]],
-    actual: Mapping[str, BootParams],
+    actual: Mapping[str, NodeBoot],
+    store: str,
 ) -> None:
-    """Two templates over one node would overwrite each other on every `pulumi up`."""
+    """Two templates over one node would overwrite each other on every `pulumi up`; an entry
+    the store would serve instead of ours would make the write a lie."""
     found = foreign_owners(stake, hosts_by_set, actual)
     if found:
-        raise InvalidInputError.of(foreign_owner_problems(found), value=found[0][1])
+        raise InvalidInputError.of(foreign_owner_problems(found, store), value=found[0][1])
+    outranked = outranked_problems(hosts_by_set, actual)
+    if outranked:
+        raise InvalidInputError.of(outranked, value=outranked[0].value)
 
 
-def foreign_owner_problems(found: Iterable[tuple[str, str, Owner]]) -> list[Problem]:
+def foreign_owner_problems(found: Iterable[tuple[str, str, Owner]], store: str) -> list[Problem]:
     """One problem per boot set and other template, naming its nodes in hostlist notation."""
     groups = grouped(((set_name, owner), host) for set_name, host, owner in found)
     return [
-        Problem(f"boot_sets.{set_name}", foreign_owner_reason(owner), shown(hosts))
+        Problem(f"boot_sets.{set_name}", foreign_owner_reason(owner, store), shown(hosts))
         for (set_name, owner), hosts in groups.items()
     ]
 
 
-def foreign_owner_reason(owner: Owner) -> str:
+def foreign_owner_reason(owner: Owner, store: str) -> str:
     return (
-        f"already boots {owner} ({OWNER_PARAMETER}={owner.value} in BSS);"
+        f"already boots {owner} ({OWNER_PARAMETER}={owner.value} in {store});"
         " a node follows one template: take it out of one of them"
     )
 
 
-def plan_bss(
-    desired: Mapping[str, BootParams],
-    actual: Mapping[str, BootParams],
+def outranked_problems(
+    hosts_by_set: Mapping[str, list[str]], actual: Mapping[str, NodeBoot]
+) -> list[Problem]:
+    """One problem per boot set and reason for the targets whose store would go on serving
+    another entry than the one this product writes (boot-service: one that outscores it)."""
+    groups = grouped(
+        ((set_name, reason), host)
+        for set_name, hosts in hosts_by_set.items()
+        for host in hosts
+        if (current := actual.get(host)) is not None and (reason := current.outranked_by)
+    )
+    return [
+        Problem(
+            f"boot_sets.{set_name}",
+            f"{reason}; the node would not boot this template: remove that entry, or take"
+            " the node out of the boot set",
+            shown(hosts),
+        )
+        for (set_name, reason), hosts in groups.items()
+    ]
+
+
+def plan_boot(
+    desired: Mapping[str, BootWrite],
+    actual: Mapping[str, NodeBoot],
     stake: Stake,
     previous_hosts: Iterable[str] = (),
-    macs_by_host: Mapping[str, list[str]] | None = None,
 ) -> WritePlan:
-    """One PUT per boot set carrying only the hosts that differ (and their MACs: a record by
-    MAC is what a node's iPXE finds); one DELETE for leavers whose record is still the
-    template's (another template may have taken one since).
+    """One write per boot set carrying only the nodes that differ (or that lack it under one
+    of the ways they ask); one removal for leavers whose entry is still the template's
+    (another template may have taken one since).
 
-    `actual` is each host's boot view (`boot_view`); `macs_by_host` the MACs SMD knows."""
-    macs_by_host = macs_by_host or {}
+    `actual` is what each node boots now (`BootStore.read`)."""
     booted: set[str] = set()
     plan = WritePlan()
     wanted_hosts: set[str] = set()
-    for set_name, record in desired.items():
-        wanted_hosts.update(record.hosts)
+    for set_name, target in desired.items():
+        wanted_hosts.update(target.nodes)
         stale: list[str] = []
         tallies: dict[tuple[str, str | None, str | None], list[str]] = {}
-        want = _bss_fields(record)  # one per boot set, not per host: 10,000 hosts share it
+        want = _boot_fields(target.boot)  # one per boot set, not per node: 10,000 share it
         if want["session"] is None:
             del want["session"]  # the template's own write keeps whichever session wrote last
-        for host in record.hosts:
+        for host in target.nodes:
             current = actual.get(host)
             if current is None:
                 stale.append(host)
                 tallies.setdefault(("(record)", "absent", "present"), []).append(host)
                 continue
             differs = False
-            have = _bss_fields(current)
+            have = _boot_fields(current.boot)
             for label, new in want.items():
                 old = have[label]
                 if old != new:
                     differs = True
                     tallies.setdefault((label, old, new), []).append(host)
             if not differs:
-                # Right under one key, absent (or another) under the other: iPXE asks by MAC,
-                # `?name=` and this provider's reads by name.
-                for key, absent in (
-                    ("record_by_name", not current.hosts),
-                    ("records_by_mac", set(macs_by_host.get(host, ())) - set(current.macs)),
-                ):
-                    if absent:
-                        differs = True
-                        tallies.setdefault((key, "absent", "present"), []).append(host)
+                # Right under one way of asking, absent (or another) under another.
+                for way in current.missing:
+                    differs = True
+                    tallies.setdefault((way, "absent", "present"), []).append(host)
             if differs:
                 stale.append(host)
         if stale:
-            macs = [m for h in stale for m in macs_by_host.get(h, ())]
-            plan.bss_writes.append(record.model_copy(update={"hosts": stale, "macs": macs}))
+            plan.boot_writes.append(BootWrite(set_name, target.boot, tuple(stale)))
         for (label, old, new), nodes in sorted(tallies.items(), key=lambda kv: repr(kv[0])):
             change = FieldChange(f"boot_sets.{set_name}.{label}", old, new, tuple(nodes))
             plan.changes.append(change)
             if label in _BOOTED_FIELDS:
                 booted.update(nodes)
     plan.boot_changes = sorted(booted)
-    # Only hosts BSS still holds with this template's marker: one removed or rewritten by hand
-    # since is no change to make, and one another template of the deployment targets now is
-    # that template's to write (a move between two templates in one `up`).
+    # Only nodes the store still holds with this template's marker: one removed or rewritten
+    # by hand since is no change to make, and one another template of the deployment targets
+    # now is that template's to write (a move between two templates in one `up`).
     leavers = sorted(
         h
         for h in set(previous_hosts) - wanted_hosts
-        if h in actual
-        and stake.marked(bss_owner(actual[h].params))
-        and not stake.left_to_sibling(h)
+        if h in actual and stake.marked(actual[h].boot.owner) and not stake.left_to_sibling(h)
     )
     if leavers:
-        plan.bss_deletes = leavers
-        plan.bss_mac_deletes = [m for h in leavers for m in actual[h].macs]
+        plan.boot_removals = leavers
         plan.changes.append(FieldChange("hosts", "present", "removed", tuple(leavers)))
     return plan
 
@@ -400,29 +381,14 @@ def plan_cloud_init(
 def merge_plans(*plans: WritePlan) -> WritePlan:
     merged = WritePlan()
     for plan in plans:
-        merged.bss_writes += plan.bss_writes
-        merged.bss_deletes += plan.bss_deletes
-        merged.bss_mac_deletes += plan.bss_mac_deletes
+        merged.boot_writes += plan.boot_writes
+        merged.boot_removals += plan.boot_removals
         merged.boot_changes += plan.boot_changes
         merged.cloud_init_creates += plan.cloud_init_creates
         merged.cloud_init_updates += plan.cloud_init_updates
         merged.cloud_init_deletes += plan.cloud_init_deletes
         merged.changes += plan.changes
     return merged
-
-
-def batch_by_content(records: Iterable[BootParams]) -> list[BootParams]:
-    """Merge per-host records with the same kernel, initrd and params into one batch each
-    (hosts and MACs alike)."""
-    batches: dict[tuple[str, str, str], tuple[list[str], list[str]]] = {}
-    for record in records:
-        hosts, macs = batches.setdefault(record.boot_config, ([], []))
-        hosts.extend(record.hosts)
-        macs.extend(record.macs)
-    return [
-        BootParams(hosts=hosts, macs=macs, kernel=kernel, initrd=initrd, params=params)
-        for (kernel, initrd, params), (hosts, macs) in batches.items()
-    ]
 
 
 def _or_default(text: str | None, spec: BootTemplateSpec) -> str | None:
@@ -433,7 +399,7 @@ def _or_default(text: str | None, spec: BootTemplateSpec) -> str | None:
 def observed_spec(
     spec: BootTemplateSpec,
     hosts_by_set: Mapping[str, list[str]],
-    actual_bss: Mapping[str, BootParams],
+    actual_boots: Mapping[str, NodeBoot],
     actual_cloud_init: Mapping[str, CloudInitGroup | None],
     owner: Owner,
 ) -> dict[str, Any]:
@@ -445,7 +411,7 @@ def observed_spec(
     observed = spec.model_dump(mode="json")
     for set_name, hosts in hosts_by_set.items():
         boot_set = observed["boot_sets"][set_name]
-        records = [actual_bss[h] for h in hosts if h in actual_bss]
+        records = [actual_boots[h].boot for h in hosts if h in actual_boots]
         if not records:
             continue
         wanted = (boot_set["kernel"], boot_set["initrd"] or "", boot_set["kernel_parameters"])

@@ -15,7 +15,6 @@ from .errors import (
     InvalidInputError,
     NotFoundError,
     OchamiError,
-    ServiceError,
     SessionConflictError,
 )
 from .models.names import normalize_xname
@@ -261,9 +260,14 @@ def run_session(
                     )
                     machine.on_config_written(now(), frozenset(report.written_hosts))
                 elif isinstance(action, Survey):
-                    # One PCS and one BSS request, however many nodes.
+                    # One PCS and one boot store request, however many nodes; a store that
+                    # keeps no fetch history is answered by the nodes themselves (the
+                    # probe, which check requires there).
                     power = services.pcs.power_states(list(action.nodes))
-                    fetched = services.bss.last_fetches()
+                    fetched = _fetches(services)
+                    if fetched is None:
+                        on = tuple(n for n in action.nodes if power.get(n) == "on")
+                        fetched = _probed(spec, stake, on, 0, {}, epoch, said_once)
                     machine.on_surveyed(power, fetched, now())
                     steps = machine.state.results.steps
                     log(
@@ -277,10 +281,10 @@ def run_session(
                         machine.cancel(now(), _STOPPED)
                         continue
                     if pre_ok is None:
-                        if action.operation in POWERS_ON:
-                            # Before the first node is powered: can BSS render its script?
+                        if action.operation in POWERS_ON and services.boot.renders_ahead:
+                            # Before the first node is powered: can its script be rendered?
                             _preflight_boot_script(services, spec, hosts_by_set, acting, log)
-                            # The preflight is in BSS's endpoint history: the transition
+                            # The preflight is in the endpoint history: the transition
                             # starts in a later second, so it does not count as a boot. The
                             # pause is not the session's to wait out.
                             pause = 1.0 - epoch() % 1.0 + 0.01
@@ -351,8 +355,8 @@ def run_session(
                         what = "run this template's kernel command line (probe_command)"
                     else:
                         # One request for every node, however many there are.
-                        fetched = services.bss.last_fetches()
-                        what = "asked BSS for their boot script"
+                        fetched = _fetches(services) or {}
+                        what = f"asked {services.boot.label} for their boot script"
                     booted = sum(fetched.get(n, -1) >= action.since for n in action.nodes)
                     said_once(
                         f"session {spec.name}: {booted} of {len(action.nodes)} node(s) {what}"
@@ -414,14 +418,14 @@ def _changes_only(log: Log) -> Callable[[str], None]:
 def _preflight_boot_script(
     services: Services,
     spec: BootSessionSpec,
-    hosts_by_set: dict[str, list[str]],
-    acting: list[str],
+    hosts_by_set: Mapping[str, list[str]],
+    acting: Iterable[str],
     log: Log,
 ) -> None:
-    """Ask BSS for the boot script of one node per boot set (by MAC, as its firmware will),
-    and refuse the session with BSS's own answer if it cannot render one: otherwise every
-    node is powered, none can boot, and the session waits out its boot timeout. One SMD read
-    (the nodes' MACs) and one BSS request per boot set."""
+    """Ask the boot store for the boot script of one node per boot set (by MAC, as its
+    firmware will), and refuse the session with the store's own answer if it cannot render
+    one: otherwise every node is powered, none can boot, and the session waits out its boot
+    timeout. One SMD read (the nodes' MACs) and one request per boot set."""
     chosen = set(acting)
     firsts = {
         name: min(h for h in hosts if h in chosen)
@@ -433,17 +437,25 @@ def _preflight_boot_script(
     macs = services.smd.boot_macs()
     for set_name, node in sorted(firsts.items()):
         mac = next(iter(macs.get(node, [])), None)
-        try:
-            services.bss.boot_script(mac=mac, name=node)
-        except ServiceError as error:
+        problem = services.boot.render_problem(node, mac)
+        if problem is not None:
+            store = services.boot.label
             raise BootScriptRefused(
-                f"BSS cannot render the boot script of {node} (boot set {set_name!r},"
-                f" asked {'by MAC ' + mac if mac else 'by name'}): {error.message or error};"
-                " no node was powered. Fix what BSS says (a kernel parameter such as"
+                f"{store} cannot render the boot script of {node} (boot set {set_name!r},"
+                f" asked {'by MAC ' + mac if mac else 'by name'}): {problem};"
+                f" no node was powered. Fix what {store} says (a kernel parameter such as"
                 " spire_join_token=${SPIRE_JOIN_TOKEN} needs BSS's SPIRE token service), then"
                 " run `up` again"
-            ) from None
-    log(f"session {spec.name}: BSS renders the boot script of {len(firsts)} boot set(s)")
+            )
+    log(
+        f"session {spec.name}: {services.boot.label} renders the boot script of"
+        f" {len(firsts)} boot set(s)"
+    )
+
+
+def _fetches(services: Services) -> Mapping[str, int] | None:
+    """When each node last fetched its boot script, where the boot store records it."""
+    return services.boot.last_fetches()
 
 
 def _settle(journal: SessionJournal | None) -> None:
@@ -516,9 +528,9 @@ def _with_resumed(
             if spec.booted_when == "cmdline":
                 since = min(waiting.values())
                 seen = _probed(spec, stake, tuple(waiting), since, seen, epoch, log)
-                fetched = seen
+                fetched: Mapping[str, int] = seen
             else:
-                fetched = services.bss.last_fetches()
+                fetched = _fetches(services) or {}
             for node in [n for n, at in waiting.items() if fetched.get(n, -1) >= at]:
                 del waiting[node]
             late = epoch() > max(waiting.values(), default=0) + spec.boot_timeout_seconds
@@ -526,7 +538,7 @@ def _with_resumed(
                 unseen = (
                     "was never seen running this template's kernel command line"
                     if spec.booted_when == "cmdline"
-                    else "did not ask BSS for its boot script"
+                    else f"did not ask {services.boot.label} for its boot script"
                 )
                 failed = {
                     n: "powered by an earlier, interrupted run of this session, and it"

@@ -1,4 +1,4 @@
-"""A template rebuilt from what BSS and the cloud-init server hold: what `import` adopts.
+"""A template rebuilt from what the boot store and the cloud-init server hold: what `import` adopts.
 
 Two ways in, by the id given:
 - `<name>`: the template's own records, found by their owner marker (`<name>@<deployment>`),
@@ -19,11 +19,11 @@ from typing import Any
 
 from .clients.services import Services
 from .errors import InvalidInputError, NotFoundError
+from .models.boot import Boot
 from .models.kernel_params import BOOT_SET_PARAMETER, marker_of, strip_owner
-from .models.owner import Owner, bss_owner, group_owner, group_text
-from .models.records import BootParams, CloudInitGroup
+from .models.owner import Owner, group_owner, group_text
+from .models.records import CloudInitGroup
 from .models.template import BootTemplateSpec
-from .template_writer import read_boot_records
 
 
 @dataclass
@@ -43,23 +43,25 @@ def import_template(services: Services, import_id: str, deployment: str | None) 
 def _from_markers(services: Services, name: str, owner: Owner) -> ImportedTemplate:
     boot_sets: dict[str, dict[str, Any]] = {}
     foreign: set[str] = set()
-    for record in services.bss.get_all():
-        found = bss_owner(record.params)
+    nodes_of: dict[str, list[str]] = {}
+    for node, held in sorted(services.boot.read_all().items()):
+        record = held.boot
+        found = record.owner
         if found is None or found.template != name:
             continue
         if found.deployment != owner.deployment:
             foreign.add(str(found))
             continue
         set_name = marker_of(record.params, BOOT_SET_PARAMETER) or name
-        hosts = boot_sets.get(set_name, {}).get("node_list", [])
-        boot_sets[set_name] = {**_boot(record), "node_list": sorted({*hosts, *record.hosts})}
+        nodes_of.setdefault(set_name, []).append(node)
+        boot_sets[set_name] = {**_boot(record), "node_list": nodes_of[set_name]}
     if not boot_sets:
         also = f"; {', '.join(sorted(foreign))} has such records" if foreign else ""
         raise InvalidInputError(
             "id",
             name,
-            f"BSS holds no record of template {owner}{also} (to adopt data made by hand:"
-            " <name>:<group>[,<group>])",
+            f"{services.boot.label} holds no record of template {owner}{also} (to adopt data"
+            " made by hand: <name>:<group>[,<group>])",
         )
     cloud_init: dict[str, Any] | None = None
     for label, group in sorted(services.cloud_init.list_groups().items()):
@@ -97,9 +99,9 @@ def _from_groups(services: Services, name: str, groups: list[str]) -> ImportedTe
             members = services.smd.get_group(label).members.ids
         except NotFoundError:
             raise InvalidInputError("id", label, "SMD has no group with this label") from None
-        _, view = read_boot_records(services, sorted(members))
+        view = {n: held.boot for n, held in services.boot.read(sorted(members)).items()}
         configs = {_key(r) for r in view.values()}
-        owners = {str(o) for r in view.values() if (o := bss_owner(r.params)) is not None}
+        owners = {str(o) for r in view.values() if (o := r.owner) is not None}
         if owners:
             raise InvalidInputError(
                 "id", label, f"the group's records belong to {', '.join(sorted(owners))}"
@@ -132,7 +134,7 @@ def _from_groups(services: Services, name: str, groups: list[str]) -> ImportedTe
     return ImportedTemplate(spec, adopted)
 
 
-def _boot(record: BootParams) -> dict[str, Any]:
+def _boot(record: Boot) -> dict[str, Any]:
     out: dict[str, Any] = {"kernel": record.kernel}
     if record.initrd:
         out["initrd"] = record.initrd
@@ -142,7 +144,7 @@ def _boot(record: BootParams) -> dict[str, Any]:
     return out
 
 
-def _key(record: BootParams) -> tuple[str, str, str]:
+def _key(record: Boot) -> tuple[str, str, str]:
     return (record.kernel, record.initrd, strip_owner(record.params))
 
 

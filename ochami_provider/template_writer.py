@@ -1,12 +1,11 @@
-"""The one writer of a template's data: resolve its nodes in SMD, read BSS and cloud-init,
-plan (pure, in planning.py), then write, putting back what earlier writes replaced if a later
-one fails. Template create, update and delete use it, and so does a session's configuration
-step (restricted to the session's nodes).
+"""The one writer of a template's data: resolve its nodes in SMD, read the boot store and
+cloud-init, plan (pure, in planning.py), then write, putting back what earlier writes replaced
+if a later one fails. Template create, update and delete use it, and so does a session's
+configuration step (restricted to the session's nodes).
 
 Request counts do not grow with the number of nodes: one SMD read per group and per partition
-(plus one component read when roles, arch or node lists are used) and one of the nodes'
-interfaces (their boot MACs), one BSS read, two BSS writes per boot set (by name and by MAC),
-one cloud-init request per group.
+(plus one component read when roles, arch or node lists are used), the boot store's reads and
+writes (constant per boot set: `ports.BootStore`), one cloud-init request per group.
 """
 
 from __future__ import annotations
@@ -18,22 +17,22 @@ from functools import partial
 from .claims import NodeClaims
 from .clients.services import Services
 from .errors import InvalidInputError, NotFoundError, OchamiError
-from .models.owner import Owner, Stake, bss_owner, group_owner
+from .models.boot import BootWrite, NodeBoot, StoreStep
+from .models.owner import Owner, Stake, group_owner
 from .models.problems import Problem
-from .models.records import BootParams, CloudInitGroup, Component, Group, Partition
+from .models.records import CloudInitGroup, Component, Group, Partition
 from .models.template import BootTemplateSpec
 from .nodesets import grouped, phrase, shown
 from .planning import (
     FieldChange,
     WritePlan,
-    batch_by_content,
-    boot_view,
-    desired_boot_params,
+    desired_boots,
     desired_cloud_init,
     foreign_owner_problems,
     foreign_owners,
     merge_plans,
-    plan_bss,
+    outranked_problems,
+    plan_boot,
     plan_cloud_init,
     refuse_foreign_owners,
     resolve_boot_sets,
@@ -50,12 +49,11 @@ def quiet(_: str) -> None:
 @dataclass
 class Observed:
     hosts_by_set: HostsBySet
-    # What each host boots (by name, or by MAC where that differs): planning.boot_view.
-    bss: dict[str, BootParams]
+    # What each node boots, as the boot store holds it (`BootStore.read`).
+    boots: dict[str, NodeBoot]
     cloud_init: dict[str, CloudInitGroup | None]
-    # What BSS should hold for each boot set.
-    desired: dict[str, BootParams]
-    macs_by_host: dict[str, list[str]] = field(default_factory=dict)
+    # What each boot set's nodes should boot.
+    desired: dict[str, BootWrite]
     # Groups and partitions the spec names that SMD no longer has (a refresh reads on).
     gone: list[str] = field(default_factory=list)
 
@@ -178,34 +176,19 @@ def observe(
     owned_groups: Iterable[str] = (),
     session: str = "",
 ) -> Observed:
-    """One SMD read of the nodes' MACs and one BSS read for the targets and the hosts the
-    template held before (possible leavers); one cloud-init read per group it writes or held
-    before. `session`: the session writing, named in the records it writes."""
+    """One boot store read for the targets and the hosts the template held before (possible
+    leavers); one cloud-init read per group it writes or held before. `session`: the session
+    writing, named in the boot it writes."""
     hosts = sorted({h for hs in hosts_by_set.values() for h in hs} | set(previous_hosts))
     groups = sorted(set(spec.cloud_init_groups()) | set(owned_groups))
-    desired = desired_boot_params(spec, hosts_by_set, owner, session)
-    wanted = {host: record.boot_config for record in desired.values() for host in record.hosts}
-    macs_by_host, bss = read_boot_records(services, hosts, wanted)
+    desired = desired_boots(spec, hosts_by_set, owner, session)
+    wanted = {host: target.boot for target in desired.values() for host in target.nodes}
     return Observed(
         hosts_by_set=hosts_by_set,
-        bss=bss,
+        boots=services.boot.read(hosts, wanted),
         cloud_init={g: services.cloud_init.get_group(g) for g in groups},
-        macs_by_host=macs_by_host,
         desired=desired,
     )
-
-
-def read_boot_records(
-    services: Services, hosts: list[str], wanted: Mapping[str, tuple[str, str, str]] | None = None
-) -> tuple[dict[str, list[str]], dict[str, BootParams]]:
-    """These hosts' MACs (one SMD read) and what each boots (one BSS read): planning.boot_view,
-    which `wanted` (each host's boot configuration as the template writes it) steers to drift."""
-    if not hosts:
-        return {}, {}
-    known = services.smd.boot_macs()
-    macs_by_host = {h: known[h] for h in hosts if h in known}
-    records = services.bss.read(hosts, [m for h in hosts for m in macs_by_host.get(h, [])])
-    return macs_by_host, boot_view(records, macs_by_host, hosts, wanted)
 
 
 def plan_template(
@@ -216,13 +199,7 @@ def plan_template(
     owned_groups: Iterable[str] = (),
 ) -> WritePlan:
     return merge_plans(
-        plan_bss(
-            observed.desired,
-            observed.bss,
-            stake,
-            previous_hosts,
-            observed.macs_by_host,
-        ),
+        plan_boot(observed.desired, observed.boots, stake, previous_hosts),
         plan_cloud_init(
             desired_cloud_init(spec, stake.owner), observed.cloud_init, stake, owned_groups
         ),
@@ -242,12 +219,12 @@ def write_template(
     session: str = "",
     log: Log = quiet,
 ) -> WriteReport:
-    """Make BSS and cloud-init hold `spec`: resolve (unless `hosts_by_set` is given), read,
-    plan (every check passes before the first write), write.
+    """Make the boot store and cloud-init hold `spec`: resolve (unless `hosts_by_set` is
+    given), read, plan (every check passes before the first write), write.
 
     `previous_hosts` and `owned_groups` are what the template held before: hosts it no longer
     targets lose their records, and groups it owns may be replaced (or removed when dropped).
-    `only_nodes` restricts the BSS writes to those nodes (a session's configuration step).
+    `only_nodes` restricts the boot writes to those nodes (a session's configuration step).
     A group in `restore_groups` that the template drops is put back as it was, not removed."""
     if hosts_by_set is None:
         hosts_by_set = resolve_targets(services, spec, require_members=True)
@@ -258,7 +235,7 @@ def write_template(
     observed = observe(
         services, spec, stake.owner, hosts_by_set, previous_hosts, owned_groups, session
     )
-    refuse_foreign_owners(stake, hosts_by_set, observed.bss)
+    refuse_foreign_owners(stake, hosts_by_set, observed.boots, services.boot.label)
     plan = plan_template(spec, stake, observed, previous_hosts, owned_groups)
     _execute(services, plan, observed, log, restore_groups or {})
     groups = spec.cloud_init_groups()
@@ -302,15 +279,21 @@ def remove_template(
     """Remove what the template wrote and still holds (another template of its stack may have
     taken nodes or groups over in the same `up`: a rename); cloud-init data it adopted is put
     back as it was."""
-    _, records = read_boot_records(services, hosts)
-    owners = {h: bss_owner(records[h].params) for h in records}
+    store = services.boot
+    boots = store.read(hosts)
+    owners = {h: boots[h].boot.owner for h in boots}
     mine = [h for h, owner in owners.items() if stake.marked(owner)]
     by_hand = sum(owner is None for owner in owners.values())
     if by_hand:
-        log(f"BSS: left {by_hand} node(s) whose record was written by hand (no owner marker)")
-    if len(mine) + by_hand < len(records):
-        log(f"BSS: left {len(records) - len(mine) - by_hand} node(s) another template boots now")
-    services.bss.delete(mine, [m for h in mine for m in records[h].macs])
+        log(
+            f"{store.label}: left {by_hand} node(s) whose record was written by hand"
+            " (no owner marker)"
+        )
+    if len(mine) + by_hand < len(boots):
+        taken = len(boots) - len(mine) - by_hand
+        log(f"{store.label}: left {taken} node(s) another template boots now")
+    for step in store.remove_steps(mine, boots):
+        step.run()
     for group in groups:
         current = services.cloud_init.get_group(group)
         if current is not None and not stake.still_holds(group_owner(current.description)):
@@ -324,11 +307,11 @@ def remove_template(
 def target_problems(
     services: Services, spec: BootTemplateSpec, stake: Stake, claims: NodeClaims, log: Log = quiet
 ) -> list[Problem]:
-    """What `check` finds in SMD and BSS; reads only.
+    """What `check` finds in SMD and the boot store; reads only.
 
     Unknown or empty groups, unknown nodes, nodes another template of this deployment
-    targets, and nodes BSS says another template boots (unless that template, checked in this
-    deployment, lets them go)."""
+    targets, nodes the store says another template boots (unless that template, checked in
+    this deployment, lets them go), and nodes the store would serve another entry than ours."""
     try:
         hosts_by_set = resolve_targets(services, spec, require_members=True)
     except InvalidInputError as error:
@@ -337,13 +320,22 @@ def target_problems(
     problems = claim_problems(claims, cluster, spec.name, hosts_by_set)
     stake = replace(stake, siblings=claims.others(cluster, spec.name))
     hosts = sorted({h for hs in hosts_by_set.values() for h in hs})
-    records = services.bss.get(hosts)
-    _say_takeovers(spec, stake, records, log)
-    taken = foreign_owners(stake, hosts_by_set, records)
-    return problems + foreign_owner_problems(
-        (set_name, host, owner)
-        for set_name, host, owner in taken
-        if not (stake.same_deployment(owner) and claims.releases(cluster, owner.template, host))
+    boots = services.boot.read(hosts)
+    _say_takeovers(spec, stake, boots, log)
+    taken = foreign_owners(stake, hosts_by_set, boots)
+    return (
+        problems
+        + foreign_owner_problems(
+            (
+                (set_name, host, owner)
+                for set_name, host, owner in taken
+                if not (
+                    stake.same_deployment(owner) and claims.releases(cluster, owner.template, host)
+                )
+            ),
+            services.boot.label,
+        )
+        + outranked_problems(hosts_by_set, boots)
     )
 
 
@@ -379,11 +371,11 @@ def _let_go_of_group(
 
 
 def _say_takeovers(
-    spec: BootTemplateSpec, stake: Stake, records: Mapping[str, BootParams], log: Log
+    spec: BootTemplateSpec, stake: Stake, boots: Mapping[str, NodeBoot], log: Log
 ) -> None:
     """Nodes a template of this stack that the stack no longer declares boots now: the preview
-    says they change hands (a rename), as the update will do without a gap in BSS."""
-    owners = ((bss_owner(r.params), host) for host, r in records.items())
+    says they change hands (a rename), as the update will do without a gap in the store."""
+    owners = ((b.boot.owner, host) for host, b in boots.items())
     taken = grouped((o, host) for o, host in owners if o is not None and stake.may_take(o))
     for owner, nodes in taken.items():
         log(
@@ -400,56 +392,34 @@ def _execute(
     restore_groups: Mapping[str, CloudInitGroup],
 ) -> None:
     """Write the plan; if a write fails, put back what the earlier writes replaced, and say so."""
-    undo: list[tuple[str, Callable[[], None]]] = []
-    # How many of the undo steps belong to writes that completed: a BSS write is two requests,
-    # so its undo is registered before it, and a write that failed is no write "before it".
+    store = services.boot
+    steps = store.write_steps(plan.boot_writes, observed.boots)
+    steps += store.remove_steps(plan.boot_removals, observed.boots)
+    steps += _cloud_init_steps(services, plan, observed, log, restore_groups)
+    undo: list[StoreStep] = []
+    # How many of the undo steps belong to writes that completed: a write that failed is no
+    # write "before it", but one that lands in part is put back too.
     completed = 0
     try:
-        for record in plan.bss_writes:
-            previous = [observed.bss[h] for h in record.hosts if h in observed.bss]
-            fresh = [h for h in record.hosts if h not in observed.bss or not observed.bss[h].hosts]
-            kept = {m for r in previous for m in r.macs}
-            fresh_macs = [m for m in record.macs if m not in kept]
-            by_mac = f" (and by {len(record.macs)} MAC(s))" if record.macs else ""
-            done = f"BSS: wrote boot parameters for {len(record.hosts)} node(s){by_mac}"
-            # Registered first: the write is two requests, and the second may fail alone.
-            undo.append((done, _bss_restore(services, previous, fresh, fresh_macs)))
-            services.bss.put(record)
-            completed += 1
-            log(done)
-        if plan.bss_deletes:
-            removed = [observed.bss[h] for h in plan.bss_deletes if h in observed.bss]
-            services.bss.delete(plan.bss_deletes, plan.bss_mac_deletes)
-            done = f"BSS: removed boot parameters of {len(plan.bss_deletes)} node(s)"
-            undo.append((done, _bss_restore(services, removed, [], [])))
-            completed += 1
-            log(done)
-        for group in plan.cloud_init_creates:
-            services.cloud_init.create_group(group)
-            done = f"cloud-init: created group data for {group.name}"
-            undo.append((done, partial(services.cloud_init.delete_group, group.name)))
-            completed += 1
-            log(done)
-        for group in plan.cloud_init_updates:
-            before = observed.cloud_init.get(group.name)
-            services.cloud_init.put_group(group)
-            done = f"cloud-init: replaced group data for {group.name}"
-            if before is not None:
-                undo.append((done, partial(services.cloud_init.put_group, before)))
+        for step in steps:
+            if step.lands_in_part:
+                undo.append(step)
+            step.run()
+            if not step.lands_in_part and step.undo is not None:
+                undo.append(step)
+            if step.undo is not None:
                 completed += 1
-            log(done)
-        for name in plan.cloud_init_deletes:
-            _let_go_of_group(services, name, restore_groups.get(name), log)
+            if step.done:
+                log(step.done)
     except OchamiError as error:
         undone, stuck = [], []
-        for index, (done, step) in reversed(list(enumerate(undo))):
-            # The write that failed may have landed in part (by name, not by MAC): undone too,
-            # but not claimed as a write.
-            what = done if index < completed else f"whatever landed of: {done}"
+        for index, step in reversed(list(enumerate(undo))):
+            what = step.done if index < completed else f"whatever landed of: {step.done}"
             try:
-                step()
+                assert step.undo is not None
+                step.undo()
                 if index < completed:
-                    undone.append(done)
+                    undone.append(step.done)
                 log(f"rolled back ({what}): put back as it was")
             except OchamiError as undo_error:  # keep the first error; report the second
                 stuck.append(what)
@@ -464,12 +434,35 @@ def _execute(
         raise
 
 
-def _bss_restore(
-    services: Services, previous: list[BootParams], fresh: list[str], fresh_macs: list[str]
-) -> Callable[[], None]:
-    def restore() -> None:
-        services.bss.delete(fresh, fresh_macs)
-        for record in batch_by_content(previous):
-            services.bss.put(record)
-
-    return restore
+def _cloud_init_steps(
+    services: Services,
+    plan: WritePlan,
+    observed: Observed,
+    log: Log,
+    restore_groups: Mapping[str, CloudInitGroup],
+) -> list[StoreStep]:
+    client = services.cloud_init
+    steps = [
+        StoreStep(
+            f"cloud-init: created group data for {group.name}",
+            partial(client.create_group, group),
+            partial(client.delete_group, group.name),
+        )
+        for group in plan.cloud_init_creates
+    ]
+    for group in plan.cloud_init_updates:
+        before = observed.cloud_init.get(group.name)
+        steps.append(
+            StoreStep(
+                f"cloud-init: replaced group data for {group.name}",
+                partial(client.put_group, group),
+                partial(client.put_group, before) if before is not None else None,
+            )
+        )
+    steps += [
+        StoreStep(
+            "", partial(_let_go_of_group, services, name, restore_groups.get(name), log), None
+        )
+        for name in plan.cloud_init_deletes
+    ]
+    return steps

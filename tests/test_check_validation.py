@@ -137,10 +137,12 @@ def test_valid_template_passes_and_is_normalized(fleet: Fleet, sim: SimServer) -
     boot_set = result.inputs["boot_sets"]["compute"]
     assert boot_set["node_roles_groups"] == ["Compute"]
     assert boot_set["kernel_parameters"] == "console=ttyS0 quiet"
-    # check reads SMD (the group, the components for the role), BSS once, and the cloud-init
-    # group it would create (data already there is refused unless adopted); it writes nothing,
-    # and artifact probes go to the artifact store, not to an OpenCHAMI service.
+    # check reads SMD (the group, the components for the role, the nodes' boot MACs), BSS
+    # once (by name and by MAC, as `up` reads it), and the cloud-init group it would create
+    # (data already there is refused unless adopted); it writes nothing, and artifact probes
+    # go to the artifact store, not to an OpenCHAMI service.
     assert [(s, m) for s, m, _ in fleet.requests] == [
+        ("smd", "GET"),
         ("smd", "GET"),
         ("smd", "GET"),
         ("bss", "GET"),
@@ -181,7 +183,12 @@ def test_unchanged_inputs_are_checked_without_asking_the_services(
     assert again.inputs["boot_sets"] == created["boot_sets"]
     changed = template_props(sim.url, description="changed")
     assert provider.check(recorded, changed).failures == []
-    assert [(s, m) for s, m, _ in fleet.requests] == [("smd", "GET"), ("bss", "GET")]
+    # The group, the nodes' boot MACs, and BSS (by name and by MAC, as `up` reads it).
+    assert [(s, m) for s, m, _ in fleet.requests] == [
+        ("smd", "GET"),
+        ("smd", "GET"),
+        ("bss", "GET"),
+    ]
     # An unchanged template whose group is gone is not refused by check; refresh shows it.
     fleet.requests.clear()
     del fleet.groups["compute"]

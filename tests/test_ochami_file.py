@@ -27,6 +27,7 @@ clusters:
       name: demo
 default-cluster: demo
 """
+METADATA = "        metadata-service:\n            uri: /metadata-service\n"
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def _user_file(home: Path) -> Path:
     return home / ".config" / "ochami" / "config.yaml"
 
 
-def test_the_migration_guides_file_chooses_boot_service_which_is_refused_by_name(
+def test_the_migration_guides_file_chooses_boot_service_and_metadata_service_is_refused(
     home: Path,
 ) -> None:
     _write(ochami_file.SYSTEM_FILE, V02)
@@ -58,11 +59,20 @@ def test_the_migration_guides_file_chooses_boot_service_which_is_refused_by_name
     assert config.boot_backend == "boot-service"
     assert config.group_data_backend == "cloud-init"  # no metadata-service block
     assert config.pcs_uri == "https://demo.openchami.cluster:8443"  # the CLI's PCS path: /
+    with Services.from_config(config) as services:
+        assert services.boot.backend == "boot-service"
+        assert services.cluster == config.boot_service_uri
+    _write(
+        ochami_file.SYSTEM_FILE,
+        V02.replace("        enable-auth", METADATA + "        enable-auth"),
+    )
+    with_metadata = from_sources(None, {"HOME": str(home)})
+    assert with_metadata.group_data_backend == "metadata-service"
     with pytest.raises(InvalidInputError) as refused:
-        Services.from_config(config)
+        Services.from_config(with_metadata)
     problem = refused.value.problems[0]
-    assert problem.field == "ochami:bootBackend" and "'boot-service'" in str(problem)
-    assert "cannot write to yet (it writes bss)" in str(problem)
+    assert problem.field == "ochami:groupDataBackend" and "'metadata-service'" in str(problem)
+    assert "cannot write to yet (it writes cloud-init)" in str(problem)
 
 
 def test_the_users_file_merges_over_the_systems_by_cluster_name(home: Path) -> None:

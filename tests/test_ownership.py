@@ -7,20 +7,21 @@ from typing import Any
 
 import pytest
 
+from ochami_provider.backends.bss import node_boots
 from ochami_provider.errors import InvalidInputError
 from ochami_provider.lifecycle import TemplateLifecycle
 from ochami_provider.models.kernel_params import owner_of
 from ochami_provider.models.owner import (
     Owner,
     Stake,
-    bss_owner,
     group_description,
     group_owner,
     group_text,
+    marked_owner,
 )
 from ochami_provider.models.records import BootParams
 from ochami_provider.models.template import TemplateState
-from ochami_provider.planning import plan_bss
+from ochami_provider.planning import plan_boot
 from ochami_provider.sim import Fleet, SimServer
 from tests.conftest import template_props
 
@@ -49,9 +50,9 @@ def test_a_stake_refuses_what_another_template_may_still_hold(
 
 def test_markers_round_trip_in_bss_and_in_cloud_init_descriptions() -> None:
     owner = Owner("compute", DEV)
-    assert bss_owner(f"quiet ochami.template={owner.value}") == owner
-    assert bss_owner("quiet ochami.template=compute") == Owner("compute")
-    assert bss_owner("quiet") is None
+    assert marked_owner(f"quiet ochami.template={owner.value}") == owner
+    assert marked_owner("quiet ochami.template=compute") == Owner("compute")
+    assert marked_owner("quiet") is None
     described = group_description("Compute nodes", owner)
     assert described == "Compute nodes [ochami.template=compute@ochami-boot/dev]"
     assert group_owner(described) == owner and group_text(described) == "Compute nodes"
@@ -66,16 +67,16 @@ def test_a_leaver_another_template_took_keeps_its_record() -> None:
     the other has written since (their updates run in either order)."""
     taken = BootParams(hosts=["x1000c0s0b0n0"], kernel="k", params="ochami.template=b@" + DEV)
     still = BootParams(hosts=["x1000c0s0b0n1"], kernel="k", params="ochami.template=a@" + DEV)
-    plan = plan_bss(
+    plan = plan_boot(
         {},
-        {h.hosts[0]: h for h in (taken, still)},
+        node_boots({h.hosts[0]: h for h in (taken, still)}, {}),
         Stake(Owner("a", DEV)),
         [
             "x1000c0s0b0n0",
             "x1000c0s0b0n1",
         ],
     )
-    assert plan.bss_deletes == ["x1000c0s0b0n1"]
+    assert plan.boot_removals == ["x1000c0s0b0n1"]
 
 
 def _props(sim: SimServer, name: str, deployment: str | None, declared: list[str] | None) -> Any:
@@ -145,6 +146,7 @@ def test_adopt_never_takes_a_group_another_stacks_template_wrote(
 ) -> None:
     _create(sim, _props(sim, "theirs", OTHER, ["theirs"]))
     fleet.bootparams.clear()  # only the cloud-init group stays theirs
+    fleet.bootparams_by_mac.clear()
     props = {**_props(sim, "mine", DEV, ["mine"]), "adopt": True}
     _, problems = TemplateLifecycle().check({}, props)
     assert [(p.field, p.value) for p in problems] == [("cloud_init", "got 'compute'")]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from ochami_provider.backends.bss import BssStore, boot_view, node_boots
 from ochami_provider.errors import InvalidInputError
 from ochami_provider.models import BootTemplateSpec
 from ochami_provider.models.kernel_params import owner_of, strip_owner, with_owner
@@ -18,12 +19,12 @@ from ochami_provider.models.records import (
     Component,
 )
 from ochami_provider.planning import (
-    boot_view,
-    desired_boot_params,
+    WritePlan,
+    desired_boots,
     desired_cloud_init,
     foreign_owners,
     observed_spec,
-    plan_bss,
+    plan_boot,
     plan_cloud_init,
     refuse_foreign_owners,
     resolve_boot_sets,
@@ -34,6 +35,54 @@ E = "x1000c0s2b0n0"
 # Template `t` of a program that does not name its deployment (markers as before they named one).
 T = Owner("t")
 STAKE = Stake(T)
+
+
+def _boots(
+    actual: dict[str, BootParams], macs: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """Per-host BSS records (as `boot_view` leaves them) in the planner's neutral terms."""
+    return node_boots(actual, macs or {})
+
+
+def plan_bss(
+    desired: Any,
+    actual: dict[str, BootParams],
+    stake: Stake,
+    previous_hosts: Any = (),
+    macs_by_host: dict[str, list[str]] | None = None,
+) -> WritePlan:
+    return plan_boot(desired, _boots(actual, macs_by_host), stake, previous_hosts)
+
+
+class _Bss:
+    """What the BSS adapter sends, recorded."""
+
+    def __init__(self) -> None:
+        self.puts: list[BootParams] = []
+        self.deletes: list[tuple[list[str], list[str]]] = []
+
+    def put(self, record: BootParams) -> None:
+        self.puts.append(record)
+
+    def delete(self, hosts: list[str], macs: list[str] | None = None) -> None:
+        self.deletes.append((hosts, macs or []))
+
+
+class _Smd:
+    def boot_macs(self) -> dict[str, list[str]]:
+        return MACS
+
+
+def _sent(plan: WritePlan, actual: dict[str, BootParams]) -> _Bss:
+    """The requests the BSS adapter makes for `plan`."""
+    bss = _Bss()
+    store = BssStore(bss, _Smd())  # type: ignore[arg-type]
+    before = _boots(actual, MACS)
+    for step in store.write_steps(plan.boot_writes, before):
+        step.run()
+    for step in store.remove_steps(plan.boot_removals, before):
+        step.run()
+    return bss
 
 
 def _marked(params: str = "", boot_set: str = "b") -> str:
@@ -82,7 +131,7 @@ def test_resolve_refuses_a_node_in_two_boot_sets() -> None:
 
 def test_plan_bss_writes_only_differing_hosts_in_one_request_per_set() -> None:
     spec = _spec()
-    desired = desired_boot_params(spec, {"b": [A, B, C]}, T)
+    desired = desired_boots(spec, {"b": [A, B, C]}, T)
     actual = {
         A: BootParams(hosts=[A], kernel="http://h/k", params=_marked()),
         B: BootParams(hosts=[B], kernel="http://h/old", params=_marked("quiet")),
@@ -90,8 +139,8 @@ def test_plan_bss_writes_only_differing_hosts_in_one_request_per_set() -> None:
     }
     # E left the template too, but BSS no longer holds it: nothing to remove, no change to show.
     plan = plan_bss(desired, actual, STAKE, previous_hosts=[A, D, E])
-    assert [r.hosts for r in plan.bss_writes] == [[B, C]]
-    assert plan.bss_deletes == [D]
+    assert [list(w.nodes) for w in plan.boot_writes] == [[B, C]]
+    assert plan.boot_removals == [D]
     assert sorted(plan.boot_changes) == [B, C]
     described = [c.describe() for c in plan.changes]
     # Each change names its nodes, in hostlist notation.
@@ -103,7 +152,7 @@ def test_plan_bss_writes_only_differing_hosts_in_one_request_per_set() -> None:
 
 def test_plan_bss_in_sync_is_empty() -> None:
     spec = _spec()
-    desired = desired_boot_params(spec, {"b": [A]}, T)
+    desired = desired_boots(spec, {"b": [A]}, T)
     in_sync = BootParams(hosts=[A], kernel="http://h/k", params=_marked())
     plan = plan_bss(desired, {A: in_sync}, STAKE, [A])
     assert plan.empty and plan.changes == []
@@ -123,7 +172,9 @@ def test_what_a_node_boots_is_read_under_its_name_and_its_macs() -> None:
         by_host={A: right, B: right, C: edited},
         by_mac={MACS[A][0]: right, MACS[B][0]: edited, MACS[C][0]: right},
     )
-    wanted = {h: right.boot_config for h in (A, B, C)}
+    wanted = {
+        h: node_boots({h: right.model_copy(update={"hosts": [h]})}, {})[h].boot for h in (A, B, C)
+    }
     view = boot_view(records, MACS, [A, B, C, D], wanted)
     assert D not in view  # no record under any key
     assert (view[A].kernel, view[A].hosts, view[A].macs) == ("http://h/k", [A], MACS[A])
@@ -134,7 +185,7 @@ def test_what_a_node_boots_is_read_under_its_name_and_its_macs() -> None:
 
 def test_plan_bss_writes_missing_keys_and_their_macs_and_deletes_both() -> None:
     spec = _spec()
-    desired = desired_boot_params(spec, {"b": [A, B]}, T)
+    desired = desired_boots(spec, {"b": [A, B]}, T)
     right = BootParams(hosts=[A], kernel="http://h/k", params=_marked())
     actual = {
         A: right,  # by name only: its iPXE finds nothing
@@ -142,30 +193,31 @@ def test_plan_bss_writes_missing_keys_and_their_macs_and_deletes_both() -> None:
         C: right.model_copy(update={"hosts": [C], "macs": MACS[C]}),  # a leaver
     }
     plan = plan_bss(desired, actual, STAKE, previous_hosts=[A, B, C], macs_by_host=MACS)
-    assert [(r.hosts, r.macs) for r in plan.bss_writes] == [([A, B], MACS[A] + MACS[B])]
-    assert (plan.bss_deletes, plan.bss_mac_deletes) == ([C], MACS[C])
+    sent = _sent(plan, actual)
+    assert [(r.hosts, r.macs) for r in sent.puts] == [([A, B], MACS[A] + MACS[B])]
+    assert sent.deletes == [([C], MACS[C])]
     described = [c.describe() for c in plan.changes]
     assert f"boot_sets.b.records_by_mac: 'absent' -> 'present' on 1 node(s): {A}" in described
     assert f"boot_sets.b.record_by_name: 'absent' -> 'present' on 1 node(s): {B}" in described
     # Both keys right: nothing to write.
     in_sync = {A: right.model_copy(update={"macs": MACS[A]})}
-    assert plan_bss(desired_boot_params(spec, {"b": [A]}, T), in_sync, STAKE, [A], MACS).empty
+    assert plan_bss(desired_boots(spec, {"b": [A]}, T), in_sync, STAKE, [A], MACS).empty
 
 
 def test_every_record_names_its_template_and_a_hand_written_one_is_taken_over() -> None:
     spec = _spec()
-    desired = desired_boot_params(spec, {"b": [A]}, T)
+    desired = desired_boots(spec, {"b": [A]}, T)
     # The owner, the boot set and the template version, last: what the node's command line
     # says it booted.
     version = spec.version()
-    assert desired["b"].params.split()[-3:] == [
+    assert desired["b"].boot.params.split()[-3:] == [
         "ochami.template=t",
         "ochami.boot_set=b",
         f"ochami.version={version}",
     ]
     hand_written = BootParams(hosts=[A], kernel="http://h/k", params="")
     plan = plan_bss(desired, {A: hand_written}, STAKE)
-    assert [r.hosts for r in plan.bss_writes] == [[A]]
+    assert [list(w.nodes) for w in plan.boot_writes] == [[A]]
     assert [c.describe() for c in plan.changes] == [
         f"boot_sets.b.boot_set: None -> 'b' on 1 node(s): {A}",
         f"boot_sets.b.owner: None -> 't' on 1 node(s): {A}",
@@ -178,12 +230,13 @@ def test_every_record_names_its_template_and_a_hand_written_one_is_taken_over() 
 def test_nodes_another_template_boots_are_refused_by_name() -> None:
     theirs = BootParams(hosts=[B], kernel="http://h/k", params="quiet ochami.template=other")
     mine = BootParams(hosts=[A], kernel="http://h/k", params="ochami.template=t")
-    assert foreign_owners(STAKE, {"b": [A, B]}, {A: mine, B: theirs}) == [("b", B, Owner("other"))]
+    held = _boots({A: mine, B: theirs})
+    assert foreign_owners(STAKE, {"b": [A, B]}, held) == [("b", B, Owner("other"))]
     with pytest.raises(InvalidInputError) as caught:
-        refuse_foreign_owners(STAKE, {"b": [A, B]}, {A: mine, B: theirs})
+        refuse_foreign_owners(STAKE, {"b": [A, B]}, held, "BSS")
     assert caught.value.field == "boot_sets.b" and caught.value.value == B
-    assert "'other'" in str(caught.value)
-    refuse_foreign_owners(STAKE, {"b": [A]}, {A: mine, B: theirs})  # B is not a target: fine
+    assert "'other'" in str(caught.value) and "in BSS" in str(caught.value)
+    refuse_foreign_owners(STAKE, {"b": [A]}, held, "BSS")  # B is not a target: fine
 
 
 def test_owner_marker_helpers_keep_the_users_parameters() -> None:
@@ -241,7 +294,7 @@ def test_observed_spec_takes_the_drifted_value() -> None:
         description="ochami_provider template t",
         file=CloudConfigFile(content="#cloud-config\n{}\n"),
     )
-    seen = observed_spec(spec, {"b": [A, B]}, actual, {"g": group}, T)
+    seen = observed_spec(spec, {"b": [A, B]}, _boots(actual), {"g": group}, T)
     assert seen["boot_sets"]["b"]["kernel_parameters"] == "init=/bin/sh"
     assert seen["cloud_init"] == {
         "meta_data": {},

@@ -26,7 +26,7 @@ from ochami_provider.models.kernel_params import (
     strip_owner,
 )
 from ochami_provider.models.kernel_params import words as kernel_words
-from ochami_provider.models.owner import Owner, bss_owner, group_owner
+from ochami_provider.models.owner import Owner, group_owner, marked_owner
 from ochami_provider.models.records import BootParams
 from ochami_provider.sim import Fleet, SimServer
 from ochami_provider.sim.fleet import Node
@@ -232,6 +232,6 @@ def test_deployment_names_round_trip_into_both_markers_or_are_refused(
     if outs is None:
         return
     stored = _written(sim.url, nodes(outs["hosts"]["b"]))
-    assert {bss_owner(r.params) for r in stored.values()} == {Owner("t", deployment)}
+    assert {marked_owner(r.params) for r in stored.values()} == {Owner("t", deployment)}
     group = fleet.cloud_init_groups["compute"]
     assert group_owner(group["description"]) == Owner("t", deployment)

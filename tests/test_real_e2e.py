@@ -7,8 +7,11 @@ What the simulator lets a test count (requests), this one checks by reading the 
 
 from __future__ import annotations
 
+import shlex
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,3 +113,56 @@ def test_a_rename_is_one_up_against_the_real_services(
         real_project.run("destroy", "--yes")
         assert services.bss.get(compute) == {}
         assert services.cloud_init.get_group("compute") is None
+
+
+def _on_boot_service(real_stack: OpenchamiStack) -> Any:
+    """The session proves boots by the nodes' own command line: boot-service keeps no fetch
+    history. The probe asks the fleet, which boots from the real boot-service."""
+    pdsh = f"{shlex.quote(sys.executable)} -m ochami_provider.sim.pdsh --sim {real_stack.pcs.url}"
+
+    def edit(config: dict[str, Any]) -> None:
+        config["ochami:bootBackend"] = "boot-service"
+        session = config["ochami-boot:sessions"]["boot-compute"]
+        session["booted_when"] = "cmdline"
+        session["probe_command"] = f'{pdsh} -w "$OCHAMI_NODES" cat /proc/cmdline'
+
+    return edit
+
+
+def test_a_template_and_a_boot_session_on_the_real_boot_service(
+    real_project: Project, real_stack: OpenchamiStack
+) -> None:
+    """OpenCHAMI v0.2 through the real engine: the template becomes a BootConfiguration of the
+    real boot-service, the session's nodes boot it (the stand-in firmware asks
+    `/bootscript?mac=`, as iPXE does) and are seen running it; an edit updates the same
+    configuration; destroy removes ours."""
+    compute = sorted(real_stack.fleet.groups["compute"]["members"]["ids"])
+    _edit_stack(real_project, _on_boot_service(real_stack))
+    real_stack.fleet.generation = "v0.2"
+    config = real_stack.config(bootBackend="boot-service")
+    try:
+        with Services.from_config(config) as services:
+            real_project.run("up", "--yes")
+            assert real_project.outputs()["session:boot-compute:status"] == "completed"
+            mine = [c for c in services.boot_service.list() if "ochami.template" in c.labels]
+            assert [c.spec.hosts for c in mine] == [compute]
+            assert mine[0].labels["ochami.session"] == "boot-compute"
+            version = mine[0].labels["ochami.version"]
+            for node in compute:
+                assert f"ochami.version={version}" in real_stack.fleet.nodes[node].cmdline
+            assert services.bss.get(compute) == {}  # nothing went to BSS
+
+            real_project.write_config("console=ttyS0 quiet splash")
+            _edit_stack(real_project, _on_boot_service(real_stack))
+            preview = real_project.run("preview", "--diff")
+            assert '"console=ttyS0 quiet" => "console=ttyS0 quiet splash"' in preview.stdout
+            real_project.run("up", "--yes")
+            after = [c for c in services.boot_service.list() if "ochami.template" in c.labels]
+            assert [c.uid for c in after] == [mine[0].uid]
+            assert owned(after[0].spec.params) == (
+                "console=ttyS0 quiet splash ochami.template=compute-image@ochami-boot/e2e"
+            )
+            real_project.run("destroy", "--yes")
+            assert [c for c in services.boot_service.list() if "ochami.template" in c.labels] == []
+    finally:
+        real_stack.fleet.generation = "both"

@@ -591,9 +591,9 @@ def test_write_requests_do_not_grow_with_the_fleet(size: int) -> None:
     assert by_service == {"bss PUT": 4, "cloud-init POST": 1, "pcs POST": 1, "smd POST": 3}
     reads = sum(1 for _, method, _ in fleet.requests if method == "GET")
     # group, BSS and cloud-init reads in check, create and the session (its check reads the
-    # template's group and its nodes' records: whose they are), the session's boot-script
-    # preflight (the nodes' MACs, one script), plus PCS polls
-    assert reads <= 19
+    # template's group and its nodes' records, by name and by MAC: whose they are), the
+    # session's boot-script preflight (the nodes' MACs, one script), plus PCS polls
+    assert reads <= 20
 
 
 def test_read_with_only_inputs_adopts_existing_data(fleet: Fleet, sim: SimServer) -> None:

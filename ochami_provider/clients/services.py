@@ -1,43 +1,84 @@
-"""The four clients for one cluster, built from one ProviderConfig and closed together."""
+"""One cluster's clients, built from one ProviderConfig on first use and closed together, and
+the ports' adapters the configuration chooses over them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from ..config import ProviderConfig
+from ..openchami_services import Service
+from .boot_service import BootServiceClient
 from .bss import BssClient
 from .cloud_init import CloudInitClient
 from .pcs import PcsClient
 from .smd import SmdClient
 from .transport import ServiceTransport
 
+if TYPE_CHECKING:
+    from ..ports import BootStore
 
-@dataclass
+
 class Services:
-    smd: SmdClient
-    bss: BssClient
-    cloud_init: CloudInitClient
-    pcs: PcsClient
+    """A client per service, made when first used: a cluster on OpenCHAMI v0.2 needs no BSS
+    address, one on v0.1 no boot-service address. The port adapters (`boot`) are the ones
+    `ochami:bootBackend` and its kin name (`ochami_provider/backends`)."""
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        self._transports: list[ServiceTransport] = []
 
     @classmethod
     def from_config(cls, config: ProviderConfig) -> Services:
         config.require_built_backends()
-        return cls(
-            smd=SmdClient(ServiceTransport.from_config("smd", config)),
-            bss=BssClient(ServiceTransport.from_config("bss", config)),
-            cloud_init=CloudInitClient(ServiceTransport.from_config("cloud-init", config)),
-            pcs=PcsClient(ServiceTransport.from_config("pcs", config)),
-        )
+        services = cls(config)
+        # The clients the chosen backends use, made now: a missing address or an unreadable
+        # CA bundle is said here, naming its setting, not at the first request.
+        for client in (services.smd, services.boot, services.cloud_init, services.pcs):
+            assert client is not None
+        return services
+
+    def _transport(self, service: Service) -> ServiceTransport:
+        transport = ServiceTransport.from_config(service, self.config)
+        self._transports.append(transport)
+        return transport
+
+    @cached_property
+    def smd(self) -> SmdClient:
+        return SmdClient(self._transport("smd"))
+
+    @cached_property
+    def bss(self) -> BssClient:
+        return BssClient(self._transport("bss"))
+
+    @cached_property
+    def boot_service(self) -> BootServiceClient:
+        return BootServiceClient(self._transport("boot-service"))
+
+    @cached_property
+    def cloud_init(self) -> CloudInitClient:
+        return CloudInitClient(self._transport("cloud-init"))
+
+    @cached_property
+    def pcs(self) -> PcsClient:
+        return PcsClient(self._transport("pcs"))
+
+    @cached_property
+    def boot(self) -> BootStore:
+        """Where each node's boot is kept."""
+        from ..backends import boot_store
+
+        return boot_store(self.config.boot_backend, self)
 
     @property
     def cluster(self) -> str:
-        """What tells one cluster from another: the BSS that holds its boot parameters."""
-        return self.bss.transport.base_url
+        """What tells one cluster from another: the store that holds its nodes' boot."""
+        return self.boot.identity
 
     def close(self) -> None:
-        for client in (self.smd, self.bss, self.cloud_init, self.pcs):
-            client.transport.close()
+        for transport in self._transports:
+            transport.close()
 
     def __enter__(self) -> Services:
         return self

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from typing import Any
 
+from ..backends import keeps_fetch_history
 from ..clients.services import Services
 from ..errors import InvalidInputError, OchamiError
-from ..models.owner import bss_owner
 from ..models.problems import Problem
 from ..models.session import (
     BootSessionSpec,
@@ -73,6 +73,9 @@ class SessionLifecycle:
         unlimited = missing_limit(spec.operation, spec.limit, settings.session_limit_required)
         if unlimited is not None:
             return inputs, [*problems, unlimited]
+        problems += boot_proof_problems(spec, settings.boot_backend)
+        if problems:
+            return inputs, problems
         if not settings.verify_targets or unchanged(
             olds,
             recorded_spec(BootSessionSpec, SessionInputs.spec_data(olds)),
@@ -259,6 +262,36 @@ def _recorded(journal: SessionJournal, run_id: str | None, status: str) -> None:
         journal.acknowledge(run_id)
 
 
+def boot_proof_problems(spec: BootSessionSpec, backend: str) -> list[Problem]:
+    """What a session asks of its cluster's boot store that the store cannot give: the
+    history of boot-script fetches (BSS keeps one; boot-service none) proves a boot under
+    `booted_when: bootscript`, and tells `boot` which nodes already run the template."""
+    if keeps_fetch_history(backend) or spec.operation not in ("boot", "reboot"):
+        return []
+    store = f"this cluster's boot store, {backend} (ochami:bootBackend), records none"
+    if spec.booted_when == "bootscript":
+        return [
+            Problem(
+                "booted_when",
+                "proves a boot by the node's boot-script fetch, and " + store + ": set"
+                " booted_when to 'cmdline' with a probe_command (the nodes show the kernel"
+                " command line they run), or to 'power'",
+                spec.booted_when,
+            )
+        ]
+    if spec.operation == "boot" and spec.booted_when != "cmdline":
+        return [
+            Problem(
+                "operation",
+                "leaves alone the nodes already on the template's version, told by their"
+                " boot-script fetches, and " + store + ": set booted_when to 'cmdline' with"
+                " a probe_command, so the nodes say what they run",
+                spec.operation,
+            )
+        ]
+    return []
+
+
 def _applied(spec: BootSessionSpec) -> dict[str, str]:
     """Which template, at which version, the session's nodes boot now."""
     return {"template_name": spec.template.name, "template_version": spec.template.version()}
@@ -270,19 +303,20 @@ def _foreign_template(
     """A session re-asserts its template's records in its own stack's name: a template of
     another stack or configuration (copied in through a stack reference or remote state,
     unchanged) would be refused at the write, after the session was recorded as begun. One
-    BSS read."""
+    boot store read."""
     nodes = sorted({n for hosts in hosts_by_set.values() for n in hosts})
     mine = inputs.ownership.deployment
-    owners = {bss_owner(r.params) for r in services.bss.get(nodes).values()}
+    owners = {b.boot.owner for b in services.boot.read(nodes).values()}
     foreign = sorted(
         (o for o in owners if o is not None and o.deployment not in (None, mine)), key=str
     )
     return [
         Problem(
             "template",
-            f"its nodes are booted by {owner} in BSS; a session applies a template of its own"
-            " stack or configuration: declare the template here (a copy, through copyFrom or"
-            " remote state, is a template of this one), or run the session where it is declared",
+            f"its nodes are booted by {owner} in {services.boot.label}; a session applies a"
+            " template of its own stack or configuration: declare the template here (a copy,"
+            " through copyFrom or remote state, is a template of this one), or run the session"
+            " where it is declared",
         )
         for owner in foreign[:1]
     ]

@@ -178,8 +178,8 @@ class TemplateLifecycle:
         return replace(inputs.stake, siblings=siblings)
 
     def read(self, name: str, props: Mapping[str, Any]) -> TemplateRead:
-        """What BSS and cloud-init hold for the template whose inputs (and, once recorded,
-        state) are `props`. Repeatable: it compares with the spec last written, never with
+        """What the boot store and cloud-init hold for the template whose inputs (and, once
+        recorded, state) are `props`. Repeatable: it compares with the spec last written, never with
         inputs an earlier refresh recorded from what it found."""
         before = TemplateState.from_props(props)
         spec_data = before.spec if before else TemplateInputs.spec_data(props)
@@ -195,7 +195,7 @@ class TemplateLifecycle:
         services = self.connector.services(props.get("connection"))
         observed, plan = read_template(services, spec, stake, before.all_hosts() if before else [])
         seen = observed_spec(
-            spec, observed.hosts_by_set, observed.bss, observed.cloud_init, stake.owner
+            spec, observed.hosts_by_set, observed.boots, observed.cloud_init, stake.owner
         )
         if before is None:
             # Read from inputs alone (nothing recorded yet): what it would own comes from its spec.

@@ -44,7 +44,7 @@ class Owner:
         return f"template {self.template!r}{where}"
 
 
-def bss_owner(params: str) -> Owner | None:
+def marked_owner(params: str) -> Owner | None:
     found = owner_of(params)
     return Owner.parse(found) if found else None
 

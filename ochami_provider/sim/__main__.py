@@ -31,6 +31,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", default=None, help="require this bearer token")
     parser.add_argument("--group-prefix", default="", help="prefix of the SMD group labels")
     parser.add_argument(
+        "--generation",
+        choices=("v0.1", "v0.2"),
+        default="v0.1",
+        help="which OpenCHAMI to be: v0.1 (BSS, cloud-init) or v0.2 (boot-service,"
+        " metadata-service); SMD and PCS in both (default v0.1)",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -55,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         artifacts=DEMO_ARTIFACTS,
     )
     fleet.token = args.token
+    fleet.generation = args.generation
     for spec in faults:
         try:
             fleet.faults.add(**spec)  # type: ignore[arg-type]
@@ -62,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(str(error))
     server = SimServer(fleet, port=args.port)
     url = server.start()
-    print(f"OpenCHAMI simulator with {count} nodes at {url}", flush=True)
+    print(f"OpenCHAMI {args.generation} simulator with {count} nodes at {url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

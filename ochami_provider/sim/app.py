@@ -51,16 +51,20 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok", "nodes": len(fleet.nodes)})
 
 
+# The services of each OpenCHAMI generation: v0.2's gateway serves neither BSS's
+# `/boot/v1` nor the cloud-init server's `/cloud-init` (the migration guide).
+_V01 = (*bss.ROUTES, *cloud_init.ROUTES)
+_V02 = (*boot_service.ROUTES, *metadata_service.ROUTES)
+GENERATION_ROUTES = {"v0.1": _V01, "v0.2": _V02, "both": (*_V01, *_V02)}
+
+
 def build_app(fleet: Fleet) -> FaultInjector:
     routes = [
         Route("/healthz", health),
         Route("/sim/nodes/cmdline", cmdlines),
         *smd.ROUTES,
-        *bss.ROUTES,
-        *cloud_init.ROUTES,
         *pcs.ROUTES,
-        *boot_service.ROUTES,
-        *metadata_service.ROUTES,
+        *GENERATION_ROUTES[fleet.generation],
         Route("/artifacts/{path:path}", artifact, methods=["GET", "HEAD"]),
     ]
     app = Starlette(routes=routes)

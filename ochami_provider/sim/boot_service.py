@@ -11,9 +11,10 @@ import re
 from collections.abc import MutableMapping
 
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from .fabrica import Item, handlers
+from .fabrica import Item, error, handlers
 from .http import fleet_of
 
 # pkg/validation: an exact xname, a trailing wildcard at one level, or `default`.
@@ -45,7 +46,24 @@ def _store(request: Request) -> MutableMapping[str, Item]:
 
 _collection, _one = handlers("BootConfiguration", "bootconfiguration", _store, _problem)
 
+
+async def _bootscript(request: Request) -> Response:
+    """GET /bootscript?mac=|host=|nid= (boot-service's modern route): a script for any node it
+    can name, or 400 when the request names none."""
+    query = request.query_params
+    mac, host, nid = (query.get(key, "") for key in ("mac", "host", "nid"))
+    if not (mac or host or nid):
+        return error(
+            400,
+            "Missing node identifier: At least one node identifier (host, mac, or nid) must be"
+            " provided",
+        )
+    script = fleet_of(request).boot_service_script(mac=mac, host=host, nid=nid)
+    return PlainTextResponse(script)
+
+
 ROUTES = [
     Route("/boot-service/bootconfigurations", _collection, methods=["GET", "POST"]),
     Route("/boot-service/bootconfigurations/{uid}", _one, methods=["GET", "PUT", "DELETE"]),
+    Route("/boot-service/bootscript", _bootscript, methods=["GET"]),
 ]

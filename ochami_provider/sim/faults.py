@@ -20,7 +20,7 @@ from typing import Literal
 
 FaultKind = Literal["status", "delay", "reset"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("status", "delay", "reset")
-SERVICES = ("smd", "bss", "cloud-init", "pcs")
+SERVICES = ("smd", "bss", "cloud-init", "pcs", "boot-service", "metadata-service")
 
 
 @dataclass

@@ -12,10 +12,16 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
+from ..models.boot_configuration import BootConfiguration, Selection
 from ..models.records import PCS_OPERATIONS as PCS_CLIENT_OPERATIONS
 from .faults import FaultPlan
+from .ipxe import kernel_command_line
+
+# Which OpenCHAMI the simulator is: v0.1 (SMD, BSS, cloud-init, PCS), v0.2 (SMD, boot-service,
+# metadata-service, PCS), or both at once, its nodes booting from BSS (the tests' default).
+Generation = Literal["v0.1", "v0.2", "both"]
 
 # PCS matches operation names without regard to case.
 PCS_OPERATIONS = {op.lower(): op for op in PCS_CLIENT_OPERATIONS}
@@ -179,6 +185,10 @@ class Fleet:
     # metadata-service (OpenCHAMI v0.2): UID -> Group as the service returns it.
     metadata_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     transitions: dict[str, TransitionRecord] = field(default_factory=dict)
+    generation: Generation = "both"
+    _selection_cache: tuple[tuple[tuple[str, int], ...], Selection] | None = field(
+        default=None, repr=False
+    )
     artifacts: set[str] = field(default_factory=set)
     # Nodes whose next N power tasks fail, and nodes PCS cannot power at all.
     power_failures: dict[str, int] = field(default_factory=dict)
@@ -384,16 +394,70 @@ class Fleet:
         return record
 
     def netboot(self, xname: str) -> None:
-        """The simulated node's firmware: ask the simulated BSS for a boot script by MAC."""
+        """The simulated node's firmware: ask the simulated BSS (boot-service, on OpenCHAMI
+        v0.2) for a boot script by MAC, and run what it gives."""
         node = self.nodes[xname]
-        script = self.boot_script(mac=node.mac, asking=node)
-        kernel = next(
-            (line for line in (script or "").splitlines() if line.startswith("kernel ")), ""
-        )
-        # `kernel --name kernel <url> <parameters> || goto boot_retry`: what the kernel gets.
-        words = kernel.split(" || ")[0].split()[3:]
+        script: str | None
+        if self.generation == "v0.2":
+            script = self.boot_service_script(mac=node.mac, asking=node)
+        else:
+            script = self.boot_script(mac=node.mac, asking=node)
         with self.lock:
-            node.cmdline = f"BOOT_IMAGE={words[0]} {' '.join(words[1:])}" if words else ""
+            node.cmdline = kernel_command_line(script or "")
+
+    def _selection(self) -> Selection:
+        """boot-service's choice over the configurations as they are now, made once per
+        change of them (10,000 nodes powered at once ask 10,000 times)."""
+        key = tuple((uid, id(item)) for uid, item in self.boot_configurations.items())
+        if self._selection_cache is None or self._selection_cache[0] != key:
+            configurations = [
+                BootConfiguration.from_wire(c) for c in self.boot_configurations.values()
+            ]
+            self._selection_cache = (key, Selection(configurations))
+        return self._selection_cache[1]
+
+    def boot_service_script(
+        self, *, mac: str = "", host: str = "", nid: str = "", asking: Node | None = None
+    ) -> str:
+        """The iPXE script boot-service (v0.3.2, without HSM sync: its Node resources are the
+        fleet's nodes) serves: the best-scoring configuration's (`Selection`), its parameters
+        ending with the node's BOOTIF; a script that boots nothing for a node it does not know
+        or has no configuration for (boot-service answers those with a script too)."""
+        with self.lock:
+            node = asking or next(
+                (
+                    n
+                    for n in self.nodes.values()
+                    if (mac and n.mac.lower() == mac.lower())
+                    or (host and n.xname == host)
+                    or (nid and str(n.nid) == nid)
+                ),
+                None,
+            )
+            if node is None:
+                return f"#!ipxe\necho Node resolution failed: {mac or host or nid}\nexit 1\n"
+            selection = self._selection()
+            groups = frozenset(
+                g
+                for g, data in self.groups.items()
+                if selection.uses_groups and node.xname in data["members"]["ids"]
+            )
+        match = selection.selected(node.xname, frozenset({node.mac.lower()}), node.nid, groups)
+        if match is None:
+            return f"#!ipxe\necho Boot service found node {node.xname} but no configuration\n"
+        chosen, _ = match
+        spec = chosen.spec
+        bootif = "01-" + node.mac.lower().replace(":", "-")
+        params = (
+            spec.params if "BOOTIF=" in spec.params else f"{spec.params} BOOTIF={bootif}".strip()
+        )
+        script = f"#!ipxe\n# Configuration: {chosen.name}\ndhcp\nset kernel {spec.kernel}\n"
+        if spec.initrd:
+            script += f"set initrd {spec.initrd}\n"
+        script += f"set params {params}\nkernel ${{kernel}} ${{params}}\n"
+        if spec.initrd:
+            script += "initrd ${initrd}\n"
+        return script + "boot\n"
 
     def boot_script(
         self, *, name: str = "", mac: str = "", bss: str = "", asking: Node | None = None

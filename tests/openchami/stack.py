@@ -27,6 +27,7 @@ import httpx
 from ochami_provider.config import ProviderConfig
 from ochami_provider.sim import Fleet, SimServer
 from ochami_provider.sim.fleet import Node
+from ochami_provider.sim.ipxe import kernel_command_line
 
 from .issuer import TokenIssuer
 from .ports import closed_port, free_port
@@ -290,7 +291,8 @@ class OpenchamiStack:
     def _start_boot_service(self) -> str:
         """OpenCHAMI v0.2's boot-service, on file storage in the work directory. Without
         TokenSmith here it runs without auth (`--enable-auth` needs TokenSmith's JWKS), and
-        without its SMD sync (nothing here asks it for a boot script yet)."""
+        without its SMD sync: the fleet's nodes are posted as its Node resources instead
+        (`_load_boot_service_nodes`), which is what the sync would make of SMD."""
         port = free_port()
         argv = [
             self._bin("boot-service"), "serve",
@@ -302,7 +304,30 @@ class OpenchamiStack:
             "--enable-legacy-api=false",
             "--enable-metrics=false",
         ]  # fmt: skip
-        return self._launch("boot-service", argv, {}, port, "/health")
+        url = self._launch("boot-service", argv, {}, port, "/health")
+        self._load_boot_service_nodes(url)
+        return url
+
+    def _load_boot_service_nodes(self, url: str) -> None:
+        """One Node resource per node (xname, NID, boot MAC, role, groups): what boot-service
+        resolves a `/bootscript?mac=` request to before it scores its configurations."""
+        groups: dict[str, list[str]] = {}
+        for label, data in self.fleet.groups.items():
+            for member in data["members"]["ids"]:
+                groups.setdefault(member, []).append(label)
+        with httpx.Client(base_url=url, timeout=10) as client:
+            for node in self.fleet.nodes.values():
+                spec = {
+                    "xname": node.xname,
+                    "nid": node.nid,
+                    "bootMac": node.mac.lower(),
+                    "role": node.role,
+                    "groups": groups.get(node.xname, []),
+                }
+                created = client.post(
+                    "/nodes", json={"metadata": {"name": node.xname}, "spec": spec}
+                )
+                created.raise_for_status()
 
     def _start_smd(self) -> str:
         port = free_port()
@@ -373,13 +398,24 @@ class OpenchamiStack:
 
     # -- the fleet ---------------------------------------------------------------------------
     def _netboot(self, xname: str) -> None:
-        """A node's firmware once it is on: ask BSS for its boot script by MAC, as iPXE does."""
-        httpx.get(
-            self.bss_url + "/boot/v1/bootscript",
-            params={"mac": self.fleet.nodes[xname].mac, "arch": "x86_64"},
-            timeout=10,
-            verify=ssl.create_default_context(cafile=str(self.ca_bundle)),
-        )
+        """A node's firmware once it is on: ask BSS (boot-service, when the fleet is OpenCHAMI
+        v0.2) for its boot script by MAC, as iPXE does, and boot what it gives: the node's
+        command line is the script's, as a probe of `/proc/cmdline` would read it."""
+        node = self.fleet.nodes[xname]
+        if self.fleet.generation == "v0.2":
+            answer = httpx.get(
+                self.boot_service_url + "/bootscript", params={"mac": node.mac}, timeout=10
+            )
+        else:
+            answer = httpx.get(
+                self.bss_url + "/boot/v1/bootscript",
+                params={"mac": node.mac, "arch": "x86_64"},
+                timeout=10,
+                verify=ssl.create_default_context(cafile=str(self.ca_bundle)),
+            )
+        script = answer.text if answer.status_code == 200 else ""
+        with self.fleet.lock:
+            node.cmdline = kernel_command_line(script)
 
     def _load_fleet(self) -> None:
         """Components, their interfaces and groups: what discovery would have put in SMD."""

@@ -1,0 +1,30 @@
+"""The backends behind each port, registered under the names stack config gives them
+(`ochami:bootBackend`): to add one, write its adapter module and add its row here (and a
+simulator module under `sim/`). The pattern is reframe's backend registry
+(`reframe/core/backends.py`): configuration names a backend, the registry finds its class."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .boot_service import BootServiceStore
+from .bss import BssStore
+
+if TYPE_CHECKING:
+    from ..clients.services import Services
+    from ..ports import BootStore
+
+BOOT_STORES: dict[str, type[BssStore] | type[BootServiceStore]] = {
+    BssStore.backend: BssStore,
+    BootServiceStore.backend: BootServiceStore,
+}
+
+
+def boot_store(name: str, services: Services) -> BootStore:
+    """The boot store `name` over this cluster's clients (ProviderConfig validated the name)."""
+    return BOOT_STORES[name].over(services)
+
+
+def keeps_fetch_history(name: str) -> bool:
+    """Whether the boot store `name` records when each node fetched its boot script."""
+    return BOOT_STORES[name].keeps_fetch_history

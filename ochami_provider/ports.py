@@ -1,0 +1,67 @@
+"""The ports the core owns: what it needs of a cluster's services, in its own words. Each
+OpenCHAMI service is an adapter behind one (`ochami_provider/backends/`), chosen by name per
+cluster (`ochami:bootBackend`); the writer, the session runner and the lifecycles call these,
+never a service's client.
+
+The model is reframe's scheduler backends (`reframe/core/schedulers/__init__.py` and
+`reframe/core/backends.py`): an abstract interface the framework drives, one module per
+backend, registered under the name users configure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from .models.boot import Boot, BootWrite, NodeBoot, StoreStep
+
+
+class BootStore(Protocol):
+    """Where each node's boot is stored and served from (BSS, boot-service)."""
+
+    # The name stack config gives it (`bss`, `boot-service`) and how messages name it.
+    backend: str
+    label: str
+    # Whether it records when each node fetched its boot script (`last_fetches`).
+    keeps_fetch_history: bool
+    # Whether `render_problem` can tell, before nodes are powered, that a script will fail
+    # (boot-service answers every request with a script, an error script when it must).
+    renders_ahead: bool
+
+    @property
+    def identity(self) -> str:
+        """What tells this cluster's store from another's (its base URL)."""
+        ...
+
+    def read(
+        self, nodes: Sequence[str], wanted: Mapping[str, Boot] | None = None
+    ) -> dict[str, NodeBoot]:
+        """What each of `nodes` boots (the ones with nothing stored are left out); `wanted`
+        (what the template would write) tells which of several entries to show: the one that
+        differs from it, so an edit under any key shows as drift. Requests: constant in the
+        number of nodes."""
+        ...
+
+    def read_all(self) -> dict[str, NodeBoot]:
+        """What every node the store holds boots."""
+        ...
+
+    def write_steps(
+        self, writes: Sequence[BootWrite], before: Mapping[str, NodeBoot]
+    ) -> list[StoreStep]:
+        """The writes that make each `BootWrite`'s nodes boot its `boot`, each with its undo;
+        `before` is what `read` found."""
+        ...
+
+    def remove_steps(self, nodes: Sequence[str], before: Mapping[str, NodeBoot]) -> list[StoreStep]:
+        """The writes that take `nodes`' entries out, each with its undo."""
+        ...
+
+    def last_fetches(self) -> Mapping[str, int] | None:
+        """When each node last fetched its boot script (Unix seconds), or None when the store
+        records nothing of it (then a session cannot use `booted_when: bootscript`)."""
+        ...
+
+    def render_problem(self, node: str, mac: str | None) -> str | None:
+        """Why the store cannot render `node`'s boot script now (its own words), else None."""
+        ...

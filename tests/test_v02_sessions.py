@@ -1,0 +1,164 @@
+"""Templates and sessions on OpenCHAMI v0.2 (issue 22): the simulator as v0.2 (boot-service,
+metadata-service; no `/boot/v1`), its nodes booting from boot-service's `/bootscript?mac=`
+as iPXE does, the sessions proving boots by the nodes' own command line. What boot-service
+cannot tell (it keeps no fetch history) is refused at check, naming the backend."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from ochami_provider import BootSessionProvider, BootTemplateProvider
+from ochami_provider.clients import Services
+from ochami_provider.config import ProviderConfig
+from ochami_provider.node_status import gather
+from ochami_provider.sim import Fleet, SimServer
+from tests.conftest import nodes, template_props
+
+V02 = {"bootBackend": "boot-service"}
+
+
+@pytest.fixture
+def v02() -> Iterator[tuple[Fleet, SimServer]]:
+    fleet = Fleet.generate(16, groups={"compute": range(4, 16), "login": range(4)})
+    fleet.generation = "v0.2"
+    with SimServer(fleet) as sim:
+        yield fleet, sim
+
+
+def _pdsh(sim: SimServer) -> str:
+    module = f"{shlex.quote(sys.executable)} -m ochami_provider.sim.pdsh --sim {sim.url}"
+    return f'{module} -w "$OCHAMI_NODES" cat /proc/cmdline'
+
+
+def _template(sim: SimServer) -> dict[str, Any]:
+    props = template_props(sim.url, cloud_init=None)
+    props["connection"] = {"uri": sim.url, "verifyArtifacts": False, **V02}
+    template = BootTemplateProvider().create(BootTemplateProvider().check({}, props).inputs).outs
+    assert template is not None
+    return template
+
+
+def _session_check(sim: SimServer, template: dict[str, Any], **extra: Any) -> Any:
+    session = {
+        "name": "reboot-compute",
+        "template": {k: template[k] for k in ("name", "description", "boot_sets", "cloud_init")},
+        "operation": "reboot",
+        "poll_interval_seconds": 0.05,
+        "connection": {"uri": sim.url, **V02},
+        **extra,
+    }
+    return BootSessionProvider().check({}, session)
+
+
+def _run(sim: SimServer, template: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    checked = _session_check(sim, template, **extra)
+    assert not checked.failures, checked.failures
+    outs = BootSessionProvider().create(checked.inputs).outs
+    assert outs is not None
+    return outs
+
+
+def test_the_simulator_serves_one_generation_or_the_other(v02: tuple[Fleet, SimServer]) -> None:
+    _, sim = v02
+    assert httpx.get(sim.url + "/boot/v1/bootparameters").status_code == 404
+    assert httpx.get(sim.url + "/cloud-init/admin/groups").status_code == 404
+    assert httpx.get(sim.url + "/boot-service/bootconfigurations").status_code == 200
+    v01 = Fleet.generate(2)
+    v01.generation = "v0.1"
+    with SimServer(v01) as old:
+        assert httpx.get(old.url + "/boot-service/bootconfigurations").status_code == 404
+        assert httpx.get(old.url + "/boot/v1/bootparameters").status_code == 200
+
+
+def test_a_reboot_session_boots_the_nodes_from_boot_service_and_sees_them_run_it(
+    v02: tuple[Fleet, SimServer],
+) -> None:
+    fleet, sim = v02
+    template = _template(sim)
+    assert fleet.bootparams == {} and len(fleet.boot_configurations) == 1
+    outs = _run(sim, template, booted_when="cmdline", probe_command=_pdsh(sim))
+    assert outs["status"] == "completed", outs["error_message"]
+    compute = sorted(fleet.groups["compute"]["members"]["ids"])
+    assert nodes(outs["results"]["succeeded"]) == compute
+    for node in compute:
+        cmdline = fleet.nodes[node].cmdline
+        assert f"ochami.version={template['version']}" in cmdline
+        assert "ochami.session=reboot-compute" in cmdline  # the session's configuration
+        assert "BOOTIF=01-" in cmdline  # boot-service's own addition
+    # The session moved its nodes into a configuration of its own; none is left targeting
+    # nothing (a catch-all).
+    labels = [c["metadata"]["labels"] for c in fleet.boot_configurations.values()]
+    assert [lab["ochami.session"] for lab in labels] == ["reboot-compute"]
+
+
+def test_boot_leaves_alone_the_nodes_that_run_the_template_by_their_own_word(
+    v02: tuple[Fleet, SimServer],
+) -> None:
+    """BOS's `boot` with no fetch history to read: the probe tells which nodes already run
+    this version; they are not powered (no reboot nobody asked for)."""
+    fleet, sim = v02
+    template = _template(sim)
+    first = _run(sim, template, booted_when="cmdline", probe_command=_pdsh(sim))
+    assert first["status"] == "completed", first["error_message"]
+    transitions = len(fleet.transitions)
+    again = _run(
+        sim,
+        template,
+        name="boot-compute",
+        operation="boot",
+        booted_when="cmdline",
+        probe_command=_pdsh(sim),
+    )
+    assert again["status"] == "completed", again["error_message"]
+    assert again["results"]["steps"] == {"left alone": 12}
+    assert len(fleet.transitions) == transitions  # nothing powered
+    # One node powered off by hand: only it is powered on.
+    off = sorted(fleet.groups["compute"]["members"]["ids"])[0]
+    fleet.nodes[off].power = "off"
+    fleet.nodes[off].cmdline = ""
+    third = _run(
+        sim,
+        template,
+        name="boot-compute-2",
+        operation="boot",
+        booted_when="cmdline",
+        probe_command=_pdsh(sim),
+    )
+    assert third["status"] == "completed", third["error_message"]
+    assert third["results"]["steps"] == {"left alone": 11, "On": 1}
+    assert len(fleet.transitions) == transitions + 1
+
+
+def test_what_boot_service_cannot_prove_is_refused_at_check_naming_the_backend(
+    v02: tuple[Fleet, SimServer],
+) -> None:
+    _, sim = v02
+    template = _template(sim)
+    default = _session_check(sim, template)  # booted_when: bootscript
+    assert [f.property for f in default.failures] == ["booted_when"]
+    assert "boot-service (ochami:bootBackend), records none" in default.failures[0].reason
+    boot = _session_check(sim, template, operation="boot", booted_when="power")
+    assert [f.property for f in boot.failures] == ["operation"]
+    assert "leaves alone the nodes already on the template's version" in boot.failures[0].reason
+    assert _session_check(sim, template, booted_when="power").failures == []
+    shutdown = _session_check(sim, template, operation="shutdown")
+    assert shutdown.failures == []  # proves nothing by a boot
+
+
+def test_status_reads_what_boot_service_serves_each_node(v02: tuple[Fleet, SimServer]) -> None:
+    fleet, sim = v02
+    template = _template(sim)
+    config = ProviderConfig.model_validate({"uri": sim.url, **V02})
+    with Services.from_config(config) as services:
+        found = gather(services)
+    compute = set(fleet.groups["compute"]["members"]["ids"])
+    assert {s.node for s in found if s.template == "compute"} == compute
+    assert {s.version for s in found if s.node in compute} == {template["version"]}
+    assert {s.template for s in found if s.node not in compute} == {None}
+    assert {s.last_bootscript_fetch for s in found} == {None}  # boot-service records none
