@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         # The provider's progress lines would drown the report.
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             applies.append(session_apply.apply_once(nodes, with_baseline=not args.no_baseline))
+    for nodes in (n for n in args.sizes if n in (100, 10_000)):
+        print(f"session apply on OpenCHAMI v0.2, {nodes} nodes", file=sys.stderr)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            applies.append(session_apply.apply_once(nodes, with_baseline=False, generation="v0.2"))
     previews = []
     groups = max(args.previews, default=0)
     for count in args.previews:
@@ -104,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## One session apply",
         "",
-        f"A template for every node (one group), then a reboot session. Each node takes"
+        f"A template for every node (one group), then a reboot session; on OpenCHAMI v0.1 (BSS,"
+        " cloud-init) and, at 100 and 10,000 nodes, on v0.2 (boot-service, no group data)."
+        f" Each node takes"
         f" {session_apply.POWER_DELAY:g} s to",
         f"settle in the simulated PCS (the physical part); sessions poll every"
         f" {session_apply.POLL_SECONDS:g} s. Overhead",

@@ -1,6 +1,8 @@
 """One session apply (template written, then a reboot of every node) at fleet sizes 100 to
-10,000: requests per service, our overhead (wall time minus the simulated power delay), and
-the same change done the way sites do it today (baseline.per_node_loop)."""
+10,000, on OpenCHAMI v0.1 (BSS, cloud-init) and v0.2 (boot-service; no group data, as
+metadata-service is not written yet): requests per service, our overhead (wall time minus the
+simulated power delay), and the same change done the way sites do it today
+(baseline.per_node_loop, v0.1 only)."""
 
 from __future__ import annotations
 
@@ -27,38 +29,51 @@ class ApplyResult:
     template: Run
     session: Run
     baseline: Run | None
+    generation: str = "v0.1"
 
 
-def _template_props(url: str) -> dict[str, Any]:
-    return {
+def _connection(url: str, generation: str) -> dict[str, Any]:
+    v02 = {"bootBackend": "boot-service"} if generation == "v0.2" else {}
+    return {"uri": url, **v02}
+
+
+def _template_props(url: str, generation: str = "v0.1") -> dict[str, Any]:
+    props: dict[str, Any] = {
         "name": "compute",
         "boot_sets": {
             "compute": {"kernel": KERNEL, "kernel_parameters": PARAMS, "node_groups": ["compute"]}
         },
-        "cloud_init": {"user_data": USER_DATA},
-        "connection": {"uri": url, "verifyArtifacts": False},
+        "connection": {**_connection(url, generation), "verifyArtifacts": False},
     }
+    if generation == "v0.1":
+        props["cloud_init"] = {"user_data": USER_DATA}
+    return props
 
 
-def _session_props(url: str, template: dict[str, Any]) -> dict[str, Any]:
+def _session_props(url: str, template: dict[str, Any], generation: str) -> dict[str, Any]:
     return {
         "name": "reboot-compute",
         "template": {k: template[k] for k in SPEC_KEYS if k in template},
         "operation": "reboot",
         "poll_interval_seconds": POLL_SECONDS,
         "timeout_seconds": 3600,
-        "connection": {"uri": url},
+        # boot-service keeps no fetch history; PCS's word is the proof there.
+        **({"booted_when": "power"} if generation == "v0.2" else {}),
+        "connection": _connection(url, generation),
     }
 
 
-def apply_once(nodes: int, *, with_baseline: bool) -> ApplyResult:
+def apply_once(nodes: int, *, with_baseline: bool, generation: str = "v0.1") -> ApplyResult:
     fleet = Fleet.generate(nodes, power_delay=POWER_DELAY)
+    fleet.generation = "v0.2" if generation == "v0.2" else "both"
     with SimServer(fleet) as sim:
         templates, sessions = BootTemplateProvider(), BootSessionProvider()
-        inputs = templates.check({}, _template_props(sim.url)).inputs
+        inputs = templates.check({}, _template_props(sim.url, generation)).inputs
         created, template_run = timed(fleet, lambda: templates.create(inputs).outs)
         assert created is not None and created["node_count"] == nodes
-        session_inputs = sessions.check({}, _session_props(sim.url, created)).inputs
+        checked = sessions.check({}, _session_props(sim.url, created, generation))
+        assert not checked.failures, checked.failures
+        session_inputs = checked.inputs
         outs, session_run = timed(fleet, lambda: sessions.create(session_inputs).outs)
         assert outs is not None and outs["status"] == "completed", outs
         baseline_run = None
@@ -72,16 +87,16 @@ def apply_once(nodes: int, *, with_baseline: bool) -> ApplyResult:
                 ),
             )
             assert len(fleet.bootparams) == nodes
-    return ApplyResult(nodes, template_run, session_run, baseline_run)
+    return ApplyResult(nodes, template_run, session_run, baseline_run, generation)
 
 
 def table(results: list[ApplyResult]) -> list[str]:
-    services = ("smd", "bss", "cloud-init", "pcs")
+    services = ("smd", "bss", "cloud-init", "boot-service", "pcs")
     lines = [
-        "| nodes | what | "
+        "| nodes | OpenCHAMI | what | "
         + " | ".join(f"{s} requests" for s in services)
         + " | wall s | overhead s (wall − power delay) | overhead per node µs |",
-        "|---:|---|" + "---:|" * (len(services) + 3),
+        "|---:|---|---|" + "---:|" * (len(services) + 3),
     ]
     for r in results:
         both = Run(r.template.seconds + r.session.seconds, r.template.requests + r.session.requests)
@@ -96,7 +111,7 @@ def table(results: list[ApplyResult]) -> list[str]:
             counts = per_service(run.requests)
             overhead = run.seconds - (POWER_DELAY if powered else 0.0)
             lines.append(
-                f"| {r.nodes:,} | {label} | "
+                f"| {r.nodes:,} | {r.generation} | {label} | "
                 + " | ".join(str(counts.get(s, 0)) for s in services)
                 + f" | {run.seconds:.2f} | {overhead:.2f} | {overhead / r.nodes * 1e6:,.0f} |"
             )

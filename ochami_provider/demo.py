@@ -11,6 +11,7 @@ import json
 
 from .clients import Services
 from .config import ProviderConfig
+from .errors import NotFoundError
 from .models.boot import Boot
 from .nodesets import compact
 
@@ -30,7 +31,16 @@ def main(argv: list[str] | None = None) -> None:
         for boot, nodes in batches.items():
             print(f"  {len(nodes)} nodes ({compact(nodes)}): kernel={boot.kernel}")
             print(f"      initrd={boot.initrd}\n      params={boot.params}")
-        for name, group in services.cloud_init.list_groups().items():
+        if args.boot_backend == "boot-service":
+            for found in services.boot_service.list():
+                labels = ", ".join(f"{k}={v}" for k, v in sorted(found.labels.items()) if v)
+                print(f"  configuration {found.name} ({found.uid}): {labels}")
+        try:
+            groups = services.cloud_init.list_groups()
+        except NotFoundError:
+            print("cloud-init: no cloud-init server here (OpenCHAMI v0.2)")
+            return
+        for name, group in groups.items():
             print(f"cloud-init group {name}: meta-data {json.dumps(group.meta_data)}")
             for line in group.file.text().splitlines():
                 print(f"      {line}")

@@ -42,6 +42,8 @@ class NodeStatus:
     power: str
     # Unix seconds of its last boot-script fetch BSS recorded, or None.
     last_bootscript_fetch: int | None
+    # The boot store, where it records no fetches (boot-service): "never" would be a lie.
+    unrecorded_by: str | None = None
 
     def as_json(self) -> dict[str, object]:
         found = asdict(self)
@@ -86,7 +88,8 @@ def gather(
         known = [n for n in known if n in wanted]
     known = sorted(set(known))
     boots = services.boot.read_all()
-    fetched = services.boot.last_fetches() or {}
+    history = services.boot.last_fetches()
+    fetched = history or {}
     power = services.pcs.power_states(known)
     found = []
     for node in known:
@@ -108,6 +111,7 @@ def gather(
                 kernel=record.kernel if record is not None else None,
                 power=power.get(node, "undefined"),
                 last_bootscript_fetch=fetched.get(node),
+                unrecorded_by=services.boot.label if history is None else None,
             )
         )
     return found
@@ -115,7 +119,7 @@ def gather(
 
 def rows(statuses: Iterable[NodeStatus]) -> list[StatusRow]:
     """One row per template, kernel and power state; the fetch column spans the row's earliest
-    and latest boot-script fetch (to the minute)."""
+    and latest boot-script fetch (to the minute), where the boot store records them."""
     groups: dict[tuple[str, str, str, str, str, str], list[NodeStatus]] = {}
     for status in statuses:
         key = (
@@ -131,6 +135,9 @@ def rows(statuses: Iterable[NodeStatus]) -> list[StatusRow]:
     for (template, boot_set, version, session, kernel, power), members in sorted(groups.items()):
         times = sorted(s.last_bootscript_fetch for s in members if s.last_bootscript_fetch)
         span = _minute(times[0]) if times else "never"
+        unrecorded = {s.unrecorded_by for s in members}
+        if None not in unrecorded:
+            span = f"not recorded ({', '.join(sorted(map(str, unrecorded)))} keeps none)"
         if times and _minute(times[-1]) != span:
             span += f" .. {_minute(times[-1])}"
         if times and len(times) < len(members):

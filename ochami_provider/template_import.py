@@ -64,7 +64,7 @@ def _from_markers(services: Services, name: str, owner: Owner) -> ImportedTempla
             " made by hand: <name>:<group>[,<group>])",
         )
     cloud_init: dict[str, Any] | None = None
-    for label, group in sorted(services.cloud_init.list_groups().items()):
+    for label, group in sorted(_group_data(services).items()):
         if group_owner(group.description) != owner:
             continue
         members = set(services.smd.get_group(label).members.ids)
@@ -132,6 +132,16 @@ def _from_groups(services: Services, name: str, groups: list[str]) -> ImportedTe
         {"name": name, "boot_sets": boot_sets, "cloud_init": cloud_init}
     )
     return ImportedTemplate(spec, adopted)
+
+
+def _group_data(services: Services) -> dict[str, CloudInitGroup]:
+    """Every group's cloud-init data; none where the cluster has no cloud-init server (an
+    OpenCHAMI v0.2 cluster, whose gateway answers 404 there): boot settings alone are
+    imported."""
+    try:
+        return services.cloud_init.list_groups()
+    except NotFoundError:
+        return {}
 
 
 def _boot(record: Boot) -> dict[str, Any]:

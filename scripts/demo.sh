@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The main job: a real `pulumi up` of the sample stack against the embedded OpenCHAMI simulator.
+# The main job: a real `pulumi up` of the sample stacks against the embedded OpenCHAMI
+# simulators: cluster-a on OpenCHAMI v0.1 (BSS, cloud-init), cluster-b on v0.2 (boot-service),
+# its template copied from cluster-a's through a StackReference.
 # With --lab: cluster-a's templates and session against the real SMD, BSS and cloud-init server,
 # on two QEMU VMs that network-boot from BSS; shows what each VM booted beside `ochami-boot status`.
 set -euo pipefail
@@ -37,10 +39,10 @@ if [ "${1:-}" = "--lab" ]; then
   pulumi destroy --yes --non-interactive >/dev/null
   exit 0
 fi
-# Two clusters, each with its own OpenCHAMI: cluster-a on 27780, cluster-b on 27781.
+# Two clusters, each with its own OpenCHAMI: cluster-a (v0.1) on 27780, cluster-b (v0.2) on 27781.
 python -m ochami_provider.sim --nodes 64 --port 27780 &
 SIM_A=$!
-python -m ochami_provider.sim --nodes 32 --port 27781 --group-prefix b- &
+python -m ochami_provider.sim --nodes 32 --port 27781 --group-prefix b- --generation v0.2 &
 SIM_B=$!
 trap 'kill $SIM_A $SIM_B 2>/dev/null; rm -rf "$WORK"' EXIT
 python - <<'PY'
@@ -57,13 +59,14 @@ PY
 pulumi login --non-interactive "file://$WORK" >/dev/null
 for cluster in cluster-a cluster-b; do
   port=$([ "$cluster" = cluster-a ] && echo 27780 || echo 27781)
-  echo "=== $cluster: pulumi up"
+  backend=$([ "$cluster" = cluster-a ] && echo bss || echo boot-service)
+  echo "=== $cluster: pulumi up (boot settings in $backend)"
   pulumi stack select --create --non-interactive "$cluster" >/dev/null
   pulumi up --yes --non-interactive --diff
   echo "--- what $cluster's OpenCHAMI holds now"
-  python -m ochami_provider.demo "http://127.0.0.1:$port"
+  python -m ochami_provider.demo "http://127.0.0.1:$port" --boot-backend "$backend"
   echo "--- ochami-boot status: what each node boots, its power, its last boot-script fetch"
-  ochami-boot status --uri "http://127.0.0.1:$port"
+  ochami-boot status --uri "http://127.0.0.1:$port" --boot-backend "$backend"
   echo "--- $cluster session outputs"
   pulumi stack output --json | python -c 'import json,sys; o=json.load(sys.stdin); [print(k, "=", json.dumps(v)[:200]) for k, v in o.items() if k.startswith("session:")]'
 done

@@ -165,3 +165,60 @@ def test_sessions_boot_real_vms_from_the_real_bss(
             assert {r.kernel for r in records.values()} == {vms.artifact_url("vmlinuz-missing")}
     finally:
         project.run("destroy", "--yes", check=False)
+
+
+def test_sessions_boot_real_vms_from_the_real_boot_service(
+    tmp_path: Path, lab: tuple[OpenchamiStack, Lab]
+) -> None:
+    """OpenCHAMI v0.2 on the same VMs: the template is a configuration of the real
+    boot-service, the VMs' firmware asks its `/bootscript?mac=`, the reboot is proved by each
+    VM's own command line; a `boot` after it powers nothing."""
+    stack, vms = lab
+    nodes = sorted(stack.fleet.nodes)
+    assert stack.token is not None
+    connection = {f"ochami:{k}": v for k, v in stack.connection().items()}
+    connection["ochami:caBundle"] = str(stack.ca_bundle)
+    connection["ochami:bootBackend"] = "boot-service"
+    project = Project(tmp_path, stack.pcs_url, connection)
+    project.write_config("unused")
+    project.run("stack", "init", STACK)
+    project.run("config", "set", "--secret", "ochami:token", stack.token)
+    probe = (
+        f"PYTHONPATH={ROOT} {sys.executable} -m tests.lab.probe --lab {vms.workdir}"
+        ' -w "$OCHAMI_NODES" cat /proc/cmdline'
+    )
+    by_cmdline = {"booted_when": "cmdline", "probe_command": probe, "max_retries": 0}
+    _edit_stack(project, lambda c: c.update(_config(vms, "vmlinuz", **by_cmdline)))
+    stack.fleet.generation = "v0.2"
+    try:
+        with Services.from_config(stack.config(bootBackend="boot-service")) as services:
+            started = time.monotonic()
+            project.run("up", "--yes")
+            seconds = time.monotonic() - started
+            assert project.outputs()["session:boot-compute:status"] == "completed"
+            vms.wait_up(nodes)
+            version = project.outputs()["template:compute-image:version"]
+            for node in nodes:
+                console = vms.console(node)
+                cmdline = next(line for line in console.splitlines() if line.startswith(CMDLINE))
+                words = cmdline.split()
+                assert OWNER in words and f"ochami.version={version}" in words
+                # boot-service's own addition: the boot interface.
+                mac = stack.fleet.nodes[node].mac.lower().replace(":", "-")
+                assert f"BOOTIF=01-{mac}" in words
+                print(f"{node}: booted from boot-service in {vms.boot_seconds(node):.1f} s")
+            print(f"reboot from boot-service, proved by /proc/cmdline: {seconds:.1f} s (up)")
+            assert services.bss.get(nodes) == {}  # nothing of it in BSS
+            booted = {n: vms.vms[n].process for n in nodes}
+
+            _edit_stack(
+                project,
+                lambda c: c["ochami-boot:sessions"]["boot-compute"].update(operation="boot"),
+            )
+            project.run("up", "--yes")
+            results = project.outputs()["session:boot-compute:results"]
+            assert results["steps"] == {"left alone": 2}, results
+            assert all(vms.vms[n].process is booted[n] and vms.running(n) for n in nodes)
+    finally:
+        project.run("destroy", "--yes", check=False)
+        stack.fleet.generation = "both"

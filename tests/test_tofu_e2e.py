@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -440,3 +441,66 @@ def test_a_state_recorded_by_an_earlier_version_loads_and_its_upgrade_writes_not
     assert fleet.count(writes_only=True) == writes and len(fleet.transitions) == transitions
     code, out = config.plan_exit()
     assert code == 0, out
+
+
+def _on_v02(main_tf: str, pdsh: str) -> str:
+    """main.tf for OpenCHAMI v0.2: no group data (metadata-service is not written yet), the
+    session proving boots by the nodes' command line (boot-service keeps no fetch history)."""
+    without_group_data = "\n".join(
+        line for line in main_tf.splitlines() if "cloud_init_" not in line
+    )
+    return without_group_data.replace(
+        "  poll_interval_seconds = 0.1\n",
+        "  poll_interval_seconds = 0.1\n"
+        '  booted_when           = "cmdline"\n'
+        f"  probe_command         = {json.dumps(pdsh)}\n",
+    )
+
+
+def test_a_configuration_on_boot_service_plans_applies_imports_and_destroys(
+    tmp_path: Path, engine: str
+) -> None:
+    """The provider block's `boot_backend = "boot-service"`: the same lifecycle on OpenCHAMI
+    v0.2's boot-service (the simulator as v0.2, whose nodes boot from it)."""
+    fleet = Fleet.generate(8, groups={"compute": range(8)}, power_delay=0.01)
+    fleet.generation = "v0.2"
+    fleet.token = TOKEN
+    with SimServer(fleet) as sim:
+        pdsh = (
+            f"{shlex.quote(sys.executable)} -m ochami_provider.sim.pdsh --sim {sim.url}"
+            ' -w "$OCHAMI_NODES" cat /proc/cmdline'
+        )
+        config = _configuration(tmp_path, engine)
+        config.write({"uri": sim.url, "boot_backend": "boot-service"}, "console=ttyS0 quiet")
+        main = config.path / "main.tf"
+        main.write_text(_on_v02(main.read_text(), pdsh))
+        settings = _sim_settings(sim).merged({"boot_backend": "boot-service"})
+        with Services.from_config(settings) as services:
+            nodes = sorted(fleet.nodes)
+            config.run("init", "-input=false")
+            assert config.plan_exit()[0] == 2
+            assert fleet.boot_configurations == {}, "a plan wrote to boot-service"
+            config.run("apply", "-auto-approve", "-input=false")
+            outputs = json.loads(config.run("output", "-json").stdout)
+            assert outputs["session"]["value"] == "completed"
+            version = outputs["version"]["value"]
+            assert all(f"ochami.version={version}" in fleet.nodes[n].cmdline for n in nodes)
+            assert services.bss.get(nodes) == {}
+            code, out = config.plan_exit()
+            assert code == 0, out
+            # A hand edit of our configuration (the session's, which holds the nodes it booted)
+            # is drift; apply puts the template back.
+            ours = next(iter(services.boot_service.list()))
+            edited = ours.spec.model_copy(update={"kernel": "http://h/hand"})
+            services.boot_service.update(ours.uid, ours.name, {}, edited)
+            code, out = config.plan_exit()
+            assert code == 2 and "http://h/hand" in out, out
+            config.run("apply", "-auto-approve", "-input=false")
+            kernels = {b.boot.kernel for b in services.boot.read(nodes).values()}
+            assert kernels == {"http://images.example/vmlinuz"}
+            config.run("state", "rm", "ochami_boot_template.compute")
+            config.run("import", "-input=false", "ochami_boot_template.compute", "compute-image")
+            shown = config.run("state", "show", "ochami_boot_template.compute").stdout
+            assert "node_list" in shown or "node_groups" in shown
+            config.run("destroy", "-auto-approve", "-input=false")
+            assert services.boot_service.list() == []

@@ -16,7 +16,7 @@ import pytest
 from ochami_provider import BootSessionProvider, BootTemplateProvider
 from ochami_provider.clients import Services
 from ochami_provider.config import ProviderConfig
-from ochami_provider.node_status import gather
+from ochami_provider.node_status import gather, rows
 from ochami_provider.sim import Fleet, SimServer
 from tests.conftest import nodes, template_props
 
@@ -162,3 +162,34 @@ def test_status_reads_what_boot_service_serves_each_node(v02: tuple[Fleet, SimSe
     assert {s.version for s in found if s.node in compute} == {template["version"]}
     assert {s.template for s in found if s.node not in compute} == {None}
     assert {s.last_bootscript_fetch for s in found} == {None}  # boot-service records none
+    assert {r.last_fetch for r in rows(found)} == {"not recorded (boot-service keeps none)"}
+
+
+def _requests_for(size: int) -> dict[str, int]:
+    """Requests per service and method for a template and a reboot session over `size` nodes
+    on OpenCHAMI v0.2, the session proving boots by the probe."""
+    fleet = Fleet.generate(size, power_delay=0.0)
+    fleet.generation = "v0.2"
+    with SimServer(fleet) as sim:
+        template = _template(sim)
+        assert template["node_count"] == size
+        fleet.requests.clear()
+        outs = _run(sim, template, booted_when="cmdline", probe_command=_pdsh(sim))
+        assert outs["status"] == "completed", outs["error_message"]
+        assert outs["results"]["succeeded_count"] == size
+    counted: dict[str, int] = {}
+    for service, method, _ in fleet.requests:
+        if service:
+            counted[f"{service} {method}"] = counted.get(f"{service} {method}", 0) + 1
+    return counted
+
+
+def test_requests_to_boot_service_do_not_grow_with_the_fleet() -> None:
+    small, large = _requests_for(100), _requests_for(10_000)
+    polls = ("pcs GET",)  # PCS is polled until the transition ends: time, not nodes
+    assert {k: v for k, v in small.items() if k not in polls} == {
+        k: v for k, v in large.items() if k not in polls
+    }
+    assert small["boot-service POST"] == 1  # the session's own configuration
+    # The template's, left with no node (the session took them all): deleted, not a catch-all.
+    assert small["boot-service DELETE"] == 1 and "boot-service PUT" not in small

@@ -136,6 +136,7 @@ class BootServiceStore:
         return self._view(self.client.list(), list(nodes))
 
     def read_all(self) -> dict[str, NodeBoot]:
+        self._macs = None
         configurations = self.client.list()
         macs = self._boot_macs()
         listed = {h for c in configurations for h in c.spec.hosts if h != "*"}

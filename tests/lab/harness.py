@@ -46,12 +46,15 @@ from .image import (
 
 @contextmanager
 def lab_on_real_services(fleet: Fleet, workdir: Path) -> Iterator[tuple[OpenchamiStack, Lab]]:
-    """The real SMD, BSS and cloud-init server with VMs as the fleet's nodes; the cloud-init
-    server names group data by the address the VMs reach it at, as a site sets it."""
+    """The real SMD, BSS, boot-service and cloud-init server with VMs as the fleet's nodes;
+    the cloud-init server names group data by the address the VMs reach it at, as a site sets
+    it. The VMs ask BSS for their boot script, or boot-service when the fleet is OpenCHAMI
+    v0.2 (`fleet.generation`)."""
     with OpenchamiStack(fleet, cloud_init_base_url=CLOUD_INIT_BASE_URL) as stack:
         lab = Lab(
             fleet,
             bss_url=stack.bss_url + "/boot/v1",
+            boot_service_url=stack.boot_service_url,
             cloud_init_url=stack.cloud_init_url,
             workdir=workdir,
             bss_ca_bundle=stack.ca_bundle,
@@ -72,8 +75,10 @@ def ready() -> bool:
 
 @dataclass
 class BootScript:
-    """What iPXE reads from BSS's script: the kernel and initrd URLs, the command line, and the
-    retry path (seconds to sleep, the URL to ask again)."""
+    """What iPXE reads from a boot script: the kernel and initrd URLs, the command line, and
+    the retry path (seconds to sleep, the URL to ask again). BSS writes the URLs into the
+    `kernel` and `initrd` lines; boot-service `set`s variables first (`set kernel <url>`,
+    `set params ...`, then `kernel ${kernel} ${params}`)."""
 
     kernel: str
     initrd: str | None
@@ -84,8 +89,13 @@ class BootScript:
     @classmethod
     def parse(cls, text: str) -> BootScript:
         kernel, initrd, cmdline, sleep, chain = "", None, "", 30.0, ""
+        variables: dict[str, str] = {}
         for line in text.splitlines():
             command, *args = _arguments(line.split("||")[0]) or [""]
+            if command == "set" and len(args) >= 2:
+                variables[args[0]] = " ".join(args[1:])
+                continue
+            args = " ".join(_expanded(a, variables) for a in args).split()
             if command == "kernel" and args:
                 kernel, cmdline = args[0], " ".join(args[1:])
             elif command == "initrd" and args:
@@ -97,6 +107,12 @@ class BootScript:
         if not kernel:
             raise ValueError(f"no kernel line in the boot script:\n{text}")
         return cls(kernel, initrd, cmdline, sleep, chain)
+
+
+def _expanded(word: str, variables: dict[str, str]) -> str:
+    if word.startswith("${") and word.endswith("}"):
+        return variables.get(word[2:-1], "")
+    return word
 
 
 def _arguments(line: str) -> list[str]:
@@ -207,11 +223,13 @@ class Lab:
         bss_url: str,
         cloud_init_url: str,
         workdir: Path,
+        boot_service_url: str = "",
         bss_ca_bundle: Path | None = None,
         accel: str | None = None,
         memory_mb: int = 256,
     ) -> None:
         self.fleet, self.bss_url, self.cloud_init_url = fleet, bss_url.rstrip("/"), cloud_init_url
+        self.boot_service_url = boot_service_url.rstrip("/")
         self.workdir, self.memory_mb = workdir, memory_mb
         self.bss_verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=str(bss_ca_bundle)) if bss_ca_bundle else True
@@ -322,12 +340,15 @@ class Lab:
             vm.console_path.replace(vm.directory / "console.off.log")
 
     def _netboot(self, vm: Vm, generation: int) -> None:
-        """iPXE: ask BSS by MAC; load kernel and initrd; boot, or sleep and ask again."""
-        url = f"{self.bss_url}/bootscript?mac={vm.node.mac}&arch=x86_64"
+        """iPXE: ask BSS (boot-service on OpenCHAMI v0.2) by MAC; load kernel and initrd;
+        boot, or sleep and ask again."""
+        v02 = self.fleet.generation == "v0.2"
+        base = self.boot_service_url if v02 else self.bss_url
+        url = f"{base}/bootscript?mac={vm.node.mac}&arch=x86_64"
         while vm.generation == generation:
             try:
                 vm.fetches += 1
-                answer = httpx.get(url, timeout=10, verify=self.bss_verify)
+                answer = httpx.get(url, timeout=10, verify=True if v02 else self.bss_verify)
                 answer.raise_for_status()
                 script = BootScript.parse(answer.text)
             except (httpx.HTTPError, ValueError) as error:
@@ -344,7 +365,7 @@ class Lab:
                 )
                 self._sleep(vm, generation, script.retry_sleep)
                 if script.chain:
-                    url = f"{self.bss_url}/bootscript?{urlsplit(script.chain).query}"
+                    url = f"{base}/bootscript?{urlsplit(script.chain).query}"
                 continue
             self._start_vm(vm, generation, script, kernel, initrd)
             return
