@@ -16,7 +16,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from . import ochami_file
-from .errors import InvalidInputError
 from .openchami_services import SERVICES, Service
 
 # The services, their default paths under `uri` and their own URI settings: one row each.
@@ -46,9 +45,6 @@ CONFIG_KEYS: dict[str, str] = {
     "enable_auth": "enableAuth",
     "config_file": "configFile",
 }
-# The group-data backends, by the name stack config gives them; only the first (OpenCHAMI
-# v0.1's cloud-init server) is built yet. The boot stores are `backends.BOOT_STORES`.
-GROUP_DATA_BACKENDS = ("cloud-init", "metadata-service")
 CONFIG_NAMESPACE = "ochami"
 
 
@@ -117,23 +113,6 @@ class ProviderConfig(BaseModel):
                 " config, OCHAMI_URI in the environment, or `connection.uri` on the resource"
             )
         return self.uri + DEFAULT_PATHS[service]
-
-    def require_built_backends(self) -> None:
-        """Refuse, naming the setting, a backend this version cannot talk to yet: writing
-        cloud-init group data to an OpenCHAMI v0.2 cluster would fail with a 404 per request,
-        after the preview said nothing."""
-        for field, value, built in (
-            ("group_data_backend", self.group_data_backend, GROUP_DATA_BACKENDS[0]),
-        ):
-            if value != built:
-                raise InvalidInputError(
-                    f"{CONFIG_NAMESPACE}:{CONFIG_KEYS[field]}",
-                    value,
-                    f"is OpenCHAMI v0.2's service, which this version of ochami-boot cannot"
-                    f" write to yet (it writes {built}); set by stack config, the provider"
-                    " block, or a cluster in the ochami config file with a"
-                    f" {value} block and no {built} block",
-                )
 
     def token_value(self) -> str | None:
         if not self.enable_auth:

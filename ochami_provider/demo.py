@@ -1,5 +1,6 @@
 """`python -m ochami_provider.demo URI`: print what the boot store (BSS, or boot-service with
-`--boot-backend boot-service`) and the cloud-init server hold now.
+`--boot-backend boot-service`) and the group data (the cloud-init server, or metadata-service
+with `--group-data-backend metadata-service`) hold now.
 
 scripts/demo.sh runs it after `pulumi up` so the demo shows what actually landed.
 """
@@ -20,8 +21,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("uri", help="base URI of the OpenCHAMI services")
     parser.add_argument("--boot-backend", default="bss", choices=("bss", "boot-service"))
+    parser.add_argument(
+        "--group-data-backend", default="cloud-init", choices=("cloud-init", "metadata-service")
+    )
     args = parser.parse_args(argv)
-    config = ProviderConfig(uri=args.uri, boot_backend=args.boot_backend)
+    config = ProviderConfig(
+        uri=args.uri, boot_backend=args.boot_backend, group_data_backend=args.group_data_backend
+    )
     with Services.from_config(config) as services:
         batches: dict[Boot, list[str]] = {}
         for node, held in sorted(services.boot.read_all().items()):
@@ -35,13 +41,14 @@ def main(argv: list[str] | None = None) -> None:
             for found in services.boot_service.list():
                 labels = ", ".join(f"{k}={v}" for k, v in sorted(found.labels.items()) if v)
                 print(f"  configuration {found.name} ({found.uid}): {labels}")
+        where = services.group_data.label
         try:
-            groups = services.cloud_init.list_groups()
+            groups = services.group_data.list_groups()
         except NotFoundError:
-            print("cloud-init: no cloud-init server here (OpenCHAMI v0.2)")
+            print(f"{where}: not here")
             return
         for name, group in groups.items():
-            print(f"cloud-init group {name}: meta-data {json.dumps(group.meta_data)}")
+            print(f"{where} group {name}: meta-data {json.dumps(group.meta_data)}")
             for line in group.file.text().splitlines():
                 print(f"      {line}")
 

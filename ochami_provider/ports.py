@@ -11,9 +11,11 @@ backend, registered under the name users configure.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from .models.boot import Boot, BootWrite, NodeBoot, StoreStep
+from .models.problems import Problem
+from .models.records import CloudInitGroup
 
 
 class BootStore(Protocol):
@@ -64,4 +66,31 @@ class BootStore(Protocol):
 
     def render_problem(self, node: str, mac: str | None) -> str | None:
         """Why the store cannot render `node`'s boot script now (its own words), else None."""
+        ...
+
+
+class GroupData(Protocol):
+    """Where each SMD group's meta-data and user-data (cloud-config) are kept for its member
+    nodes (the cloud-init server, metadata-service). Values are `CloudInitGroup`s: a name, a
+    description that carries the owner marker, meta-data, one cloud-config file, the shape
+    both services hold."""
+
+    backend: str
+    label: str
+
+    def list_groups(self) -> dict[str, CloudInitGroup]: ...
+
+    def get_group(self, name: str) -> CloudInitGroup | None: ...
+
+    def create_group(self, group: CloudInitGroup) -> None: ...
+
+    def put_group(self, group: CloudInitGroup) -> None:
+        """Replace the group's data, or create it."""
+        ...
+
+    def delete_group(self, name: str) -> None: ...
+
+    @staticmethod
+    def meta_data_problems(meta_data: dict[str, Any]) -> list[Problem]:
+        """What in a template's meta-data the service cannot keep, naming each key."""
         ...

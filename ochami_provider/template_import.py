@@ -115,7 +115,7 @@ def _from_groups(services: Services, name: str, groups: list[str]) -> ImportedTe
             )
         record = next(iter(view.values()))
         boot_sets[label] = {**_boot(record), "node_groups": [label]}
-        data = services.cloud_init.get_group(label)
+        data = services.group_data.get_group(label)
         if data is not None:
             if (holder := group_owner(data.description)) is not None:
                 raise InvalidInputError("id", label, f"its cloud-init data belongs to {holder}")
@@ -139,7 +139,7 @@ def _group_data(services: Services) -> dict[str, CloudInitGroup]:
     OpenCHAMI v0.2 cluster, whose gateway answers 404 there): boot settings alone are
     imported."""
     try:
-        return services.cloud_init.list_groups()
+        return services.group_data.list_groups()
     except NotFoundError:
         return {}
 

@@ -186,7 +186,7 @@ def observe(
     return Observed(
         hosts_by_set=hosts_by_set,
         boots=services.boot.read(hosts, wanted),
-        cloud_init={g: services.cloud_init.get_group(g) for g in groups},
+        cloud_init={g: services.group_data.get_group(g) for g in groups},
         desired=desired,
     )
 
@@ -295,9 +295,12 @@ def remove_template(
     for step in store.remove_steps(mine, boots):
         step.run()
     for group in groups:
-        current = services.cloud_init.get_group(group)
+        current = services.group_data.get_group(group)
         if current is not None and not stake.still_holds(group_owner(current.description)):
-            log(f"cloud-init: left the data of group {group}: another template holds it now")
+            log(
+                f"{services.group_data.label}: left the data of group {group}: another"
+                " template holds it now"
+            )
             continue
         original = (restore_groups or {}).get(group)
         if original is not None or current is not None:
@@ -363,11 +366,14 @@ def _let_go_of_group(
 ) -> None:
     """A group the template no longer writes: the data it adopted put back, or removed."""
     if original is not None:
-        services.cloud_init.put_group(original)
-        log(f"cloud-init: put back the data group {name} held before it was adopted")
+        services.group_data.put_group(original)
+        log(
+            f"{services.group_data.label}: put back the data group {name} held before it"
+            " was adopted"
+        )
     else:
-        services.cloud_init.delete_group(name)
-        log(f"cloud-init: removed group data for {name}")
+        services.group_data.delete_group(name)
+        log(f"{services.group_data.label}: removed group data for {name}")
 
 
 def _say_takeovers(
@@ -441,10 +447,10 @@ def _cloud_init_steps(
     log: Log,
     restore_groups: Mapping[str, CloudInitGroup],
 ) -> list[StoreStep]:
-    client = services.cloud_init
+    client = services.group_data
     steps = [
         StoreStep(
-            f"cloud-init: created group data for {group.name}",
+            f"{client.label}: created group data for {group.name}",
             partial(client.create_group, group),
             partial(client.delete_group, group.name),
         )
@@ -454,7 +460,7 @@ def _cloud_init_steps(
         before = observed.cloud_init.get(group.name)
         steps.append(
             StoreStep(
-                f"cloud-init: replaced group data for {group.name}",
+                f"{client.label}: replaced group data for {group.name}",
                 partial(client.put_group, group),
                 partial(client.put_group, before) if before is not None else None,
             )

@@ -60,11 +60,13 @@ pulumi login --non-interactive "file://$WORK" >/dev/null
 for cluster in cluster-a cluster-b; do
   port=$([ "$cluster" = cluster-a ] && echo 27780 || echo 27781)
   backend=$([ "$cluster" = cluster-a ] && echo bss || echo boot-service)
-  echo "=== $cluster: pulumi up (boot settings in $backend)"
+  groups=$([ "$cluster" = cluster-a ] && echo cloud-init || echo metadata-service)
+  echo "=== $cluster: pulumi up (boot settings in $backend, group data in $groups)"
   pulumi stack select --create --non-interactive "$cluster" >/dev/null
   pulumi up --yes --non-interactive --diff
   echo "--- what $cluster's OpenCHAMI holds now"
-  python -m ochami_provider.demo "http://127.0.0.1:$port" --boot-backend "$backend"
+  python -m ochami_provider.demo "http://127.0.0.1:$port" --boot-backend "$backend" \
+    --group-data-backend "$groups"
   echo "--- ochami-boot status: what each node boots, its power, its last boot-script fetch"
   ochami-boot status --uri "http://127.0.0.1:$port" --boot-backend "$backend"
   echo "--- $cluster session outputs"

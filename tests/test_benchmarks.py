@@ -26,4 +26,4 @@ def test_session_apply_requests_stay_constant_while_the_baseline_grows() -> None
     # verification poll, for all nodes: the nodes asked for their scripts by the first poll.
     assert per_service(large.session.requests)["bss"] == 5
     rows = table([small, large])
-    assert len(rows) == 2 + 2 * 4 and rows[-1].startswith("| 80 | **baseline")
+    assert len(rows) == 2 + 2 * 4 and rows[-1].startswith("| 80 | v0.1 | **baseline")

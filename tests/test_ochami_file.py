@@ -48,7 +48,7 @@ def _user_file(home: Path) -> Path:
     return home / ".config" / "ochami" / "config.yaml"
 
 
-def test_the_migration_guides_file_chooses_boot_service_and_metadata_service_is_refused(
+def test_the_migration_guides_file_chooses_boot_service_and_metadata_service(
     home: Path,
 ) -> None:
     _write(ochami_file.SYSTEM_FILE, V02)
@@ -68,11 +68,11 @@ def test_the_migration_guides_file_chooses_boot_service_and_metadata_service_is_
     )
     with_metadata = from_sources(None, {"HOME": str(home)})
     assert with_metadata.group_data_backend == "metadata-service"
-    with pytest.raises(InvalidInputError) as refused:
-        Services.from_config(with_metadata)
-    problem = refused.value.problems[0]
-    assert problem.field == "ochami:groupDataBackend" and "'metadata-service'" in str(problem)
-    assert "cannot write to yet (it writes cloud-init)" in str(problem)
+    with Services.from_config(with_metadata) as services:
+        assert services.group_data.backend == "metadata-service"
+        assert services.metadata_service.transport.base_url == (
+            "https://demo.openchami.cluster:8443/metadata-service"
+        )
 
 
 def test_the_users_file_merges_over_the_systems_by_cluster_name(home: Path) -> None:

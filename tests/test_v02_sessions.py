@@ -193,3 +193,66 @@ def test_requests_to_boot_service_do_not_grow_with_the_fleet() -> None:
     assert small["boot-service POST"] == 1  # the session's own configuration
     # The template's, left with no node (the session took them all): deleted, not a catch-all.
     assert small["boot-service DELETE"] == 1 and "boot-service PUT" not in small
+
+
+def _with_group_data(sim: SimServer, **cloud_init: Any) -> dict[str, Any]:
+    props = template_props(sim.url)
+    props["cloud_init"] = {**props["cloud_init"], **cloud_init}
+    props["connection"] = {
+        "uri": sim.url,
+        "verifyArtifacts": False,
+        "groupDataBackend": "metadata-service",
+        **V02,
+    }
+    return props
+
+
+def test_group_data_goes_to_metadata_service_and_comes_back_out(
+    v02: tuple[Fleet, SimServer],
+) -> None:
+    """The template's cloud-init data as a metadata-service Group (the simulator's model of
+    it: the real service is not tested here), owned by its description's marker and labels;
+    an edit replaces it in place, a hand edit is drift, destroy removes it."""
+    fleet, sim = v02
+    provider = BootTemplateProvider()
+    props = _with_group_data(sim)
+    created = provider.create(provider.check({}, props).inputs).outs
+    assert created is not None
+    [group] = fleet.metadata_groups.values()
+    assert group["metadata"]["name"] == "compute"
+    assert group["metadata"]["labels"] == {
+        "ochami.template": "compute",
+        "ochami.stack": created["deployment"] or "",
+    }
+    assert group["spec"]["template"] == props["cloud_init"]["user_data"]
+    assert group["spec"]["metaData"] == {"site": "test"}
+    assert "[ochami.template=compute" in group["spec"]["description"]
+    uid = group["metadata"]["uid"]
+
+    edited = _with_group_data(sim, meta_data={"site": "test", "rack": "r1"})
+    checked = provider.check(created, edited)
+    assert not checked.failures, checked.failures
+    updated = provider.update("compute", created, checked.inputs).outs
+    assert list(fleet.metadata_groups) == [uid]
+    assert fleet.metadata_groups[uid]["spec"]["metaData"] == {"site": "test", "rack": "r1"}
+
+    fleet.metadata_groups[uid]["spec"]["metaData"] = {"site": "by-hand"}
+    read = provider.read("compute", updated)
+    assert read.outs is not None
+    assert read.outs["cloud_init"]["meta_data"] == {"site": "by-hand"}  # drift, for refresh
+
+    provider.delete("compute", updated)
+    assert fleet.metadata_groups == {}
+
+
+def test_nested_meta_data_is_refused_on_metadata_service_naming_the_key(
+    v02: tuple[Fleet, SimServer],
+) -> None:
+    _, sim = v02
+    props = _with_group_data(sim, meta_data={"site": "test", "rack": {"row": 3}, "slots": 4})
+    failures = BootTemplateProvider().check({}, props).failures
+    assert sorted(f.property for f in failures) == [
+        "cloud_init.meta_data.rack",
+        "cloud_init.meta_data.slots",
+    ]
+    assert "strings only" in failures[0].reason

@@ -9,15 +9,28 @@ from typing import TYPE_CHECKING
 
 from .boot_service import BootServiceStore
 from .bss import BssStore
+from .cloud_init import CloudInitStore
+from .metadata_service import MetadataServiceStore
 
 if TYPE_CHECKING:
     from ..clients.services import Services
-    from ..ports import BootStore
+    from ..ports import BootStore, GroupData
 
 BOOT_STORES: dict[str, type[BssStore] | type[BootServiceStore]] = {
     BssStore.backend: BssStore,
     BootServiceStore.backend: BootServiceStore,
 }
+
+
+GROUP_DATA_STORES: dict[str, type[CloudInitStore] | type[MetadataServiceStore]] = {
+    CloudInitStore.backend: CloudInitStore,
+    MetadataServiceStore.backend: MetadataServiceStore,
+}
+
+
+def group_data_store(name: str, services: Services) -> GroupData:
+    """The group-data store `name` over this cluster's clients."""
+    return GROUP_DATA_STORES[name].over(services)
 
 
 def boot_store(name: str, services: Services) -> BootStore:

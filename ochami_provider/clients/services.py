@@ -12,12 +12,13 @@ from ..openchami_services import Service
 from .boot_service import BootServiceClient
 from .bss import BssClient
 from .cloud_init import CloudInitClient
+from .metadata_service import MetadataServiceClient
 from .pcs import PcsClient
 from .smd import SmdClient
 from .transport import ServiceTransport
 
 if TYPE_CHECKING:
-    from ..ports import BootStore
+    from ..ports import BootStore, GroupData
 
 
 class Services:
@@ -31,11 +32,10 @@ class Services:
 
     @classmethod
     def from_config(cls, config: ProviderConfig) -> Services:
-        config.require_built_backends()
         services = cls(config)
         # The clients the chosen backends use, made now: a missing address or an unreadable
         # CA bundle is said here, naming its setting, not at the first request.
-        for client in (services.smd, services.boot, services.cloud_init, services.pcs):
+        for client in (services.smd, services.boot, services.group_data, services.pcs):
             assert client is not None
         return services
 
@@ -59,6 +59,17 @@ class Services:
     @cached_property
     def cloud_init(self) -> CloudInitClient:
         return CloudInitClient(self._transport("cloud-init"))
+
+    @cached_property
+    def metadata_service(self) -> MetadataServiceClient:
+        return MetadataServiceClient(self._transport("metadata-service"))
+
+    @cached_property
+    def group_data(self) -> GroupData:
+        """Where each group's cloud-init data is kept."""
+        from ..backends import group_data_store
+
+        return group_data_store(self.config.group_data_backend, self)
 
     @cached_property
     def pcs(self) -> PcsClient:

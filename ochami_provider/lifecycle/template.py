@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..artifacts import artifact_problems
+from ..backends import GROUP_DATA_STORES
 from ..claims import NodeClaims
 from ..clients.services import Services
 from ..errors import InvalidInputError
@@ -93,6 +94,9 @@ class TemplateLifecycle:
                 problems += claim_problems(self.claims, cluster, inputs.spec.name, before.hosts)
             return inputs, problems
         settings = self.connector.settings(inputs.connection)
+        if inputs.spec.cloud_init is not None:
+            store = GROUP_DATA_STORES[settings.group_data_backend]
+            problems += store.meta_data_problems(dict(inputs.spec.cloud_init.meta_data))
         if settings.verify_artifacts:
             # Only artifacts that changed: a preview should not re-probe every URL every time.
             fresh = _artifacts(inputs.to_props()) - _artifacts(olds)
@@ -307,7 +311,7 @@ def _group_problems(
     name = inputs.spec.name
     problems = []
     for group in inputs.spec.cloud_init_groups():
-        current = None if group in owned else services.cloud_init.get_group(group)
+        current = None if group in owned else services.group_data.get_group(group)
         if current is None:
             continue
         owner = group_owner(current.description)
