@@ -19,6 +19,7 @@ from ochami_provider.models import BootTemplateSpec
 from ochami_provider.models.boot_configuration import BootConfiguration, BootConfigurationSpec
 from ochami_provider.models.owner import Owner, Stake
 from ochami_provider.sim.ipxe import kernel_command_line
+from ochami_provider.template_import import import_template
 from ochami_provider.template_writer import (
     read_template,
     remove_template,
@@ -30,10 +31,12 @@ from tests.backends import Backend
 STAKE = Stake(Owner("compute", "ochami-boot/v02"))
 
 
-def _spec(params: str = "console=ttyS0", kernel: str = "http://h/vmlinuz") -> BootTemplateSpec:
+def _spec(
+    params: str = "console=ttyS0", kernel: str = "http://h/vmlinuz", name: str = "compute"
+) -> BootTemplateSpec:
     return BootTemplateSpec.model_validate(
         {
-            "name": "compute",
+            "name": name,
             "boot_sets": {
                 "login": {"kernel": kernel, "node_groups": ["login"]},
                 "compute": {
@@ -276,3 +279,48 @@ def test_a_node_asking_by_mac_boots_what_the_adapter_says_it_boots(
     seen = services.boot.read([node])[node]
     assert seen.boot.kernel == "http://h/debug"
     assert seen.outranked_by is not None and "scores 225 at priority 0" in seen.outranked_by
+
+
+def test_a_rename_takes_the_nodes_over_and_the_old_ones_delete_leaves_them(
+    backend: Backend, services: Services
+) -> None:
+    """A template renamed in its stack (the old name no longer declared): the new one takes
+    every node in its write, the old configurations go as they empty, and the old template's
+    destroy, running after, leaves the nodes the new one boots."""
+    write_template(services, _spec(), STAKE)
+    renamed = Stake(Owner("compute-v2", "ochami-boot/v02"), declared=frozenset({"compute-v2"}))
+    write_template(services, _spec(name="compute-v2"), renamed)
+    owners = {c.labels["ochami.template"] for c in services.boot_service.list()}
+    assert owners == {"compute-v2"}
+    remove_template(services, STAKE, backend.nodes, [])
+    boots = services.boot.read(backend.nodes)
+    assert {b.boot.owner for b in boots.values()} == {renamed.owner}
+    assert sorted(boots) == backend.nodes
+
+
+def test_a_hand_made_configuration_is_imported_and_outlives_the_templates_destroy(
+    backend: Backend, services: Services
+) -> None:
+    """`import <name>:<group>` of a configuration made by hand (`ochami` CLI): the template
+    rebuilt from it takes its nodes over by outscoring it, never editing it; destroyed, the
+    nodes boot the hand-made one again."""
+    login = backend.nodes[:4]
+    made = services.boot_service.create(
+        "login-by-hand",
+        {},
+        BootConfigurationSpec(hosts=login, kernel="http://h/login", params="console=ttyS1"),
+    )
+    imported = import_template(services, "login-image:login", "ochami-boot/v02")
+    boot_set = imported.spec.boot_sets["login"]
+    assert (boot_set.kernel, boot_set.kernel_parameters, boot_set.node_groups) == (
+        "http://h/login",
+        "console=ttyS1",
+        ["login"],
+    )
+    stake = Stake(Owner("login-image", "ochami-boot/v02"))
+    write_template(services, imported.spec, stake)
+    assert {b.boot.owner for b in services.boot.read(login).values()} == {stake.owner}
+    assert services.boot_service.get(made.uid) == made
+    remove_template(services, stake, login, [])
+    assert {b.boot.kernel for b in services.boot.read(login).values()} == {"http://h/login"}
+    assert [c.uid for c in services.boot_service.list()] == [made.uid]

@@ -444,12 +444,9 @@ def test_a_state_recorded_by_an_earlier_version_loads_and_its_upgrade_writes_not
 
 
 def _on_v02(main_tf: str, pdsh: str) -> str:
-    """main.tf for OpenCHAMI v0.2: no group data (metadata-service is not written yet), the
-    session proving boots by the nodes' command line (boot-service keeps no fetch history)."""
-    without_group_data = "\n".join(
-        line for line in main_tf.splitlines() if "cloud_init_" not in line
-    )
-    return without_group_data.replace(
+    """main.tf for OpenCHAMI v0.2: the session proving boots by the nodes' command line
+    (boot-service keeps no fetch history)."""
+    return main_tf.replace(
         "  poll_interval_seconds = 0.1\n",
         "  poll_interval_seconds = 0.1\n"
         '  booted_when           = "cmdline"\n'
@@ -460,8 +457,9 @@ def _on_v02(main_tf: str, pdsh: str) -> str:
 def test_a_configuration_on_boot_service_plans_applies_imports_and_destroys(
     tmp_path: Path, engine: str
 ) -> None:
-    """The provider block's `boot_backend = "boot-service"`: the same lifecycle on OpenCHAMI
-    v0.2's boot-service (the simulator as v0.2, whose nodes boot from it)."""
+    """The provider block's `boot_backend = "boot-service"` and `group_data_backend =
+    "metadata-service"`: the same lifecycle on OpenCHAMI v0.2 (the simulator as v0.2, whose
+    nodes boot from boot-service)."""
     fleet = Fleet.generate(8, groups={"compute": range(8)}, power_delay=0.01)
     fleet.generation = "v0.2"
     fleet.token = TOKEN
@@ -471,10 +469,11 @@ def test_a_configuration_on_boot_service_plans_applies_imports_and_destroys(
             ' -w "$OCHAMI_NODES" cat /proc/cmdline'
         )
         config = _configuration(tmp_path, engine)
-        config.write({"uri": sim.url, "boot_backend": "boot-service"}, "console=ttyS0 quiet")
+        v02 = {"boot_backend": "boot-service", "group_data_backend": "metadata-service"}
+        config.write({"uri": sim.url, **v02}, "console=ttyS0 quiet")
         main = config.path / "main.tf"
         main.write_text(_on_v02(main.read_text(), pdsh))
-        settings = _sim_settings(sim).merged({"boot_backend": "boot-service"})
+        settings = _sim_settings(sim).merged(v02)
         with Services.from_config(settings) as services:
             nodes = sorted(fleet.nodes)
             config.run("init", "-input=false")
@@ -486,6 +485,8 @@ def test_a_configuration_on_boot_service_plans_applies_imports_and_destroys(
             version = outputs["version"]["value"]
             assert all(f"ochami.version={version}" in fleet.nodes[n].cmdline for n in nodes)
             assert services.bss.get(nodes) == {}
+            [group] = services.metadata_service.list()
+            assert group.name == "compute" and group.spec.meta_data == {"cluster": "e2e"}
             code, out = config.plan_exit()
             assert code == 0, out
             # A hand edit of our configuration (the session's, which holds the nodes it booted)
@@ -503,4 +504,4 @@ def test_a_configuration_on_boot_service_plans_applies_imports_and_destroys(
             shown = config.run("state", "show", "ochami_boot_template.compute").stdout
             assert "node_list" in shown or "node_groups" in shown
             config.run("destroy", "-auto-approve", "-input=false")
-            assert services.boot_service.list() == []
+            assert services.boot_service.list() == [] and services.metadata_service.list() == []

@@ -1,0 +1,47 @@
+"""A state recorded by the release before the ports (issue 22, item 1: commit f402237, its
+template and session outputs and what the services held then, in tests/data/state/): today's
+code reads it, finds nothing to change and nothing to rerun, and powers nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ochami_provider import BootSessionProvider, BootTemplateProvider
+from ochami_provider.sim import Fleet, SimServer
+
+RECORDED = Path(__file__).parent / "data" / "state" / "f402237.json"
+RECORDED_URL = "http://127.0.0.1:27799"
+
+
+def _recorded(url: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(RECORDED.read_text().replace(RECORDED_URL, url))
+    return loaded
+
+
+def test_a_state_of_the_release_before_the_ports_loads_without_a_change_or_a_rerun() -> None:
+    fleet = Fleet.generate(8, groups={"compute": range(2, 8), "login": range(2)})
+    with SimServer(fleet) as sim:
+        recorded = _recorded(sim.url)
+        services = recorded["fleet"]
+        fleet.bootparams.update(services["bootparams"])
+        fleet.bootparams_by_mac.update(services["bootparams_by_mac"])
+        fleet.cloud_init_groups.update(services["cloud_init_groups"])
+        template, session = recorded["template"], recorded["session"]
+        templates, sessions = BootTemplateProvider(), BootSessionProvider()
+
+        checked = templates.check(template["outputs"], template["inputs"])
+        assert checked.failures == []
+        assert not templates.diff(template["id"], template["outputs"], checked.inputs).changes
+        read = templates.read(template["id"], template["outputs"])
+        assert read.outs is not None
+        assert read.outs["drift"] == [] and read.outs["hosts"] == template["outputs"]["hosts"]
+        assert read.outs["version"] == template["outputs"]["version"]
+
+        checked = sessions.check(session["outputs"], session["inputs"])
+        assert checked.failures == []
+        assert not sessions.diff(session["id"], session["outputs"], checked.inputs).changes
+        again = sessions.read(session["id"], session["outputs"])
+        assert again.outs is not None and again.outs["status"] == "completed"
+        assert fleet.count(writes_only=True) == 0 and fleet.transitions == {}
