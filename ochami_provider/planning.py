@@ -318,14 +318,15 @@ def cloud_init_differences(desired: CloudInitGroup, actual: CloudInitGroup) -> l
     return changes
 
 
-UNOWNED_GROUP_REASON = (
-    "the cloud-init server already has data for this group and no template owns it;"
-    " set `adopt: true` on the template to take it over, or delete it first"
-)
+def unowned_group_reason(store: str) -> str:
+    return (
+        f"{store} already has data for this group and no template owns it;"
+        " set `adopt: true` on the template to take it over, or delete it first"
+    )
 
 
 def group_problem(
-    stake: Stake, name: str, current: CloudInitGroup, owned: Iterable[str]
+    stake: Stake, name: str, current: CloudInitGroup, owned: Iterable[str], *, store: str
 ) -> str | None:
     """Why the template may not write over the data a group holds now, or None.
 
@@ -336,11 +337,11 @@ def group_problem(
     if owner is not None:
         if stake.refuses(owner):
             return (
-                f"the cloud-init server's data for this group belongs to {owner};"
+                f"{store}'s data for this group belongs to {owner};"
                 " a group follows one template: take it out of one of them"
             )
         return None
-    return None if name in set(owned) else UNOWNED_GROUP_REASON
+    return None if name in set(owned) else unowned_group_reason(store)
 
 
 def plan_cloud_init(
@@ -348,9 +349,12 @@ def plan_cloud_init(
     actual: Mapping[str, CloudInitGroup | None],
     stake: Stake,
     owned: Iterable[str] = (),
+    *,
+    store: str,
 ) -> WritePlan:
     """Create groups that do not exist, replace the template's own that differ, and delete
-    those it dropped (unless another template has taken one since)."""
+    those it dropped (unless another template has taken one since). `store` names the
+    group-data service in what is refused."""
     plan = WritePlan()
     owned_set = set(owned)
     for name, group in desired.items():
@@ -359,7 +363,7 @@ def plan_cloud_init(
             plan.cloud_init_creates.append(group)
             plan.changes.append(FieldChange(f"cloud_init[{name}]", None, "created"))
             continue
-        problem = group_problem(stake, name, current, owned_set)
+        problem = group_problem(stake, name, current, owned_set, store=store)
         if problem:
             raise InvalidInputError("cloud_init", name, problem)
         differences = cloud_init_differences(group, current)

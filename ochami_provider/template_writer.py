@@ -192,6 +192,7 @@ def observe(
 
 
 def plan_template(
+    services: Services,
     spec: BootTemplateSpec,
     stake: Stake,
     observed: Observed,
@@ -201,7 +202,11 @@ def plan_template(
     return merge_plans(
         plan_boot(observed.desired, observed.boots, stake, previous_hosts),
         plan_cloud_init(
-            desired_cloud_init(spec, stake.owner), observed.cloud_init, stake, owned_groups
+            desired_cloud_init(spec, stake.owner),
+            observed.cloud_init,
+            stake,
+            owned_groups,
+            store=services.group_data.label,
         ),
     )
 
@@ -236,7 +241,7 @@ def write_template(
         services, spec, stake.owner, hosts_by_set, previous_hosts, owned_groups, session
     )
     refuse_foreign_owners(stake, hosts_by_set, observed.boots, services.boot.label)
-    plan = plan_template(spec, stake, observed, previous_hosts, owned_groups)
+    plan = plan_template(services, spec, stake, observed, previous_hosts, owned_groups)
     _execute(services, plan, observed, log, restore_groups or {})
     groups = spec.cloud_init_groups()
     found = {
@@ -265,7 +270,9 @@ def read_template(
     hosts_by_set = resolve_targets(services, spec, gone=gone)
     observed = observe(services, spec, stake.owner, hosts_by_set, previous_hosts)
     observed.gone = gone
-    return observed, plan_template(spec, stake, observed, previous_hosts, spec.cloud_init_groups())
+    return observed, plan_template(
+        services, spec, stake, observed, previous_hosts, spec.cloud_init_groups()
+    )
 
 
 def remove_template(

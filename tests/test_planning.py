@@ -250,20 +250,24 @@ def test_owner_marker_helpers_keep_the_users_parameters() -> None:
 def test_plan_cloud_init_creates_updates_refuses_and_deletes() -> None:
     desired = desired_cloud_init(_spec(), T)
     assert list(desired) == ["g"]
-    assert plan_cloud_init(desired, {"g": None}, STAKE).cloud_init_creates == [desired["g"]]
+    assert plan_cloud_init(desired, {"g": None}, STAKE, store="cloud-init").cloud_init_creates == [
+        desired["g"]
+    ]
     current = desired["g"].model_copy(update={"meta_data": {"x": 1}})
     dropped = current.model_copy(update={"name": "old"})
-    plan = plan_cloud_init(desired, {"g": current, "old": dropped}, STAKE, owned=["g", "old"])
+    plan = plan_cloud_init(
+        desired, {"g": current, "old": dropped}, STAKE, owned=["g", "old"], store="cloud-init"
+    )
     assert plan.cloud_init_updates == [desired["g"]]
     assert plan.cloud_init_deletes == ["old"]
     assert [c.path for c in plan.changes] == ["cloud_init[g].meta_data", "cloud_init[old]"]
     hand_made = current.model_copy(update={"description": "made by hand"})
     with pytest.raises(InvalidInputError, match="no template owns it"):
-        plan_cloud_init(desired, {"g": hand_made}, STAKE, owned=[])
+        plan_cloud_init(desired, {"g": hand_made}, STAKE, owned=[], store="cloud-init")
     # A dropped group the server no longer holds: nothing to remove.
     assert (
         plan_cloud_init(
-            desired, {"g": current, "old": None}, STAKE, ["g", "old"]
+            desired, {"g": current, "old": None}, STAKE, ["g", "old"], store="cloud-init"
         ).cloud_init_deletes
         == []
     )
@@ -280,7 +284,9 @@ def test_base64_cloud_init_compares_by_decoded_text() -> None:
             )
         }
     )
-    assert plan_cloud_init({"g": desired}, {"g": encoded}, STAKE, owned=["g"]).empty
+    assert plan_cloud_init(
+        {"g": desired}, {"g": encoded}, STAKE, owned=["g"], store="cloud-init"
+    ).empty
 
 
 def test_observed_spec_takes_the_drifted_value() -> None:

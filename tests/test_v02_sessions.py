@@ -64,6 +64,15 @@ def _run(sim: SimServer, template: dict[str, Any], **extra: Any) -> dict[str, An
     return outs
 
 
+def _boot(sim: SimServer, template: dict[str, Any], name: str) -> dict[str, Any]:
+    """A `boot` session named `name`, proved by the probe, run to completion."""
+    outs = _run(
+        sim, template, name=name, operation="boot", booted_when="cmdline", probe_command=_pdsh(sim)
+    )
+    assert outs["status"] == "completed", outs["error_message"]
+    return outs
+
+
 def test_the_simulator_serves_one_generation_or_the_other(v02: tuple[Fleet, SimServer]) -> None:
     _, sim = v02
     assert httpx.get(sim.url + "/boot/v1/bootparameters").status_code == 404
@@ -107,30 +116,14 @@ def test_boot_leaves_alone_the_nodes_that_run_the_template_by_their_own_word(
     first = _run(sim, template, booted_when="cmdline", probe_command=_pdsh(sim))
     assert first["status"] == "completed", first["error_message"]
     transitions = len(fleet.transitions)
-    again = _run(
-        sim,
-        template,
-        name="boot-compute",
-        operation="boot",
-        booted_when="cmdline",
-        probe_command=_pdsh(sim),
-    )
-    assert again["status"] == "completed", again["error_message"]
+    again = _boot(sim, template, "boot-compute")
     assert again["results"]["steps"] == {"left alone": 12}
     assert len(fleet.transitions) == transitions  # nothing powered
     # One node powered off by hand: only it is powered on.
     off = sorted(fleet.groups["compute"]["members"]["ids"])[0]
     fleet.nodes[off].power = "off"
     fleet.nodes[off].cmdline = ""
-    third = _run(
-        sim,
-        template,
-        name="boot-compute-2",
-        operation="boot",
-        booted_when="cmdline",
-        probe_command=_pdsh(sim),
-    )
-    assert third["status"] == "completed", third["error_message"]
+    third = _boot(sim, template, "boot-compute-2")
     assert third["results"]["steps"] == {"left alone": 11, "On": 1}
     assert len(fleet.transitions) == transitions + 1
 

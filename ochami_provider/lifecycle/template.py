@@ -316,7 +316,13 @@ def _group_problems(
             continue
         owner = group_owner(current.description)
         adopting = inputs.adopt and owner is None
-        reason = group_problem(inputs.stake, group, current, [group] if adopting else [])
+        reason = group_problem(
+            inputs.stake,
+            group,
+            current,
+            [group] if adopting else [],
+            store=services.group_data.label,
+        )
         if reason:
             problems.append(Problem.of("cloud_init", reason, group))
         elif adopting:
