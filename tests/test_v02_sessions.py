@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -249,3 +250,46 @@ def test_nested_meta_data_is_refused_on_metadata_service_naming_the_key(
         "cloud_init.meta_data.slots",
     ]
     assert "strings only" in failures[0].reason
+
+
+def test_a_rolling_reboot_with_hooks_then_stage_and_shutdown_on_boot_service(
+    v02: tuple[Fleet, SimServer], tmp_path: Path
+) -> None:
+    """The other operations and options on v0.2: a rolling reboot in batches of 4 whose
+    pre/post commands (run once, around the whole session) see its nodes in hostlist
+    notation, a `stage` that writes and powers nothing, a `shutdown` that powers them off."""
+    fleet, sim = v02
+    template = _template(sim)
+    log = tmp_path / "hooks.log"
+    rolling = _run(
+        sim,
+        template,
+        booted_when="cmdline",
+        probe_command=_pdsh(sim),
+        batch_size=4,
+        max_failed=0,
+        pre_command=f'echo "pre $OCHAMI_NODES" >> {log}',
+        post_command=f'echo "post $OCHAMI_NODES" >> {log}',
+    )
+    assert rolling["status"] == "completed", rolling["error_message"]
+    assert rolling["results"]["batches"] == {"total": 3, "done": 3}
+    hostlist = "x1000c0s[2-7]b0n[0-1]"
+    assert log.read_text().splitlines() == [f"pre {hostlist}", f"post {hostlist}"]
+    assert len(fleet.transitions) == 3
+
+    fleet.boot_configurations.clear()  # wiped by hand: a stage puts it back, powering nothing
+    staged = _run(sim, template, name="stage-compute", operation="stage")
+    assert staged["status"] == "completed" and len(fleet.transitions) == 3
+    compute = sorted(fleet.groups["compute"]["members"]["ids"])
+    boots = gather_boots(sim, compute)
+    assert set(boots) == set(compute)
+
+    down = _run(sim, template, name="shutdown-compute", operation="shutdown")
+    assert down["status"] == "completed", down["error_message"]
+    assert all(fleet.nodes[n].power == "off" for n in compute)
+
+
+def gather_boots(sim: SimServer, nodes: list[str]) -> dict[str, Any]:
+    config = ProviderConfig.model_validate({"uri": sim.url, **V02})
+    with Services.from_config(config) as services:
+        return dict(services.boot.read(nodes))
