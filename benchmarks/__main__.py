@@ -21,6 +21,9 @@ from pathlib import Path
 
 from . import lab_boot, preview, scale_output, session_apply, tofu_plan
 
+# What a section says when its measurement was left out (`--previews ""` and the like).
+NOT_RUN = "(not measured in this run)"
+
 
 def _ints(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part]
@@ -128,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "before every preview (`Pulumi.yaml`: `options: refresh: always`). Peak RSS is the dynamic",
         "provider process's VmHWM.",
         "",
-        *preview.table(previews),
+        *(preview.table(previews) if previews else [NOT_RUN]),
         "",
         "## `tofu plan` and `terraform plan`",
         "",
@@ -136,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         "`ochami` provider, `scripts/tofu.sh`), up to date, planned with and without the refresh",
         "`plan` does first, beside `pulumi preview` of the stack above.",
         "",
-        *tofu_plan.table(plans, pulumi_previews),
+        *(tofu_plan.table(plans, pulumi_previews) if plans and previews else [NOT_RUN]),
         "",
         "## Readable at scale",
         "",
@@ -146,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         "(c) the `compute` boot set's kernel parameters change (each then `pulumi up`), the",
         "lines `pulumi preview --diff` prints for (c), and the size of the stack's state file.",
         "",
-        *scale_output.table(scales),
+        *(scale_output.table(scales) if scales else [NOT_RUN]),
         "",
         "## Boot truth on real VMs",
         "",
@@ -157,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         "fetched and shown). Endpoint-history requests: the verification reads BSS once per",
         "poll for every node.",
         "",
-        *lab_boot.table(lab_runs),
+        *(lab_boot.table(lab_runs) if lab_runs else [NOT_RUN]),
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -160,6 +160,8 @@ class BootServiceStore:
                     groups.setdefault(member, set()).add(group.label)
         found = {}
         selection = Selection(configurations)
+        # Each configuration's MACs, once: per node they would be 10^8 steps at 10,000.
+        listed_macs = {c.uid: frozenset(m.lower() for m in c.spec.macs) for c in configurations}
         for node in nodes:
             node_macs = frozenset(m.lower() for m in macs.get(node, []))
             node_groups = frozenset(groups.get(node, ()))
@@ -170,7 +172,7 @@ class BootServiceStore:
             spec = chosen.spec
             missing: tuple[str, ...] = ()
             ours = _labelled_key(chosen) is not None
-            if ours and node_macs - {m.lower() for m in spec.macs}:
+            if ours and node_macs - listed_macs[chosen.uid]:
                 missing = (BY_MAC,)
             outranked = None
             if not ours:
@@ -227,17 +229,22 @@ class BootServiceStore:
                 priority=PRIORITY,
             )
             entry.labels = _labels(key, write.boot)
-            moved = set(write.nodes)
-            for node in write.nodes:
-                for uid in before[node].held if node in before else ():
-                    source = configurations.get(uid)
-                    if uid == ref or source is None or _labelled_key(source) is None:
-                        continue
-                    held = planned.setdefault(
-                        uid, _Planned(source, _labelled_key(source) or key, source.spec, {})
-                    )
-                    if held.spec is not None:
-                        held.spec = _without(held.spec, moved, node_macs)
+            # The other configurations of ours these nodes leave, each cut once (not per
+            # node: 10,000 nodes leaving one of 10,000 hosts would be 10^8 steps).
+            sources = {
+                uid
+                for node in write.nodes
+                for uid in (before[node].held if node in before else ())
+                if uid != ref
+            }
+            for uid in sorted(sources):
+                source = configurations.get(uid)
+                source_key = _labelled_key(source) if source is not None else None
+                if source is None or source_key is None:
+                    continue
+                held = planned.setdefault(uid, _Planned(source, source_key, source.spec, {}))
+                if held.spec is not None:
+                    held.spec = _without(held.spec, set(write.nodes), node_macs)
         giving = [ref for ref in planned if ref not in taking]
         return [self._step(planned[ref]) for ref in (*taking, *giving)]
 
