@@ -264,7 +264,7 @@ def run_session(
                     # keeps no fetch history is answered by the nodes themselves (the
                     # probe, which check requires there).
                     power = services.pcs.power_states(list(action.nodes))
-                    fetched = _fetches(services)
+                    fetched = services.boot.last_fetches()
                     if fetched is None:
                         on = tuple(n for n in action.nodes if power.get(n) == "on")
                         fetched = _probed(spec, stake, on, 0, {}, epoch, said_once)
@@ -355,7 +355,7 @@ def run_session(
                         what = "run this template's kernel command line (probe_command)"
                     else:
                         # One request for every node, however many there are.
-                        fetched = _fetches(services) or {}
+                        fetched = services.boot.last_fetches() or {}
                         what = f"asked {services.boot.label} for their boot script"
                     booted = sum(fetched.get(n, -1) >= action.since for n in action.nodes)
                     said_once(
@@ -453,11 +453,6 @@ def _preflight_boot_script(
     )
 
 
-def _fetches(services: Services) -> Mapping[str, int] | None:
-    """When each node last fetched its boot script, where the boot store records it."""
-    return services.boot.last_fetches()
-
-
 def _settle(journal: SessionJournal | None) -> None:
     """A run that hands its record back to a running engine leaves nothing for a later run to
     resume: its notes go, and those of any interrupted run it resumed (or that an older
@@ -530,7 +525,7 @@ def _with_resumed(
                 seen = _probed(spec, stake, tuple(waiting), since, seen, epoch, log)
                 fetched: Mapping[str, int] = seen
             else:
-                fetched = _fetches(services) or {}
+                fetched = services.boot.last_fetches() or {}
             for node in [n for n, at in waiting.items() if fetched.get(n, -1) >= at]:
                 del waiting[node]
             late = epoch() > max(waiting.values(), default=0) + spec.boot_timeout_seconds

@@ -142,7 +142,7 @@ class BootServiceStore:
         listed = {h for c in configurations for h in c.spec.hosts if h != "*"}
         by_mac = {m.lower() for c in configurations for m in c.spec.macs}
         listed |= {h for h, ms in macs.items() if any(m.lower() in by_mac for m in ms)}
-        if any("*" in c.spec.hosts or not _targets(c.spec) for c in configurations):
+        if any("*" in c.spec.hosts or c.spec.targets_nothing for c in configurations):
             listed |= set(macs)
         return self._view(configurations, sorted(listed))
 
@@ -315,10 +315,6 @@ class BootServiceStore:
         return None  # not `renders_ahead`: it answers every request with a script
 
 
-def _targets(spec: BootConfigurationSpec) -> bool:
-    return bool(spec.hosts or spec.macs or spec.nids or spec.groups)
-
-
 def _without(
     spec: BootConfigurationSpec, nodes: set[str], macs: set[str]
 ) -> BootConfigurationSpec | None:
@@ -329,7 +325,7 @@ def _without(
             "macs": [m for m in spec.macs if m.lower() not in macs],
         }
     )
-    return left if _targets(left) else None
+    return None if left.targets_nothing else left
 
 
 def _deleted(client: BootServiceClient, uid: str) -> None:

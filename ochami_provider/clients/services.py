@@ -35,8 +35,7 @@ class Services:
         services = cls(config)
         # The clients the chosen backends use, made now: a missing address or an unreadable
         # CA bundle is said here, naming its setting, not at the first request.
-        for client in (services.smd, services.boot, services.group_data, services.pcs):
-            assert client is not None
+        _made = (services.smd, services.boot, services.group_data, services.pcs)
         return services
 
     def _transport(self, service: Service) -> ServiceTransport:

@@ -30,6 +30,11 @@ class BootConfigurationSpec(BaseModel):
     # 0-100; higher wins among configurations that score the same for a node.
     priority: int = 0
 
+    @property
+    def targets_nothing(self) -> bool:
+        """No host, MAC, NID or group: boot-service serves it to every node (a catch-all)."""
+        return not (self.hosts or self.macs or self.nids or self.groups)
+
     def wire(self) -> dict[str, Any]:
         """The spec as boot-service takes it: empty fields left out (its `omitempty`)."""
         return self.model_dump(exclude_defaults=True) | {"kernel": self.kernel}
@@ -66,7 +71,7 @@ class _Targets:
         self.macs = Counter(mac.lower() for mac in spec.macs)
         self.nids = Counter(spec.nids)
         self.groups = Counter(spec.groups)
-        self.catch_all = not (spec.hosts or spec.macs or spec.nids or spec.groups)
+        self.catch_all = spec.targets_nothing
 
     def score(
         self, xname: str, macs: frozenset[str], nid: int | None, groups: frozenset[str]

@@ -33,6 +33,7 @@ import httpx
 
 from ochami_provider.sim import Fleet
 from ochami_provider.sim.fleet import Node
+from ochami_provider.sim.ipxe import BootScript
 from tests.openchami.stack import OpenchamiStack
 
 from .image import (
@@ -71,62 +72,6 @@ def ready() -> bool:
     """Whether scripts/lab-setup.sh has run: QEMU, busybox, cpio and the unpacked kernel."""
     tools = all(shutil.which(t) for t in ("qemu-system-x86_64", "busybox", "cpio"))
     return tools and any((lab_cache() / "kernel" / "boot").glob("vmlinuz-*"))
-
-
-@dataclass
-class BootScript:
-    """What iPXE reads from a boot script: the kernel and initrd URLs, the command line, and
-    the retry path (seconds to sleep, the URL to ask again). BSS writes the URLs into the
-    `kernel` and `initrd` lines; boot-service `set`s variables first (`set kernel <url>`,
-    `set params ...`, then `kernel ${kernel} ${params}`)."""
-
-    kernel: str
-    initrd: str | None
-    cmdline: str
-    retry_sleep: float
-    chain: str
-
-    @classmethod
-    def parse(cls, text: str) -> BootScript:
-        kernel, initrd, cmdline, sleep, chain = "", None, "", 30.0, ""
-        variables: dict[str, str] = {}
-        for line in text.splitlines():
-            command, *args = _arguments(line.split("||")[0]) or [""]
-            if command == "set" and len(args) >= 2:
-                variables[args[0]] = " ".join(args[1:])
-                continue
-            args = " ".join(_expanded(a, variables) for a in args).split()
-            if command == "kernel" and args:
-                kernel, cmdline = args[0], " ".join(args[1:])
-            elif command == "initrd" and args:
-                initrd = args[0]
-            elif command == "sleep" and args:
-                sleep = float(args[0])
-            elif command == "chain" and args:
-                chain = args[0]
-        if not kernel:
-            raise ValueError(f"no kernel line in the boot script:\n{text}")
-        return cls(kernel, initrd, cmdline, sleep, chain)
-
-
-def _expanded(word: str, variables: dict[str, str]) -> str:
-    if word.startswith("${") and word.endswith("}"):
-        return variables.get(word[2:-1], "")
-    return word
-
-
-def _arguments(line: str) -> list[str]:
-    """An iPXE command's words without its options (`--name kernel` and the like)."""
-    words, out = line.split(), []
-    skip = False
-    for word in words:
-        if skip:
-            skip = False
-        elif word in ("--name", "-n", "--timeout", "-t"):
-            skip = True
-        elif not word.startswith("--"):
-            out.append(word)
-    return out
 
 
 @dataclass
