@@ -74,9 +74,9 @@ def gather(
     """Every node SMD knows (or the members of `group`, or those of `nodes`), with what BSS and
     PCS say of it; with `template`, only the nodes that template boots."""
     if group is not None:
-        known = services.smd.get_group(group).members.ids
+        known = services.inventory.get_group(group).members.ids
     else:
-        known = [c.id for c in services.smd.list_components(type_="Node")]
+        known = [c.id for c in services.inventory.list_components(type_="Node")]
     if nodes is not None:
         wanted = set(nodes)
         missing = wanted - set(known)
@@ -90,7 +90,7 @@ def gather(
     boots = services.boot.read_all()
     history = services.boot.last_fetches()
     fetched = history or {}
-    power = services.pcs.power_states(known)
+    power = services.power.power_states(known)
     found = []
     for node in known:
         held = boots.get(node)

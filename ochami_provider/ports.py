@@ -14,8 +14,56 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from .models.boot import Boot, BootWrite, NodeBoot, StoreStep
+from .models.power import PowerAction, PowerProgress
 from .models.problems import Problem
-from .models.records import CloudInitGroup
+from .models.records import (
+    CloudInitGroup,
+    Component,
+    EthernetInterface,
+    Group,
+    LockStatus,
+    Partition,
+    Reservation,
+)
+
+
+class Inventory(Protocol):
+    """The cluster's nodes and how they are grouped, addressed, reserved and locked (SMD on
+    every OpenCHAMI release). Each listing is one request, whatever the number of nodes."""
+
+    def get_group(self, label: str) -> Group: ...
+
+    def list_groups(self) -> list[Group]: ...
+
+    def get_partition(self, name: str) -> Partition: ...
+
+    def list_partitions(self) -> list[Partition]: ...
+
+    def list_components(
+        self,
+        *,
+        type_: str | None = "Node",
+        role: str | None = None,
+        ids: list[str] | None = None,
+    ) -> list[Component]: ...
+
+    def list_nodes(self, ids: list[str]) -> list[Component]: ...
+
+    def node_interfaces(self) -> list[EthernetInterface]: ...
+
+    def boot_macs(self) -> dict[str, list[str]]:
+        """Each node's MACs (lower case): how its firmware asks for a boot script."""
+        ...
+
+    def reserve(self, ids: list[str], minutes: int) -> list[Reservation]:
+        """All of `ids` or none, for `minutes` past the last renewal."""
+        ...
+
+    def renew(self, reservations: list[Reservation], minutes: int) -> None: ...
+
+    def release(self, reservations: list[Reservation]) -> None: ...
+
+    def lock_status(self, ids: list[str]) -> list[LockStatus]: ...
 
 
 class BootStore(Protocol):
@@ -94,3 +142,35 @@ class GroupData(Protocol):
     def meta_data_problems(meta_data: dict[str, Any]) -> list[Problem]:
         """What in a template's meta-data the service cannot keep, naming each key."""
         ...
+
+
+class Power(Protocol):
+    """What powers nodes on and off (PCS; Redfish to each BMC). A power run acts on many
+    nodes at once and is followed by its id until it finishes."""
+
+    backend: str
+    label: str
+    # Each action in the backend's own words: what results and logs show was sent.
+    names: Mapping[PowerAction, str]
+
+    def power_states(self, nodes: Sequence[str]) -> dict[str, str]:
+        """Each node's power state: `on`, `off`, or the backend's word for neither. Requests:
+        constant in the number of nodes where the backend allows it."""
+        ...
+
+    def start(
+        self,
+        action: PowerAction,
+        nodes: Sequence[str],
+        deadline_minutes: int | None = None,
+        deputy_keys: Mapping[str, str] | None = None,
+    ) -> str:
+        """Start `action` on `nodes` (never retried blindly: it is not idempotent); its run's
+        id. `deputy_keys` lets it act on nodes this session reserved in the inventory."""
+        ...
+
+    def progress(self, run_id: str) -> PowerProgress:
+        """Where the run stands; NotFoundError when the backend no longer knows it."""
+        ...
+
+    def abort(self, run_id: str) -> None: ...

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .clients.smd import SmdClient
 from .errors import OchamiError, ServiceError, SessionConflictError
 from .models.records import Reservation
+from .ports import Inventory
 
 RESERVATION_MINUTES = 2
 _RENEW_AFTER_SECONDS = RESERVATION_MINUTES * 60 / 2
@@ -22,12 +22,12 @@ _NAMED = 5
 class NodeReservation:
     def __init__(
         self,
-        smd: SmdClient,
+        inventory: Inventory,
         session: str,
         clock: Callable[[], float],
         log: Callable[[str], None],
     ) -> None:
-        self.smd = smd
+        self.inventory = inventory
         self.session = session
         self.clock = clock
         self.log = log
@@ -38,13 +38,13 @@ class NodeReservation:
         if not nodes:
             return
         try:
-            self.held = self.smd.reserve(nodes, RESERVATION_MINUTES)
+            self.held = self.inventory.reserve(nodes, RESERVATION_MINUTES)
         except ServiceError as error:
             if error.status != 400:
                 raise
             busy = sorted(
                 s.id
-                for s in self.smd.lock_status(nodes)
+                for s in self.inventory.lock_status(nodes)
                 if s.reserved or s.locked or s.reservation_disabled
             )
             if not busy:
@@ -63,7 +63,7 @@ class NodeReservation:
 
     def keep_alive(self) -> None:
         if self.held and self.clock() >= self._renew_at:
-            self.smd.renew(self.held, RESERVATION_MINUTES)
+            self.inventory.renew(self.held, RESERVATION_MINUTES)
             self._renew_at = self.clock() + _RENEW_AFTER_SECONDS
 
     def deputy_keys(self) -> dict[str, str]:
@@ -73,7 +73,7 @@ class NodeReservation:
         if not self.held:
             return
         try:
-            self.smd.release(self.held)
+            self.inventory.release(self.held)
         except OchamiError as error:  # it lapses on its own; say so rather than fail the session
             self.log(f"session {self.session}: could not release its SMD reservation: {error}")
         self.held = []

@@ -1,7 +1,8 @@
 """The session state machine, pure: it says what to do next and takes what happened.
 
-resolve members -> write boot config -> PCS transition -> poll -> (for nodes powered on)
-wait until each has asked BSS for its boot script -> per-node outcome -> retry the failed nodes
+resolve members -> write boot config -> power run -> poll -> (for nodes powered on) wait
+until each has asked the boot store for its boot script, or runs the template's kernel command
+line -> per-node outcome -> retry the failed nodes
 up to the policy -> the next step or batch, unless the failure budget is spent -> completed |
 failed (or cancelled).
 The runner does the I/O; everything decided here is testable without a network.
@@ -10,9 +11,10 @@ The runner does the I/O; everything decided here is testable without a network.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from .models.power import POWERS_ON, NodePower, PowerAction
 from .models.session import (
     BootSessionSpec,
     NodeOutcome,
@@ -21,25 +23,29 @@ from .models.session import (
     SessionState,
 )
 
-# BOS operations in PCS terms. `stage` writes the boot configuration and powers nothing.
-_PCS_OPERATION = {"boot": "On", "shutdown": "Soft-Off", "stage": None}
-_PCS_REBOOT = {False: "Hard-Restart", True: "Soft-Restart"}
-
-# PCS operations after which a node is on and boots from the network.
-POWERS_ON = ("On", "Soft-Restart", "Hard-Restart", "Init")
+# BOS operations as power actions. `stage` writes the boot configuration and powers nothing.
+_POWER_ACTION: dict[str, PowerAction | None] = {"boot": "on", "shutdown": "off", "stage": None}
+_REBOOT: dict[bool, PowerAction] = {False: "restart", True: "graceful-restart"}
 
 # Why a rolling session's nodes were skipped when it spent its failure budget.
 NOT_REACHED = "not reached: the session stopped when more nodes failed than max_failed allows"
 
-# PCS task statuses that end a node's attempt.
-TASK_SUCCEEDED = "succeeded"
-TASK_FAILED = ("failed", "unsupported")
 
-
-def pcs_operation(spec: BootSessionSpec) -> str | None:
+def power_action(spec: BootSessionSpec) -> PowerAction | None:
     if spec.operation == "reboot":
-        return _PCS_REBOOT[spec.graceful]
-    return _PCS_OPERATION[spec.operation]
+        return _REBOOT[spec.graceful]
+    return _POWER_ACTION[spec.operation]
+
+
+@dataclass(frozen=True)
+class SessionWords:
+    """How the cluster's backends name things, for what the session records and says: the
+    power backend and its word for each action, the boot store (each adapter's `label` and
+    `names`)."""
+
+    power: str
+    actions: Mapping[PowerAction, str] = field(hash=False)
+    store: str
 
 
 # The phase of a session whose nodes are all done and whose post_command failed.
@@ -58,27 +64,28 @@ class WriteConfig:
 
 @dataclass(frozen=True)
 class Survey:
-    """`boot`: read the nodes' power state and when each last asked BSS for its boot script,
-    to tell nodes off, nodes on the template's current version and nodes on anything else."""
+    """`boot`: read the nodes' power state and when each last asked the boot store for its
+    boot script, to tell nodes off, nodes on the template's current version and nodes on
+    anything else."""
 
     nodes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class StartPower:
-    operation: str
+    action: PowerAction
     nodes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Poll:
-    transition_id: str
+    run_id: str
 
 
 @dataclass(frozen=True)
 class CheckBoots:
-    """Read when each node last asked BSS for its boot script; `since` is when the transition
-    started (Unix seconds, as BSS records it)."""
+    """Read when each node last asked the boot store for its boot script (or the probe); `since`
+    is when the power run started (Unix seconds, as a boot store records fetches)."""
 
     nodes: tuple[str, ...]
     since: int
@@ -92,29 +99,27 @@ class Finished:
 Action = Resolve | WriteConfig | Survey | StartPower | Poll | CheckBoots | Finished
 
 
-@dataclass(frozen=True)
-class TaskResult:
-    status: str
-    error: str = ""
-
-
 class SessionMachine:
-    def __init__(self, spec: BootSessionSpec, created: str) -> None:
+    def __init__(self, spec: BootSessionSpec, created: str, words: SessionWords) -> None:
         self.spec = spec
+        self.words = words
+        action = power_action(spec)
         self.state = SessionState(
-            created=created, operation=spec.operation, pcs_operation=pcs_operation(spec)
+            created=created,
+            operation=spec.operation,
+            power_operation=words.actions[action] if action else None,
         )
         self._nodes: dict[str, NodeOutcome] = {}
         self._attempt: tuple[str, ...] = ()
-        self._transition: str | None = None
+        self._run: str | None = None
         # The verification of the attempt: nodes still to ask for a boot script, since when,
-        # nodes already on before an `On` (PCS leaves them be: nothing to verify), and the
-        # attempt's power failures, settled with the verification.
-        # The power steps still to run after this one ((PCS operation, nodes), in order), the
-        # operation of the current one, and nodes this session's own write changed (their
-        # records are newer than anything they booted).
-        self._steps: list[tuple[str, tuple[str, ...]]] = []
-        self._operation = self.state.pcs_operation
+        # nodes already on before an `on` (the backend leaves them be: nothing to verify), and
+        # the attempt's power failures, settled with the verification.
+        # The power steps still to run after this one ((action, nodes), in order), the action
+        # of the current one, and nodes this session's own write changed (their records are
+        # newer than anything they booted).
+        self._steps: list[tuple[PowerAction, tuple[str, ...]]] = []
+        self._action = action
         self._rewritten: frozenset[str] = frozenset()
         self._verify: tuple[str, ...] = ()
         self._since = 0
@@ -139,19 +144,19 @@ class SessionMachine:
         if phase == "surveying":
             return Survey(tuple(sorted(self._nodes)))
         if phase == "powering":
-            assert self._operation is not None
-            return StartPower(self._operation, self._attempt)
+            assert self._action is not None
+            return StartPower(self._action, self._attempt)
         if phase == "polling":
-            assert self._transition is not None
-            return Poll(self._transition)
+            assert self._run is not None
+            return Poll(self._run)
         if phase == "verifying":
             return CheckBoots(self._verify, self._since)
         return Finished(self.state)
 
     def verifies_boots(self) -> bool:
-        """Whether powered-on nodes must be seen booted: asking BSS for their boot script, or
-        running the template's kernel command line."""
-        return self.spec.booted_when in ("bootscript", "cmdline") and self._operation in POWERS_ON
+        """Whether powered-on nodes must be seen booted: asking the boot store for their boot
+        script, or running the template's kernel command line."""
+        return self.spec.booted_when in ("bootscript", "cmdline") and self._action in POWERS_ON
 
     # What happened ---------------------------------------------------------------------
     def on_resolved(
@@ -179,9 +184,9 @@ class SessionMachine:
         self.state.phase = "writing"
 
     def on_config_written(self, now: str, rewritten: frozenset[str] = frozenset()) -> None:
-        """`rewritten`: nodes whose BSS records this write changed."""
+        """`rewritten`: nodes whose boot-store entries this write changed."""
         self._expect("writing")
-        if self.state.pcs_operation is None:
+        if self._action is None:
             for outcome in self._nodes.values():
                 outcome.status, outcome.phase = "succeeded", "staged"
             self._finish("completed", now)
@@ -190,14 +195,13 @@ class SessionMachine:
         if self.spec.operation == "boot":
             self.state.phase = "surveying"
             return
-        assert self._operation is not None
-        self._plan([(self._operation, tuple(sorted(self._nodes)))])
+        self._plan([(self._action, tuple(sorted(self._nodes)))])
         self._next_step()
 
     def on_surveyed(self, power: Mapping[str, str], fetched: Mapping[str, int], now: str) -> None:
-        """BOS's `boot`: nodes off are powered on; nodes on that asked BSS for their boot script
-        after the template last wrote their record run its current version and are left
-        alone; nodes on anything else are rebooted (after the power-on step)."""
+        """BOS's `boot`: nodes off are powered on; nodes on that asked the boot store for their
+        boot script after the template last wrote their entry run its current version and are
+        left alone; nodes on anything else are rebooted (after the power-on step)."""
         self._expect("surveying")
         writes = self.spec.last_writes()
         off, stale, current = [], [], []
@@ -213,11 +217,11 @@ class SessionMachine:
             self._nodes[node].status, self._nodes[node].phase = "succeeded", "current"
         if current:
             self.state.results.steps["left alone"] = len(current)
-        self._plan([("On", tuple(off)), (_PCS_REBOOT[self.spec.graceful], tuple(stale))])
+        self._plan([("on", tuple(off)), (_REBOOT[self.spec.graceful], tuple(stale))])
         if not self._next_step():
             self._finish("completed", now)  # every node already runs the current version
 
-    def _plan(self, steps: list[tuple[str, tuple[str, ...]]]) -> None:
+    def _plan(self, steps: list[tuple[PowerAction, tuple[str, ...]]]) -> None:
         """The power steps, each cut into batches of the spec's size, in node order."""
         size = self.spec.batch_nodes(len(self._nodes))
         self._steps = [
@@ -233,48 +237,47 @@ class SessionMachine:
         """Start the next power step; False when there is none."""
         if not self._steps:
             return False
-        self._operation, self._attempt = self._steps.pop(0)
+        self._action, self._attempt = self._steps.pop(0)
         self._step_retries = 0
-        self._count_step(self._operation, self._attempt)
+        self._count_step(self._action, self._attempt)
         self.state.phase = "powering"
         return True
 
-    def _count_step(self, operation: str | None, nodes: tuple[str, ...]) -> None:
-        if operation is not None:
-            steps = self.state.results.steps
-            steps[operation] = steps.get(operation, 0) + len(nodes)
+    def _count_step(self, action: PowerAction, nodes: tuple[str, ...]) -> None:
+        steps, name = self.state.results.steps, self.words.actions[action]
+        steps[name] = steps.get(name, 0) + len(nodes)
 
     def on_power_started(
         self,
-        transition_id: str,
+        run_id: str,
         started_epoch: float = 0.0,
         already_on: frozenset[str] = frozenset(),
     ) -> None:
-        """`already_on`: nodes that were on before an `On` (PCS does not touch them)."""
+        """`already_on`: nodes that were on before an `on` (the backend does not touch them)."""
         self._expect("powering")
-        self._transition = transition_id
+        self._run = run_id
         self._since = int(started_epoch)
         self._first_fetch, self._looping = {}, []
         self._already_on = already_on
-        self.state.transition_ids.append(transition_id)
+        self.state.transition_ids.append(run_id)
         for node in self._attempt:
             self._nodes[node].attempts += 1
             self._nodes[node].phase = "powering"
         self.state.phase = "polling"
 
-    def on_polled(self, finished: bool, tasks: Mapping[str, TaskResult], now: str) -> None:
-        """Record a poll; once PCS says the transition is over, settle every node in it."""
+    def on_polled(self, finished: bool, tasks: Mapping[str, NodePower], now: str) -> None:
+        """Record a poll; once the backend says the power run is over, settle every node in it."""
         self._expect("polling")
         if not finished:
             # Keep what is already settled, so a timeout later fails only the nodes that are not.
             for node in self._attempt:
                 task = tasks.get(node)
                 outcome = self._nodes[node]
-                if task is not None and task.status == TASK_SUCCEEDED:
+                if task is not None and task.status == "succeeded":
                     outcome.status, outcome.error = "succeeded", ""
                     outcome.phase = self._powered_phase(node)
-                elif task is not None and task.status in TASK_FAILED:
-                    outcome.status, outcome.error = "failed", _task_error(task)
+                elif task is not None and task.status == "failed":
+                    outcome.status, outcome.error = "failed", self._task_error(task)
                     outcome.phase = "failed"
             return
         failed: list[str] = []
@@ -282,13 +285,13 @@ class SessionMachine:
         for node in self._attempt:
             outcome = self._nodes[node]
             task = tasks.get(node)
-            if task is not None and task.status == TASK_SUCCEEDED:
+            if task is not None and task.status == "succeeded":
                 outcome.status, outcome.error = "succeeded", ""
                 outcome.phase = self._powered_phase(node)
                 powered.append(node)
             else:
                 outcome.status, outcome.phase = "failed", "failed"
-                outcome.error = _task_error(task)
+                outcome.error = self._task_error(task)
                 failed.append(node)
         verify = [n for n in powered if n not in self._already_on] if self.verifies_boots() else []
         if verify:
@@ -300,7 +303,7 @@ class SessionMachine:
         self._settle(failed, [], now)
 
     def on_boot_checks(self, fetched: Mapping[str, int], now_epoch: float, now: str) -> None:
-        """Record one read of BSS's endpoint history (node -> last boot-script fetch), or of
+        """Record one read of the boot store's fetch history (node -> last boot-script fetch), or of
         the probe (node -> when it was first seen running the template's command line: a
         node seen again is no boot loop)."""
         self._expect("verifying")
@@ -317,7 +320,8 @@ class SessionMachine:
                 self._looping.append(node)
                 self._nodes[node].status, self._nodes[node].phase = "failed", "failed"
                 self._nodes[node].error = (
-                    f"asked BSS for its boot script again {last - first}s after the first time"
+                    f"asked {self.words.store} for its boot script again {last - first}s after"
+                    " the first time"
                     " without a power cycle: its firmware is retrying, so the kernel or initrd"
                     " the script names did not load (check that their URLs answer)"
                 )
@@ -333,7 +337,8 @@ class SessionMachine:
         for node in unfetched:
             self._nodes[node].status, self._nodes[node].phase = "failed", "failed"
             self._nodes[node].error = (
-                f"powered on (PCS {self._operation} confirmed) but {self._unseen()} within"
+                f"powered on ({self.words.power} {self._action_name()} confirmed) but"
+                f" {self._unseen()} within"
                 f" {self.spec.boot_timeout_seconds:g}s: check its console, its boot order and"
                 " its network boot"
             )
@@ -346,7 +351,7 @@ class SessionMachine:
                 "probe_command never showed it running this template's kernel command line"
                 f" (ochami.version={version})"
             )
-        return "did not ask BSS for its boot script"
+        return f"did not ask {self.words.store} for its boot script"
 
     def on_hook_failed(self, message: str, now: str) -> None:
         """A hook failed: before any power action the session stops (nodes not powered stay
@@ -378,15 +383,23 @@ class SessionMachine:
         self._finish("cancelled", now, reason)
 
     # Internals -------------------------------------------------------------------------
+    def _action_name(self) -> str:
+        return self.words.actions[self._action] if self._action else ""
+
+    def _task_error(self, task: NodePower | None) -> str:
+        if task is None:
+            return f"{self.words.power} reported no task for this node"
+        return task.error or f"{self.words.power} task ended {task.status}"
+
     def _powered_phase(self, node: str) -> NodePhase:
-        if self._operation not in POWERS_ON:
+        if self._action not in POWERS_ON:
             return "off"
         return "already-on" if node in self._already_on else "booted"
 
     def _settle(self, power_failed: list[str], unbooted: list[str], now: str) -> None:
         """Retry what another attempt can mend, or finish. Powering on again cannot make a
         node that is on boot; restarting it again can."""
-        retry = power_failed + (unbooted if self._operation != "On" else [])
+        retry = power_failed + (unbooted if self._action != "on" else [])
         if retry and self._step_retries < self.spec.retry.max_retries:
             self._step_retries += 1
             self.state.retry_count += 1
@@ -474,12 +487,6 @@ class SessionMachine:
         for nodes in results.phases.values():
             nodes.sort()
         self.state.results = results
-
-
-def _task_error(task: TaskResult | None) -> str:
-    if task is None:
-        return "PCS reported no task for this node"
-    return task.error or f"PCS task ended {task.status}"
 
 
 def _seconds_between(start: str | None, end: str) -> float | None:

@@ -19,6 +19,7 @@ from .errors import (
 )
 from .models.names import normalize_xname
 from .models.owner import Stake
+from .models.power import POWERS_ON
 from .models.problems import Problem
 from .models.records import Component
 from .models.session import BootSessionSpec, SessionState
@@ -28,16 +29,14 @@ from .session_hooks import hook_environment, run_hook
 from .session_journal import Powered, SessionJournal
 from .session_limit import LimitTerm, narrow, parse_limit
 from .session_machine import (
-    POWERS_ON,
-    TASK_SUCCEEDED,
     CheckBoots,
     Finished,
     Poll,
     Resolve,
     SessionMachine,
+    SessionWords,
     StartPower,
     Survey,
-    TaskResult,
     WriteConfig,
 )
 from .template_writer import Log, quiet, resolve_targets, write_template
@@ -81,9 +80,9 @@ def resolve_limit_saying(
     if not pending:
         return resolved, []
     found_as: dict[str, dict[str, list[str]]] = {
-        "group": {g.label: g.members.ids for g in services.smd.list_groups()},
-        "partition": {p.name: p.members.ids for p in services.smd.list_partitions()},
-        "role": _roles(services.smd.list_components(type_="Node")),
+        "group": {g.label: g.members.ids for g in services.inventory.list_groups()},
+        "partition": {p.name: p.members.ids for p in services.inventory.list_partitions()},
+        "role": _roles(services.inventory.list_components(type_="Node")),
     }
     said: list[Problem] = []
     for name, term in pending.items():
@@ -133,10 +132,10 @@ def left_out(services: Services, nodes: list[str], include_disabled: bool) -> di
     skipped: dict[str, str] = {}
     if not include_disabled:
         wanted = set(nodes)
-        for component in services.smd.list_nodes(nodes):
+        for component in services.inventory.list_nodes(nodes):
             if component.id in wanted and component.enabled is False:
                 skipped[component.id] = DISABLED
-    for status in services.smd.lock_status(nodes):
+    for status in services.inventory.lock_status(nodes):
         if status.locked:
             skipped.setdefault(status.id, LOCKED)
     return skipped
@@ -173,13 +172,16 @@ def run_session(
     earlier run of this session powered that the engine never recorded (an interrupted `up`)
     are verified rather than powered again. Once the engine asks the process to stop
     (`cancellation`), no further transition starts."""
-    machine = SessionMachine(spec, now())
+    power = services.power
+    machine = SessionMachine(
+        spec, now(), SessionWords(power.label, power.names, services.boot.label)
+    )
     run_id = uuid.uuid4().hex[:12]
     deadline = clock() + spec.timeout_seconds
     template = spec.template
     version = template.version()
     hosts_by_set: dict[str, list[str]] = {}
-    reservation = NodeReservation(services.smd, spec.name, clock, log)
+    reservation = NodeReservation(services.inventory, spec.name, clock, log)
     acting: list[str] = []
     # Nodes an interrupted run powered: node -> when its transition started.
     resumed: dict[str, int] = {}
@@ -260,20 +262,21 @@ def run_session(
                     )
                     machine.on_config_written(now(), frozenset(report.written_hosts))
                 elif isinstance(action, Survey):
-                    # One PCS and one boot store request, however many nodes; a store that
+                    # One power and one boot store request, however many nodes; a store that
                     # keeps no fetch history is answered by the nodes themselves (the
                     # probe, which check requires there).
-                    power = services.pcs.power_states(list(action.nodes))
+                    states = power.power_states(action.nodes)
                     fetched = services.boot.last_fetches()
                     if fetched is None:
-                        on = tuple(n for n in action.nodes if power.get(n) == "on")
+                        on = tuple(n for n in action.nodes if states.get(n) == "on")
                         fetched = _probed(spec, stake, on, 0, {}, epoch, said_once)
-                    machine.on_surveyed(power, fetched, now())
+                    machine.on_surveyed(states, fetched, now())
                     steps = machine.state.results.steps
+                    restarts = {power.names["restart"], power.names["graceful-restart"]}
                     log(
-                        f"session {spec.name}: boot: {steps.get('On', 0)} node(s) off to power"
-                        f" on, {sum(v for k, v in steps.items() if k.endswith('Restart'))} on"
-                        f" another version to reboot, {steps.get('left alone', 0)} on the"
+                        f"session {spec.name}: boot: {steps.get(power.names['on'], 0)} node(s)"
+                        f" off to power on, {sum(v for k, v in steps.items() if k in restarts)}"
+                        f" on another version to reboot, {steps.get('left alone', 0)} on the"
                         " current version left alone"
                     )
                 elif isinstance(action, StartPower):
@@ -281,7 +284,7 @@ def run_session(
                         machine.cancel(now(), _STOPPED)
                         continue
                     if pre_ok is None:
-                        if action.operation in POWERS_ON and services.boot.renders_ahead:
+                        if action.action in POWERS_ON and services.boot.renders_ahead:
                             # Before the first node is powered: can its script be rendered?
                             _preflight_boot_script(services, spec, hosts_by_set, acting, log)
                             # The preflight is in the endpoint history: the transition
@@ -297,50 +300,46 @@ def run_session(
                             continue
                     reservation.keep_alive()
                     already_on: frozenset[str] = frozenset()
-                    if action.operation == "On" and machine.verifies_boots():
-                        # PCS leaves a node that is on as it is: it will not boot again.
-                        states = services.pcs.power_states(list(action.nodes))
+                    if action.action == "on" and machine.verifies_boots():
+                        # Powering on leaves a node that is on as it is: it will not boot again.
+                        states = power.power_states(action.nodes)
                         already_on = frozenset(x for x, st in states.items() if st == "on")
                     started = epoch()
                     if journal is not None:
                         journal.note(
                             run_id, version, spec.operation, int(started), list(action.nodes)
                         )
-                    transition = services.pcs.start_transition(
-                        action.operation,
-                        list(action.nodes),
+                    power_run = power.start(
+                        action.action,
+                        action.nodes,
                         spec.task_deadline_minutes,
                         reservation.deputy_keys(),
                     )
                     if journal is not None:
-                        journal.started(run_id, int(started), transition)
+                        journal.started(run_id, int(started), power_run)
                     log(
-                        f"session {spec.name}: PCS {action.operation} on"
-                        f" {len(action.nodes)} node(s), transition {transition}"
+                        f"session {spec.name}: {power.label} {power.names[action.action]} on"
+                        f" {len(action.nodes)} node(s), transition {power_run}"
                     )
-                    machine.on_power_started(transition, started, already_on)
+                    machine.on_power_started(power_run, started, already_on)
                 elif isinstance(action, Poll | CheckBoots) and cancellation.requested():
-                    # The transition under way runs on in PCS; its nodes are in the journal.
+                    # The power run under way runs on; its nodes are in the journal.
                     machine.cancel(now(), _STOPPED)
                 elif isinstance(action, Poll):
                     if clock() >= deadline:
-                        _abort_quietly(services, action.transition_id, log)
+                        _abort_quietly(services, action.run_id, log)
                         machine.on_timeout(now())
                         continue
                     sleep(spec.poll_interval_seconds)
                     reservation.keep_alive()
-                    status = services.pcs.get_transition(action.transition_id)
-                    counts = status.task_counts
+                    progress = power.progress(action.run_id)
                     said_once(
-                        f"session {spec.name}: {status.transition_status}:"
-                        f" {counts.succeeded} succeeded, {counts.failed} failed,"
-                        f" {counts.in_progress + counts.new} in progress of {counts.total}"
+                        f"session {spec.name}: {progress.state}:"
+                        f" {progress.count('succeeded')} succeeded,"
+                        f" {progress.count('failed')} failed,"
+                        f" {progress.running} in progress of {progress.total}"
                     )
-                    tasks = {
-                        t.xname: TaskResult(t.task_status, t.error or t.task_status_description)
-                        for t in status.tasks
-                    }
-                    machine.on_polled(status.finished, tasks, now())
+                    machine.on_polled(progress.finished, progress.nodes, now())
                 elif isinstance(action, CheckBoots):
                     if clock() >= deadline:
                         machine.on_timeout(now())
@@ -371,7 +370,7 @@ def run_session(
 
 
 _STOPPED = (
-    "stopped: the engine asked the provider to stop (Ctrl-C); no further PCS transition was"
+    "stopped: the engine asked the provider to stop (Ctrl-C); no further power action was"
     " started, the nodes already powered are noted in the session's journal, and the next"
     " `up` (or apply) verifies those and continues with the rest"
 )
@@ -434,7 +433,7 @@ def _preflight_boot_script(
     }
     if not firsts:
         return
-    macs = services.smd.boot_macs()
+    macs = services.inventory.boot_macs()
     for set_name, node in sorted(firsts.items()):
         mac = next(iter(macs.get(node, [])), None)
         problem = services.boot.render_problem(node, mac)
@@ -465,11 +464,12 @@ def _settle(journal: SessionJournal | None) -> None:
 def _powered_earlier(
     services: Services, noted: Mapping[str, Powered], nodes: list[str], log: Log
 ) -> dict[str, int]:
-    """Which of `nodes` an interrupted run of this session powered (node -> when its
-    transition started), as the journal and PCS say: a node whose task PCS reports failed, or
-    that a transition still under way has not reached (it is aborted), was not powered and is
-    powered again; one whose transition PCS no longer knows, or that the run noted and then
-    ended before PCS answered, counts as powered (a reboot too many is worse than a wait).
+    """Which of `nodes` an interrupted run of this session powered (node -> when its power
+    run started), as the journal and the power backend say: a node whose part the backend
+    reports failed, or that a run still under way has not reached (it is aborted), was not
+    powered and is powered again; one whose run the backend no longer knows, or that the
+    session noted and then ended before the backend answered, counts as powered (a reboot too
+    many is worse than a wait).
     `noted`: the journal's notes for this template version and operation."""
     wanted = {n: noted[n] for n in nodes if n in noted}
     powered: dict[str, int] = {}
@@ -478,12 +478,12 @@ def _powered_earlier(
         done = set(mine)
         if transition:
             try:
-                status = services.pcs.get_transition(transition)
+                progress = services.power.progress(transition)
             except NotFoundError:
-                status = None
-            if status is not None:
-                done = {t.xname for t in status.tasks if t.task_status == TASK_SUCCEEDED}
-                if not status.finished:
+                progress = None
+            if progress is not None:
+                done = {n for n, p in progress.nodes.items() if p.status == "succeeded"}
+                if not progress.finished:
                     _abort_quietly(services, transition, log)
         powered.update((n, wanted[n].started) for n in mine if n in done)
     return powered
@@ -508,9 +508,9 @@ def _with_resumed(
     log: Log,
 ) -> SessionState:
     """`state` with the nodes an interrupted run powered, verified as this run verifies its
-    own: asked BSS for their boot script since their transition started (within
-    `boot_timeout_seconds` of it), or seen running the template's command line, or PCS says
-    they are on (off, for a shutdown)."""
+    own: asked the boot store for their boot script since their power run started (within
+    `boot_timeout_seconds` of it), or seen running the template's command line, or the power
+    backend says they are on (off, for a shutdown)."""
     waiting = dict(resumed)
     failed: dict[str, str] = {}
     verified = spec.booted_when in ("bootscript", "cmdline") and spec.operation in (
@@ -544,10 +544,10 @@ def _with_resumed(
             sleep(spec.poll_interval_seconds)
         else:
             want = "off" if spec.operation == "shutdown" else "on"
-            power = services.pcs.power_states(sorted(waiting))
+            power = services.power.power_states(sorted(waiting))
             failed = {
-                n: f"powered by an earlier, interrupted run of this session; PCS says"
-                f" {power.get(n, 'undefined')!r}, not {want!r}"
+                n: "powered by an earlier, interrupted run of this session;"
+                f" {services.power.label} says {power.get(n, 'undefined')!r}, not {want!r}"
                 for n in waiting
                 if power.get(n) != want
             }
@@ -624,8 +624,8 @@ def rerun_post_command(
     )
 
 
-def _abort_quietly(services: Services, transition_id: str, log: Log) -> None:
+def _abort_quietly(services: Services, run_id: str, log: Log) -> None:
     try:
-        services.pcs.abort_transition(transition_id)
+        services.power.abort(run_id)
     except OchamiError as error:
-        log(f"could not abort PCS transition {transition_id}: {error}")
+        log(f"could not abort {services.power.label} transition {run_id}: {error}")

@@ -67,7 +67,7 @@ def _from_markers(services: Services, name: str, owner: Owner) -> ImportedTempla
     for label, group in sorted(_group_data(services).items()):
         if group_owner(group.description) != owner:
             continue
-        members = set(services.smd.get_group(label).members.ids)
+        members = set(services.inventory.get_group(label).members.ids)
         home = next(
             (s for s, b in boot_sets.items() if members and members <= set(b["node_list"])), None
         )
@@ -96,7 +96,7 @@ def _from_groups(services: Services, name: str, groups: list[str]) -> ImportedTe
     adopted: dict[str, CloudInitGroup] = {}
     for label in groups:
         try:
-            members = services.smd.get_group(label).members.ids
+            members = services.inventory.get_group(label).members.ids
         except NotFoundError:
             raise InvalidInputError("id", label, "SMD has no group with this label") from None
         view = {n: held.boot for n, held in services.boot.read(sorted(members)).items()}

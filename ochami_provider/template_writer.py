@@ -81,13 +81,13 @@ def resolve_targets(
     (unless `gone` collects it: a refresh, where a group removed from SMD is drift, not a
     reason to refuse a refresh or a destroy); with `require_members` (check and apply, not
     refresh) so are an empty group and a boot set that resolves to no node."""
-    members = _named_members(spec, "node_groups", "group", services.smd.get_group, gone)
+    members = _named_members(spec, "node_groups", "group", services.inventory.get_group, gone)
     partitions = _named_members(
-        spec, "node_partitions", "partition", services.smd.get_partition, gone
+        spec, "node_partitions", "partition", services.inventory.get_partition, gone
     )
     components: list[Component] = []
     if any(b.node_roles_groups or b.arch for b in spec.boot_sets.values()):
-        components = services.smd.list_components(type_="Node")
+        components = services.inventory.list_components(type_="Node")
     _check_listed_nodes(services, spec, components)
     resolved = resolve_boot_sets(spec, members, components, partitions)
     if require_members:
@@ -157,7 +157,7 @@ def _check_listed_nodes(
     if not listed:
         return
     if not components:
-        components = services.smd.list_nodes(listed)
+        components = services.inventory.list_nodes(listed)
     known = {c.id for c in components}
     for set_name, boot_set in spec.boot_sets.items():
         for xname in boot_set.node_list:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ochami_provider import BootSessionProvider, BootTemplateProvider
+from ochami_provider.models.session import SessionRecord
 from ochami_provider.sim import Fleet, SimServer
 
 RECORDED = Path(__file__).parent / "data" / "state" / "f402237.json"
@@ -44,4 +45,10 @@ def test_a_state_of_the_release_before_the_ports_loads_without_a_change_or_a_rer
         assert not sessions.diff(session["id"], session["outputs"], checked.inputs).changes
         again = sessions.read(session["id"], session["outputs"])
         assert again.outs is not None and again.outs["status"] == "completed"
+        # Recorded as `pcs_operation`, before the power port named it `power_operation`: the
+        # engine's record keeps it until the session next runs, and it reads as today's.
+        assert session["outputs"]["pcs_operation"] == "Hard-Restart"
+        record = SessionRecord.from_props(again.outs)
+        assert record.power_operation == "Hard-Restart"
+        assert "pcs_operation" not in record.to_props()
         assert fleet.count(writes_only=True) == 0 and fleet.transitions == {}

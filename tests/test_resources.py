@@ -251,7 +251,7 @@ def test_session_reboots_every_node_and_records_results(fleet: Fleet, sim: SimSe
     outs = result.outs
     assert outs is not None
     assert outs["status"] == "completed" and outs["error_message"] == ""
-    assert outs["pcs_operation"] == "Hard-Restart"
+    assert outs["power_operation"] == "Hard-Restart"
     assert nodes(outs["results"]["succeeded"]) == nodes(template["hosts"]["compute"])
     assert outs["completed_at"] >= outs["created"]
     assert all(fleet.nodes[x].power == "on" for x in nodes(template["hosts"]["compute"]))

@@ -6,21 +6,29 @@ from typing import Any
 
 import pytest
 
+from ochami_provider.backends.pcs import PcsPower
 from ochami_provider.models import BootSessionSpec
+from ochami_provider.models.power import NodePower
 from ochami_provider.session_machine import (
     CheckBoots,
     Finished,
     Poll,
     Resolve,
     SessionMachine,
+    SessionWords,
     StartPower,
     Survey,
-    TaskResult,
     WriteConfig,
 )
 
 NODES = ["x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b0n0"]
 T = "2026-11-24T00:00:00+00:00"
+# The words of a cluster on PCS and BSS: what results and errors say.
+WORDS = SessionWords("PCS", PcsPower.names, "BSS")
+
+
+def _machine(spec: BootSessionSpec, created: str = T) -> SessionMachine:
+    return SessionMachine(spec, created, WORDS)
 
 
 def _spec(**extra: Any) -> BootSessionSpec:
@@ -31,8 +39,8 @@ def _spec(**extra: Any) -> BootSessionSpec:
     )
 
 
-def _ok(*nodes: str) -> dict[str, TaskResult]:
-    return {n: TaskResult("succeeded") for n in nodes}
+def _ok(*nodes: str) -> dict[str, NodePower]:
+    return {n: NodePower("succeeded") for n in nodes}
 
 
 def _through_power(machine: SessionMachine) -> None:
@@ -43,11 +51,11 @@ def _through_power(machine: SessionMachine) -> None:
 
 
 def test_happy_path_walks_every_phase() -> None:
-    machine = SessionMachine(_spec(), T)
+    machine = _machine(_spec(), T)
     assert machine.state.status == "pending"
     _through_power(machine)
     assert machine.state.status == "running"
-    assert machine.next_action() == StartPower("Hard-Restart", tuple(NODES))
+    assert machine.next_action() == StartPower("restart", tuple(NODES))
     machine.on_power_started("tr-1")
     assert machine.next_action() == Poll("tr-1")
     machine.on_polled(False, {}, T)
@@ -62,15 +70,15 @@ def test_happy_path_walks_every_phase() -> None:
 
 
 def test_retry_touches_only_failed_nodes_then_gives_up_with_per_node_errors() -> None:
-    machine = SessionMachine(_spec(retry={"max_retries": 1}), T)
+    machine = _machine(_spec(retry={"max_retries": 1}), T)
     _through_power(machine)
     machine.on_power_started("tr-1")
-    tasks = {**_ok(NODES[0], NODES[2]), NODES[1]: TaskResult("failed", "BMC timeout")}
+    tasks = {**_ok(NODES[0], NODES[2]), NODES[1]: NodePower("failed", "BMC timeout")}
     machine.on_polled(True, tasks, T)
-    assert machine.next_action() == StartPower("Hard-Restart", (NODES[1],))
+    assert machine.next_action() == StartPower("restart", (NODES[1],))
     assert machine.state.retry_count == 1
     machine.on_power_started("tr-2")
-    machine.on_polled(True, {NODES[1]: TaskResult("failed", "BMC timeout again")}, T)
+    machine.on_polled(True, {NODES[1]: NodePower("failed", "BMC timeout again")}, T)
     state = machine.state
     assert state.status == "failed"
     assert state.results.failed == {NODES[1]: "BMC timeout again"}
@@ -80,41 +88,45 @@ def test_retry_touches_only_failed_nodes_then_gives_up_with_per_node_errors() ->
 
 
 def test_node_missing_from_pcs_answer_counts_as_failed() -> None:
-    machine = SessionMachine(_spec(retry={"max_retries": 0}), T)
+    machine = _machine(_spec(retry={"max_retries": 0}), T)
     _through_power(machine)
     machine.on_power_started("tr-1")
     machine.on_polled(True, _ok(*NODES[:2]), T)
     assert machine.state.results.failed == {NODES[2]: "PCS reported no task for this node"}
 
 
-def test_unsupported_task_fails_with_its_status() -> None:
-    machine = SessionMachine(_spec(retry={"max_retries": 0}), T)
+def test_a_failed_node_without_words_fails_with_its_status() -> None:
+    machine = _machine(_spec(retry={"max_retries": 0}), T)
     _through_power(machine)
     machine.on_power_started("tr-1")
-    machine.on_polled(True, {**_ok(*NODES[:2]), NODES[2]: TaskResult("unsupported")}, T)
-    assert machine.state.results.failed[NODES[2]] == "PCS task ended unsupported"
+    machine.on_polled(True, {**_ok(*NODES[:2]), NODES[2]: NodePower("failed")}, T)
+    assert machine.state.results.failed[NODES[2]] == "PCS task ended failed"
 
 
 @pytest.mark.parametrize(
-    ("operation", "graceful", "pcs"),
+    ("operation", "graceful", "action", "pcs"),
     [
-        ("boot", False, "On"),
-        ("reboot", False, "Hard-Restart"),
-        ("reboot", True, "Soft-Restart"),
-        ("shutdown", False, "Soft-Off"),
+        ("boot", False, "on", "On"),
+        ("reboot", False, "restart", "Hard-Restart"),
+        ("reboot", True, "graceful-restart", "Soft-Restart"),
+        ("shutdown", False, "off", "Soft-Off"),
     ],
 )
-def test_operations_map_to_pcs(operation: str, graceful: bool, pcs: str) -> None:
-    machine = SessionMachine(_spec(operation=operation, graceful=graceful), T)
+def test_operations_map_to_power_actions_named_as_the_backend_names_them(
+    operation: str, graceful: bool, action: str, pcs: str
+) -> None:
+    machine = _machine(_spec(operation=operation, graceful=graceful), T)
     _through_power(machine)
     if operation == "boot":  # first: which nodes are off, and which run what
         assert machine.next_action() == Survey(tuple(NODES))
         machine.on_surveyed({}, {}, T)
-    assert machine.next_action() == StartPower(pcs, tuple(NODES))
+    assert machine.next_action() == StartPower(action, tuple(NODES))  # type: ignore[arg-type]
+    assert machine.state.results.steps == {pcs: len(NODES)}
+    assert machine.state.power_operation == pcs
 
 
 def test_stage_completes_without_power() -> None:
-    machine = SessionMachine(_spec(operation="stage"), T)
+    machine = _machine(_spec(operation="stage"), T)
     _through_power(machine)
     action = machine.next_action()
     assert isinstance(action, Finished) and action.state.status == "completed"
@@ -122,14 +134,14 @@ def test_stage_completes_without_power() -> None:
 
 
 def test_no_nodes_fails() -> None:
-    machine = SessionMachine(_spec(limit=["x9c0s0b0n0"]), T)
+    machine = _machine(_spec(limit=["x9c0s0b0n0"]), T)
     machine.on_resolved([], T)
     assert machine.state.status == "failed"
     assert "limit ['x9c0s0b0n0']" in machine.state.error_message
 
 
 def test_timeout_fails_unsettled_nodes() -> None:
-    machine = SessionMachine(_spec(timeout_seconds=30), T)
+    machine = _machine(_spec(timeout_seconds=30), T)
     _through_power(machine)
     machine.on_power_started("tr-1")
     machine.on_timeout(T)
@@ -139,13 +151,13 @@ def test_timeout_fails_unsettled_nodes() -> None:
 
 
 def test_timeout_keeps_what_polls_already_settled() -> None:
-    machine = SessionMachine(_spec(timeout_seconds=30), T)
+    machine = _machine(_spec(timeout_seconds=30), T)
     _through_power(machine)
     machine.on_power_started("tr-1")
     progress = {
-        NODES[0]: TaskResult("succeeded"),
-        NODES[1]: TaskResult("failed", "BMC said no"),
-        NODES[2]: TaskResult("in-progress"),
+        NODES[0]: NodePower("succeeded"),
+        NODES[1]: NodePower("failed", "BMC said no"),
+        NODES[2]: NodePower("running"),
     }
     machine.on_polled(False, progress, T)
     machine.on_timeout(T)
@@ -155,7 +167,7 @@ def test_timeout_keeps_what_polls_already_settled() -> None:
 
 
 def test_service_error_leaves_unsettled_nodes_pending() -> None:
-    machine = SessionMachine(_spec(), T)
+    machine = _machine(_spec(), T)
     machine.on_resolved(NODES, T)
     machine.on_error("bss: PUT failed (HTTP 500)", T)
     assert machine.state.status == "failed"
@@ -163,7 +175,7 @@ def test_service_error_leaves_unsettled_nodes_pending() -> None:
 
 
 def test_cancel_is_terminal() -> None:
-    machine = SessionMachine(_spec(), T)
+    machine = _machine(_spec(), T)
     _through_power(machine)
     machine.cancel(T, "interrupted")
     assert machine.state.status == "cancelled"
@@ -171,13 +183,13 @@ def test_cancel_is_terminal() -> None:
 
 
 def test_events_out_of_order_are_refused() -> None:
-    machine = SessionMachine(_spec(), T)
+    machine = _machine(_spec(), T)
     with pytest.raises(RuntimeError, match="phase 'created'"):
         machine.on_power_started("tr-1")
 
 
 def test_a_powered_node_is_booted_once_it_asks_bss_for_its_boot_script() -> None:
-    machine = SessionMachine(_spec(booted_when="bootscript"), T)
+    machine = _machine(_spec(booted_when="bootscript"), T)
     _through_power(machine)
     machine.on_power_started("tr-1", 1000.7)
     machine.on_polled(True, _ok(*NODES), T)
@@ -193,7 +205,7 @@ def test_a_powered_node_is_booted_once_it_asks_bss_for_its_boot_script() -> None
 
 
 def test_a_node_that_never_asks_fails_with_why_and_a_restart_is_retried() -> None:
-    machine = SessionMachine(
+    machine = _machine(
         _spec(booted_when="bootscript", boot_timeout_seconds=60, retry={"max_retries": 1}), T
     )
     _through_power(machine)
@@ -204,7 +216,7 @@ def test_a_node_that_never_asks_fails_with_why_and_a_restart_is_retried() -> Non
     assert machine.next_action() == CheckBoots((NODES[2],), 1000)
     machine.on_boot_checks(fetched, 1060.0, T)
     # Restarting it again may mend it (a hung firmware): one more attempt for it alone.
-    assert machine.next_action() == StartPower("Hard-Restart", (NODES[2],))
+    assert machine.next_action() == StartPower("restart", (NODES[2],))
     machine.on_power_started("tr-2", 1100)
     machine.on_polled(True, _ok(NODES[2]), T)
     machine.on_boot_checks(fetched, 1160.0, T)
@@ -217,7 +229,7 @@ def test_a_node_that_never_asks_fails_with_why_and_a_restart_is_retried() -> Non
 def test_a_node_that_asks_again_within_the_settle_window_is_in_a_boot_loop() -> None:
     """BSS's iPXE script asks again (after `sleep 30`) when the kernel or initrd does not
     load: with a settle window, that second fetch fails the node; one fetch that holds passes."""
-    machine = SessionMachine(
+    machine = _machine(
         _spec(
             booted_when="bootscript",
             boot_settle_seconds=40,
@@ -237,7 +249,7 @@ def test_a_node_that_asks_again_within_the_settle_window_is_in_a_boot_loop() -> 
     assert machine.next_action() == CheckBoots((NODES[2],), 1000)
     machine.on_boot_checks({NODES[0]: 1002, NODES[1]: 1070, NODES[2]: 1020}, 1061.0, T)
     # A restart may mend a transient failure: one more attempt for the looping node alone.
-    assert machine.next_action() == StartPower("Hard-Restart", (NODES[1],))
+    assert machine.next_action() == StartPower("restart", (NODES[1],))
     machine.on_power_started("tr-2", 1100)
     machine.on_polled(True, _ok(NODES[1]), T)
     machine.on_boot_checks({NODES[1]: 1101}, 1110.0, T)
@@ -249,9 +261,7 @@ def test_a_node_that_asks_again_within_the_settle_window_is_in_a_boot_loop() -> 
 
 
 def test_power_on_leaves_nodes_that_were_on_unverified_and_does_not_retry_a_silent_one() -> None:
-    machine = SessionMachine(
-        _spec(operation="boot", booted_when="bootscript", boot_timeout_seconds=5), T
-    )
+    machine = _machine(_spec(operation="boot", booted_when="bootscript", boot_timeout_seconds=5), T)
     _through_power(machine)
     machine.on_surveyed({}, {}, T)  # all off; NODES[0] is switched on before PCS acts
     machine.on_power_started("tr-1", 1000, frozenset({NODES[0]}))
@@ -274,9 +284,7 @@ def test_boot_powers_on_what_is_off_reboots_what_runs_another_version_and_leaves
     NODES[3]); a node on that asked BSS after that runs the current version."""
     nodes = [*NODES, "x1000c0s1b0n1", "x1000c0s2b0n0"]
     writes = {"1000": nodes[:4], "900": nodes[4:]}
-    machine = SessionMachine(
-        _spec(operation="boot", booted_when="bootscript", template_writes=writes), T
-    )
+    machine = _machine(_spec(operation="boot", booted_when="bootscript", template_writes=writes), T)
     machine.on_resolved(nodes, T)
     machine.on_config_written(T, frozenset({nodes[3]}))
     assert machine.next_action() == Survey(tuple(nodes))
@@ -284,11 +292,11 @@ def test_boot_powers_on_what_is_off_reboots_what_runs_another_version_and_leaves
     fetched = {nodes[0]: 1500, nodes[1]: 1200, nodes[2]: 990, nodes[3]: 1200, nodes[4]: 950}
     machine.on_surveyed(power, fetched, T)
     # Off first, powered on; then the nodes on another version (or unknown), rebooted.
-    assert machine.next_action() == StartPower("On", (nodes[0],))
+    assert machine.next_action() == StartPower("on", (nodes[0],))
     machine.on_power_started("tr-1", 2000)
     machine.on_polled(True, _ok(nodes[0]), T)
     machine.on_boot_checks({nodes[0]: 2001}, 2002.0, T)
-    assert machine.next_action() == StartPower("Hard-Restart", (nodes[2], nodes[3]))
+    assert machine.next_action() == StartPower("restart", (nodes[2], nodes[3]))
     machine.on_power_started("tr-2", 2010)
     machine.on_polled(True, _ok(nodes[2], nodes[3]), T)
     machine.on_boot_checks({nodes[2]: 2011, nodes[3]: 2012}, 2013.0, T)
@@ -300,7 +308,7 @@ def test_boot_powers_on_what_is_off_reboots_what_runs_another_version_and_leaves
     }
     assert state.results.steps == {"left alone": 2, "On": 1, "Hard-Restart": 2}
     # Every node on the current version: nothing to power.
-    again = SessionMachine(_spec(operation="boot", template_writes=writes), T)
+    again = _machine(_spec(operation="boot", template_writes=writes), T)
     again.on_resolved(nodes, T)
     again.on_config_written(T)
     again.on_surveyed(dict.fromkeys(nodes, "on"), dict.fromkeys(nodes, 1100), T)
@@ -310,7 +318,7 @@ def test_boot_powers_on_what_is_off_reboots_what_runs_another_version_and_leaves
 
 def test_booted_when_power_and_operations_without_power_on_check_nothing() -> None:
     for spec in (_spec(), _spec(operation="shutdown", booted_when="bootscript")):
-        machine = SessionMachine(spec, T)
+        machine = _machine(spec, T)
         _through_power(machine)
         machine.on_power_started("tr-1", 1000)
         machine.on_polled(True, _ok(*NODES), T)
@@ -318,15 +326,15 @@ def test_booted_when_power_and_operations_without_power_on_check_nothing() -> No
 
 
 def test_each_node_ends_in_a_phase_that_says_how_far_it_got() -> None:
-    machine = SessionMachine(_spec(booted_when="bootscript", timeout_seconds=30), T)
+    machine = _machine(_spec(booted_when="bootscript", timeout_seconds=30), T)
     _through_power(machine)
     machine.on_power_started("tr-1", 1000)
-    machine.on_polled(False, {NODES[0]: TaskResult("succeeded")}, T)
-    machine.on_polled(True, {**_ok(NODES[0], NODES[1]), NODES[2]: TaskResult("failed", "x")}, T)
+    machine.on_polled(False, {NODES[0]: NodePower("succeeded")}, T)
+    machine.on_polled(True, {**_ok(NODES[0], NODES[1]), NODES[2]: NodePower("failed", "x")}, T)
     machine.on_timeout(T)  # while the first two boot
     assert machine.state.results.phases == {"failed": NODES}
     for operation, phase in (("shutdown", "off"), ("stage", "staged")):
-        other = SessionMachine(_spec(operation=operation), T)
+        other = _machine(_spec(operation=operation), T)
         _through_power(other)
         if operation == "shutdown":
             other.on_power_started("tr-2", 1000)
@@ -342,7 +350,7 @@ def _rolling(**extra: Any) -> SessionMachine:
     spec = BootSessionSpec.model_validate(
         {"name": "s", "template": template, "operation": "reboot"} | extra
     )
-    machine = SessionMachine(spec, T)
+    machine = _machine(spec, T)
     machine.on_resolved(ROLLING, T)
     machine.on_config_written(T)
     return machine
@@ -357,7 +365,7 @@ def _run_batch(
     assert isinstance(action, StartPower)
     machine.on_power_started(f"tr-{len(machine.state.transition_ids)}", started_epoch=fetched_at)
     tasks = {
-        n: TaskResult("failed", "BMC timeout") if n in failing else TaskResult("succeeded")
+        n: NodePower("failed", "BMC timeout") if n in failing else NodePower("succeeded")
         for n in action.nodes
     }
     machine.on_polled(True, tasks, T)
@@ -389,7 +397,7 @@ def test_a_batch_is_verified_before_the_next_starts() -> None:
     machine.on_boot_checks({n: 100 for n in ROLLING[:4]}, 101, T)
     assert machine.next_action() == CheckBoots((ROLLING[4],), 100)
     machine.on_boot_checks({n: 100 for n in ROLLING[:5]}, 102, T)
-    assert machine.next_action() == StartPower("Hard-Restart", tuple(ROLLING[5:]))
+    assert machine.next_action() == StartPower("restart", tuple(ROLLING[5:]))
 
 
 def test_over_the_failure_budget_no_further_batch_starts_and_the_rest_is_skipped() -> None:

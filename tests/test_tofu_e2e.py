@@ -431,8 +431,12 @@ def test_a_state_recorded_by_an_earlier_version_loads_and_its_upgrade_writes_not
         if resource["mode"] == "managed":
             for instance in resource["instances"]:
                 instance["schema_version"] = 1
+                attributes = instance["attributes"]
                 for name in _ADDED_SINCE:
-                    instance["attributes"].pop(name, None)
+                    attributes.pop(name, None)
+                # Issue 22's power port renamed the session's `pcs_operation`.
+                if "power_operation" in attributes:
+                    attributes["pcs_operation"] = attributes.pop("power_operation")
     (config.path / "terraform.tfstate").write_text(json.dumps(state))
     writes, transitions = fleet.count(writes_only=True), len(fleet.transitions)
     code, out = config.plan_exit()
@@ -441,6 +445,11 @@ def test_a_state_recorded_by_an_earlier_version_loads_and_its_upgrade_writes_not
     assert fleet.count(writes_only=True) == writes and len(fleet.transitions) == transitions
     code, out = config.plan_exit()
     assert code == 0, out
+    [session] = [
+        r for r in json.loads(config.state())["resources"] if r["type"] == "ochami_boot_session"
+    ]
+    attributes = session["instances"][0]["attributes"]
+    assert attributes["power_operation"] == "On" and "pcs_operation" not in attributes
 
 
 def _on_v02(main_tf: str, pdsh: str) -> str:

@@ -11,10 +11,11 @@ from .boot_service import BootServiceStore
 from .bss import BssStore
 from .cloud_init import CloudInitStore
 from .metadata_service import MetadataServiceStore
+from .pcs import PcsPower
 
 if TYPE_CHECKING:
     from ..clients.services import Services
-    from ..ports import BootStore, GroupData
+    from ..ports import BootStore, GroupData, Power
 
 BOOT_STORES: dict[str, type[BssStore] | type[BootServiceStore]] = {
     BssStore.backend: BssStore,
@@ -26,6 +27,14 @@ GROUP_DATA_STORES: dict[str, type[CloudInitStore] | type[MetadataServiceStore]] 
     CloudInitStore.backend: CloudInitStore,
     MetadataServiceStore.backend: MetadataServiceStore,
 }
+
+
+POWER_BACKENDS: dict[str, type[PcsPower]] = {PcsPower.backend: PcsPower}
+
+
+def power_backend(name: str, services: Services) -> Power:
+    """The power backend `name` over this cluster's clients."""
+    return POWER_BACKENDS[name].over(services)
 
 
 def group_data_store(name: str, services: Services) -> GroupData:

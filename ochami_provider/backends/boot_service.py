@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..clients.boot_service import BootServiceClient
-from ..clients.smd import SmdClient
 from ..models.boot import Boot, BootWrite, NodeBoot, StoreStep
 from ..models.boot_configuration import (
     HOST_SCORE,
@@ -36,6 +35,7 @@ from ..models.kernel_params import (
     VERSION_PARAMETER,
     marker_of,
 )
+from ..ports import Inventory
 
 if TYPE_CHECKING:
     from ..clients.services import Services
@@ -108,11 +108,11 @@ class BootServiceStore:
 
     @classmethod
     def over(cls, services: Services) -> BootServiceStore:
-        return cls(services.boot_service, services.smd)
+        return cls(services.boot_service, services.inventory)
 
-    def __init__(self, client: BootServiceClient, smd: SmdClient) -> None:
+    def __init__(self, client: BootServiceClient, inventory: Inventory) -> None:
         self.client = client
-        self.smd = smd
+        self.inventory = inventory
         # The boot MACs the last read found: the plan and its writes see one inventory.
         self._macs: dict[str, list[str]] | None = None
 
@@ -122,7 +122,7 @@ class BootServiceStore:
 
     def _boot_macs(self) -> dict[str, list[str]]:
         if self._macs is None:
-            self._macs = self.smd.boot_macs()
+            self._macs = self.inventory.boot_macs()
         return self._macs
 
     def read(
@@ -152,10 +152,10 @@ class BootServiceStore:
         macs = self._boot_macs()
         nids: dict[str, int | None] = {}
         if any(c.spec.nids for c in configurations):
-            nids = {c.id: c.nid for c in self.smd.list_nodes(nodes)}
+            nids = {c.id: c.nid for c in self.inventory.list_nodes(nodes)}
         groups: dict[str, set[str]] = {}
         if any(c.spec.groups for c in configurations):
-            for group in self.smd.list_groups():
+            for group in self.inventory.list_groups():
                 for member in group.members.ids:
                     groups.setdefault(member, set()).add(group.label)
         found = {}

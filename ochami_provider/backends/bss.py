@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..clients.bss import BssClient
-from ..clients.smd import SmdClient
 from ..errors import ServiceError
 from ..models.boot import Boot, BootWrite, NodeBoot, StoreStep
 from ..models.records import BootParams, BootRecords
+from ..ports import Inventory
 
 if TYPE_CHECKING:
     from ..clients.services import Services
@@ -34,11 +34,11 @@ class BssStore:
 
     @classmethod
     def over(cls, services: Services) -> BssStore:
-        return cls(services.bss, services.smd)
+        return cls(services.bss, services.inventory)
 
-    def __init__(self, bss: BssClient, smd: SmdClient) -> None:
+    def __init__(self, bss: BssClient, inventory: Inventory) -> None:
         self.bss = bss
-        self.smd = smd
+        self.inventory = inventory
         # The boot MACs the last read found: the plan and its writes see one inventory (and
         # the writes cost no second SMD read).
         self._macs: dict[str, list[str]] | None = None
@@ -53,7 +53,7 @@ class BssStore:
         """One SMD read (the nodes' boot MACs) and one BSS read (names and MACs together)."""
         if not nodes:
             return {}
-        known = self._macs = self.smd.boot_macs()
+        known = self._macs = self.inventory.boot_macs()
         macs_by_host = {h: known[h] for h in nodes if h in known}
         records = self.bss.read(list(nodes), [m for h in nodes for m in macs_by_host.get(h, [])])
         return node_boots(boot_view(records, macs_by_host, nodes, wanted), macs_by_host)
@@ -62,7 +62,7 @@ class BssStore:
         """Every record BSS lists; a node whose record by MAC differs from its record by name
         shows the MAC one, which is what its iPXE gets."""
         records = BootRecords.of(self.bss.get_all())
-        macs_by_host = self.smd.boot_macs()
+        macs_by_host = self.inventory.boot_macs()
         by_name = {h: _boot(r) for h, r in records.by_host.items()}
         owners = {h for h, macs in macs_by_host.items() if any(m in records.by_mac for m in macs)}
         nodes = sorted(set(records.by_host) | owners)
@@ -75,7 +75,7 @@ class BssStore:
         (two requests: its undo runs even if the second one failed)."""
         if not writes:
             return []
-        known = self._macs if self._macs is not None else self.smd.boot_macs()
+        known = self._macs if self._macs is not None else self.inventory.boot_macs()
         steps = []
         for write in writes:
             macs = [m for h in write.nodes for m in known.get(h, [])]

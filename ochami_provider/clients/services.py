@@ -18,7 +18,7 @@ from .smd import SmdClient
 from .transport import ServiceTransport
 
 if TYPE_CHECKING:
-    from ..ports import BootStore, GroupData
+    from ..ports import BootStore, GroupData, Inventory, Power
 
 
 class Services:
@@ -35,7 +35,7 @@ class Services:
         services = cls(config)
         # The clients the chosen backends use, made now: a missing address or an unreadable
         # CA bundle is said here, naming its setting, not at the first request.
-        _made = (services.smd, services.boot, services.group_data, services.pcs)
+        _made = (services.inventory, services.boot, services.group_data, services.power)
         return services
 
     def _transport(self, service: Service) -> ServiceTransport:
@@ -73,6 +73,19 @@ class Services:
     @cached_property
     def pcs(self) -> PcsClient:
         return PcsClient(self._transport("pcs"))
+
+    @cached_property
+    def power(self) -> Power:
+        """What powers the nodes."""
+        from ..backends import power_backend
+
+        return power_backend(self.config.power_backend, self)
+
+    @property
+    def inventory(self) -> Inventory:
+        """The nodes, their groups, partitions, roles, interfaces, reservations and locks: SMD
+        on every OpenCHAMI release, whose client speaks the port's terms itself."""
+        return self.smd
 
     @cached_property
     def boot(self) -> BootStore:

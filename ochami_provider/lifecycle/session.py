@@ -239,8 +239,11 @@ class SessionLifecycle:
         nodes = sorted({*record.results.succeeded, *record.results.failed})
         if nodes:
             services = self.connector.services(inputs.connection)
-            transition = services.pcs.start_transition("Soft-Off", nodes)
-            self.log(f"session {inputs.spec.name}: Soft-Off of {len(nodes)} node(s): {transition}")
+            power = services.power
+            run = power.start("off", nodes)
+            self.log(
+                f"session {inputs.spec.name}: {power.names['off']} of {len(nodes)} node(s): {run}"
+            )
 
     def _record(self, spec: BootSessionSpec, state: SessionState) -> SessionRecord:
         line = (
@@ -256,7 +259,7 @@ class SessionLifecycle:
 
 def _recorded(journal: SessionJournal, run_id: str | None, status: str) -> None:
     """The engine's state records run `run_id`: its journal notes go. Not those of a run the
-    engine stopped (cancelled): the transition it had started runs on in PCS, and the notes
+    engine stopped (cancelled): the power run it had started runs on, and the notes
     tell the next run which nodes to verify instead of powering them again."""
     if status != "cancelled":
         journal.acknowledge(run_id)
@@ -264,7 +267,7 @@ def _recorded(journal: SessionJournal, run_id: str | None, status: str) -> None:
 
 def boot_proof_problems(spec: BootSessionSpec, backend: str) -> list[Problem]:
     """What a session asks of its cluster's boot store that the store cannot give: the
-    history of boot-script fetches (BSS keeps one; boot-service none) proves a boot under
+    history of boot-script fetches (a store's `keeps_fetch_history`) proves a boot under
     `booted_when: bootscript`, and tells `boot` which nodes already run the template."""
     if keeps_fetch_history(backend) or spec.operation not in ("boot", "reboot"):
         return []

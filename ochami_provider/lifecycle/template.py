@@ -182,9 +182,9 @@ class TemplateLifecycle:
         return replace(inputs.stake, siblings=siblings)
 
     def read(self, name: str, props: Mapping[str, Any]) -> TemplateRead:
-        """What the boot store and cloud-init hold for the template whose inputs (and, once
-        recorded, state) are `props`. Repeatable: it compares with the spec last written, never with
-        inputs an earlier refresh recorded from what it found."""
+        """What the boot store and the group-data store hold for the template whose inputs
+        (and, once recorded, state) are `props`. Repeatable: it compares with the spec last
+        written, never with inputs an earlier refresh recorded from what it found."""
         before = TemplateState.from_props(props)
         spec_data = before.spec if before else TemplateInputs.spec_data(props)
         if "boot_sets" not in spec_data:

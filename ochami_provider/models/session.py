@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -257,7 +258,11 @@ class SessionState(BaseModel):
     # From start to end, once it ended (as `cray bos v2 sessions status` shows it).
     duration_seconds: float | None = None
     operation: Operation
-    pcs_operation: str | None = None
+    # The power action in the power backend's own words (PCS: `Hard-Restart`); recorded
+    # states of releases before the power port call it `pcs_operation`.
+    power_operation: str | None = Field(
+        default=None, validation_alias=AliasChoices("power_operation", "pcs_operation")
+    )
     transition_ids: list[str] = Field(default_factory=list)
     node_count: int = 0
     results: SessionResults = Field(default_factory=SessionResults)
@@ -316,6 +321,10 @@ class SessionInputs(BaseModel):
         return Stake(Owner(self.spec.template.name, self.ownership.deployment))
 
 
+# Output names of earlier releases that a recorded state may still hold (read, never written).
+_RECORDED_BEFORE = ("pcs_operation",)
+
+
 class SessionRecord(SessionState):
     """What a BootSession records: its state, and which template version it applied."""
 
@@ -329,7 +338,8 @@ class SessionRecord(SessionState):
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> SessionRecord:
-        return cls.model_validate({k: props[k] for k in cls.model_fields if k in props})
+        keys = (*cls.model_fields, *_RECORDED_BEFORE)
+        return cls.model_validate({k: props[k] for k in keys if k in props})
 
     def to_props(self) -> dict[str, Any]:
         return self.model_dump(mode="json", include=set(self.output_keys()))

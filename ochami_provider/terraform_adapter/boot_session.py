@@ -73,7 +73,7 @@ _OUTPUT_TYPES: dict[str, types.TfType] = {
     "started_at": types.String(),
     "completed_at": types.String(),
     "duration_seconds": types.Number(),
-    "pcs_operation": types.String(),
+    "power_operation": types.String(),
     "transition_ids": types.List(types.String()),
     "node_count": types.Number(),
     "results": Json(),
@@ -118,7 +118,7 @@ class BootSessionResource:
             DEPLOYMENT_ATTRIBUTE,
         ]
         return Schema(
-            version=2,
+            version=3,
             description="A boot session: apply a template to its nodes and boot, reboot or"
             " shut them down (PCS), verified in BSS.",
             attributes=attributes,
@@ -234,6 +234,12 @@ class BootSessionResource:
         return current
 
     def upgrade(self, ctx: Any, version: int, old: State) -> State:
+        # Version 2 (before the power port) recorded the power action as `pcs_operation`.
+        if "pcs_operation" in old and old.get("power_operation") is None:
+            return {
+                **{k: v for k, v in old.items() if k != "pcs_operation"},
+                "power_operation": old["pcs_operation"],
+            }
         return old
 
 
