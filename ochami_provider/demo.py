@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
             return
         for name, group in groups.items():
             print(f"{where} group {name}: meta-data {json.dumps(group.meta_data)}")
-            for line in group.file.text().splitlines():
+            for line in group.user_data.splitlines():
                 print(f"      {line}")
 
 

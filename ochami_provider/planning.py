@@ -1,9 +1,9 @@
 """Pure planning: from a template spec and what the services hold now to the writes to make.
 
-No I/O here. Inputs are plain data (group members, components, what each node boots
-as its boot store holds it, cloud-init records); outputs are the writes to make, in the same
-neutral terms (the boot store's adapter turns them into requests), and a field-level change
-list to show the user.
+No I/O here. Inputs are plain data (group members, components, what each node boots as its
+boot store holds it, each group's data as its group-data store holds it); outputs are the
+writes to make, in the same neutral terms (each store's adapter turns them into requests),
+and a field-level change list to show the user.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import InvalidInputError
 from .models.boot import Boot, BootWrite, NodeBoot
+from .models.group_data import GroupEntry
 from .models.kernel_params import (
     BOOT_SET_PARAMETER,
     OWNER_PARAMETER,
@@ -26,7 +27,7 @@ from .models.kernel_params import (
 )
 from .models.owner import Owner, Stake, group_description, group_owner, group_text
 from .models.problems import Problem
-from .models.records import CloudConfigFile, CloudInitGroup, Component
+from .models.records import Component
 from .models.template import BootTemplateSpec
 from .nodesets import compact, grouped, shown
 
@@ -54,8 +55,8 @@ class WritePlan:
     boot_removals: list[str] = field(default_factory=list)
     # Nodes whose kernel, initrd or parameters the writes change (what they would boot).
     boot_changes: list[str] = field(default_factory=list)
-    cloud_init_creates: list[CloudInitGroup] = field(default_factory=list)
-    cloud_init_updates: list[CloudInitGroup] = field(default_factory=list)
+    cloud_init_creates: list[GroupEntry] = field(default_factory=list)
+    cloud_init_updates: list[GroupEntry] = field(default_factory=list)
     cloud_init_deletes: list[str] = field(default_factory=list)
     changes: list[FieldChange] = field(default_factory=list)
 
@@ -128,16 +129,16 @@ def desired_boots(
     }
 
 
-def desired_cloud_init(spec: BootTemplateSpec, owner: Owner) -> dict[str, CloudInitGroup]:
+def desired_cloud_init(spec: BootTemplateSpec, owner: Owner) -> dict[str, GroupEntry]:
     if spec.cloud_init is None:
         return {}
     ci = spec.cloud_init
     return {
-        group: CloudInitGroup(
+        group: GroupEntry(
             name=group,
             description=group_description(ci.description, owner),
             meta_data=dict(ci.meta_data),
-            file=CloudConfigFile(content=ci.user_data or "", encoding="plain"),
+            user_data=ci.user_data or "",
         )
         for group in spec.cloud_init_groups()
     }
@@ -295,7 +296,7 @@ def plan_boot(
     return plan
 
 
-def cloud_init_differences(desired: CloudInitGroup, actual: CloudInitGroup) -> list[FieldChange]:
+def cloud_init_differences(desired: GroupEntry, actual: GroupEntry) -> list[FieldChange]:
     changes = []
     if desired.meta_data != actual.meta_data:
         changes.append(
@@ -303,10 +304,10 @@ def cloud_init_differences(desired: CloudInitGroup, actual: CloudInitGroup) -> l
                 f"cloud_init[{desired.name}].meta_data", actual.meta_data, desired.meta_data
             )
         )
-    if desired.file.text() != actual.file.text():
+    if desired.user_data != actual.user_data:
         changes.append(
             FieldChange(
-                f"cloud_init[{desired.name}].user_data", actual.file.text(), desired.file.text()
+                f"cloud_init[{desired.name}].user_data", actual.user_data, desired.user_data
             )
         )
     if desired.description != actual.description:
@@ -326,7 +327,7 @@ def unowned_group_reason(store: str) -> str:
 
 
 def group_problem(
-    stake: Stake, name: str, current: CloudInitGroup, owned: Iterable[str], *, store: str
+    stake: Stake, name: str, current: GroupEntry, owned: Iterable[str], *, store: str
 ) -> str | None:
     """Why the template may not write over the data a group holds now, or None.
 
@@ -345,8 +346,8 @@ def group_problem(
 
 
 def plan_cloud_init(
-    desired: Mapping[str, CloudInitGroup],
-    actual: Mapping[str, CloudInitGroup | None],
+    desired: Mapping[str, GroupEntry],
+    actual: Mapping[str, GroupEntry | None],
     stake: Stake,
     owned: Iterable[str] = (),
     *,
@@ -404,13 +405,13 @@ def observed_spec(
     spec: BootTemplateSpec,
     hosts_by_set: Mapping[str, list[str]],
     actual_boots: Mapping[str, NodeBoot],
-    actual_cloud_init: Mapping[str, CloudInitGroup | None],
+    actual_cloud_init: Mapping[str, GroupEntry | None],
     owner: Owner,
 ) -> dict[str, Any]:
     """The spec as the services hold it now, for `pulumi refresh` to record drift.
 
     Each boot set takes the values of its first host that differs from the spec (or of the first
-    host when none differs); cloud-init takes the first group's data.
+    host when none differs); `cloud_init` takes the first group's data.
     """
     observed = spec.model_dump(mode="json")
     for set_name, hosts in hosts_by_set.items():
@@ -434,7 +435,7 @@ def observed_spec(
                 break
             observed["cloud_init"] = {
                 "meta_data": current.meta_data,
-                "user_data": current.file.text() or None,
+                "user_data": current.user_data or None,
                 "description": _or_default(group_text(current.description), spec),
             }
             if cloud_init_differences(desired_cloud_init(spec, owner)[group], current):

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from .models.boot import Boot, BootWrite, NodeBoot, StoreStep
+from .models.group_data import GroupEntry
 from .models.power import PowerAction, PowerProgress
 from .models.problems import Problem
 from .models.records import (
-    CloudInitGroup,
     Component,
     EthernetInterface,
     Group,
@@ -119,20 +119,18 @@ class BootStore(Protocol):
 
 class GroupData(Protocol):
     """Where each SMD group's meta-data and user-data (cloud-config) are kept for its member
-    nodes (the cloud-init server, metadata-service). Values are `CloudInitGroup`s: a name, a
-    description that carries the owner marker, meta-data, one cloud-config file, the shape
-    both services hold."""
+    nodes (the cloud-init server, metadata-service), as `GroupEntry`s."""
 
     backend: str
     label: str
 
-    def list_groups(self) -> dict[str, CloudInitGroup]: ...
+    def list_groups(self) -> dict[str, GroupEntry]: ...
 
-    def get_group(self, name: str) -> CloudInitGroup | None: ...
+    def get_group(self, name: str) -> GroupEntry | None: ...
 
-    def create_group(self, group: CloudInitGroup) -> None: ...
+    def create_group(self, group: GroupEntry) -> None: ...
 
-    def put_group(self, group: CloudInitGroup) -> None:
+    def put_group(self, group: GroupEntry) -> None:
         """Replace the group's data, or create it."""
         ...
 

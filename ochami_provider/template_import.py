@@ -20,9 +20,9 @@ from typing import Any
 from .clients.services import Services
 from .errors import InvalidInputError, NotFoundError
 from .models.boot import Boot
+from .models.group_data import GroupEntry
 from .models.kernel_params import BOOT_SET_PARAMETER, marker_of, strip_owner
 from .models.owner import Owner, group_owner, group_text
-from .models.records import CloudInitGroup
 from .models.template import BootTemplateSpec
 
 
@@ -30,7 +30,7 @@ from .models.template import BootTemplateSpec
 class ImportedTemplate:
     spec: BootTemplateSpec
     # Cloud-init data the template takes over (hand-made): put back on destroy.
-    adopted: dict[str, CloudInitGroup] = field(default_factory=dict)
+    adopted: dict[str, GroupEntry] = field(default_factory=dict)
 
 
 def import_template(services: Services, import_id: str, deployment: str | None) -> ImportedTemplate:
@@ -93,7 +93,7 @@ def _from_markers(services: Services, name: str, owner: Owner) -> ImportedTempla
 
 def _from_groups(services: Services, name: str, groups: list[str]) -> ImportedTemplate:
     boot_sets: dict[str, dict[str, Any]] = {}
-    adopted: dict[str, CloudInitGroup] = {}
+    adopted: dict[str, GroupEntry] = {}
     for label in groups:
         try:
             members = services.inventory.get_group(label).members.ids
@@ -134,7 +134,7 @@ def _from_groups(services: Services, name: str, groups: list[str]) -> ImportedTe
     return ImportedTemplate(spec, adopted)
 
 
-def _group_data(services: Services) -> dict[str, CloudInitGroup]:
+def _group_data(services: Services) -> dict[str, GroupEntry]:
     """Every group's cloud-init data; none where the cluster has no cloud-init server (an
     OpenCHAMI v0.2 cluster, whose gateway answers 404 there): boot settings alone are
     imported."""
@@ -158,15 +158,15 @@ def _key(record: Boot) -> tuple[str, str, str]:
     return (record.kernel, record.initrd, strip_owner(record.params))
 
 
-def _content(group: CloudInitGroup) -> tuple[str, str]:
-    return (json.dumps(group.meta_data, sort_keys=True), group.file.text())
+def _content(group: GroupEntry) -> tuple[str, str]:
+    return (json.dumps(group.meta_data, sort_keys=True), group.user_data)
 
 
-def _cloud_init(group: CloudInitGroup, owner: Owner | None) -> dict[str, Any]:
+def _cloud_init(group: GroupEntry, owner: Owner | None) -> dict[str, Any]:
     # The template's own group: its description without the owner marker (or the default).
     description = (group_text(group.description) or "") if owner else group.description
     out: dict[str, Any] = {"meta_data": group.meta_data, "description": description}
-    text = group.file.text()
+    text = group.user_data
     if text:
         out["user_data"] = text
     return out

@@ -18,9 +18,10 @@ from .claims import NodeClaims
 from .clients.services import Services
 from .errors import InvalidInputError, NotFoundError, OchamiError
 from .models.boot import BootWrite, NodeBoot, StoreStep
+from .models.group_data import GroupEntry
 from .models.owner import Owner, Stake, group_owner
 from .models.problems import Problem
-from .models.records import CloudInitGroup, Component, Group, Partition
+from .models.records import Component, Group, Partition
 from .models.template import BootTemplateSpec
 from .nodesets import grouped, phrase, shown
 from .planning import (
@@ -51,7 +52,7 @@ class Observed:
     hosts_by_set: HostsBySet
     # What each node boots, as the boot store holds it (`BootStore.read`).
     boots: dict[str, NodeBoot]
-    cloud_init: dict[str, CloudInitGroup | None]
+    cloud_init: dict[str, GroupEntry | None]
     # What each boot set's nodes should boot.
     desired: dict[str, BootWrite]
     # Groups and partitions the spec names that SMD no longer has (a refresh reads on).
@@ -64,7 +65,7 @@ class WriteReport:
     cloud_init_groups: list[str]
     changes: list[FieldChange] = field(default_factory=list)
     # Hand-made data (no template's marker) the template's groups held before this write.
-    groups_before: dict[str, CloudInitGroup] = field(default_factory=dict)
+    groups_before: dict[str, GroupEntry] = field(default_factory=dict)
     # Nodes whose boot this write changed: their kernel, initrd or parameters, or their
     # cloud-init data (read at boot), not the markers alone.
     written_hosts: list[str] = field(default_factory=list)
@@ -220,7 +221,7 @@ def write_template(
     owned_groups: Iterable[str] = (),
     hosts_by_set: HostsBySet | None = None,
     only_nodes: Iterable[str] | None = None,
-    restore_groups: Mapping[str, CloudInitGroup] | None = None,
+    restore_groups: Mapping[str, GroupEntry] | None = None,
     session: str = "",
     log: Log = quiet,
 ) -> WriteReport:
@@ -280,7 +281,7 @@ def remove_template(
     stake: Stake,
     hosts: list[str],
     groups: list[str],
-    restore_groups: Mapping[str, CloudInitGroup] | None = None,
+    restore_groups: Mapping[str, GroupEntry] | None = None,
     log: Log = quiet,
 ) -> None:
     """Remove what the template wrote and still holds (another template of its stack may have
@@ -368,9 +369,7 @@ def claim_problems(
     ]
 
 
-def _let_go_of_group(
-    services: Services, name: str, original: CloudInitGroup | None, log: Log
-) -> None:
+def _let_go_of_group(services: Services, name: str, original: GroupEntry | None, log: Log) -> None:
     """A group the template no longer writes: the data it adopted put back, or removed."""
     if original is not None:
         services.group_data.put_group(original)
@@ -402,7 +401,7 @@ def _execute(
     plan: WritePlan,
     observed: Observed,
     log: Log,
-    restore_groups: Mapping[str, CloudInitGroup],
+    restore_groups: Mapping[str, GroupEntry],
 ) -> None:
     """Write the plan; if a write fails, put back what the earlier writes replaced, and say so."""
     store = services.boot
@@ -452,7 +451,7 @@ def _cloud_init_steps(
     plan: WritePlan,
     observed: Observed,
     log: Log,
-    restore_groups: Mapping[str, CloudInitGroup],
+    restore_groups: Mapping[str, GroupEntry],
 ) -> list[StoreStep]:
     client = services.group_data
     steps = [

@@ -6,11 +6,13 @@ that pins it; docs/real-services.md lists the differences found.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
 
 import pytest
 
+from ochami_provider.backends.cloud_init import CloudInitStore
 from ochami_provider.clients import Services
 from ochami_provider.errors import (
     AuthenticationError,
@@ -193,6 +195,19 @@ def test_cloud_init_put_creates_a_missing_group(services: Services) -> None:
         assert stored is not None and stored.file.content == "#cloud-config\n"
     finally:
         services.cloud_init.delete_group("contract-put")
+
+
+def test_a_group_stored_in_base64_reads_as_the_text_the_node_sees(services: Services) -> None:
+    """The cloud-init server keeps a file plain or base64 (a group written by hand may be
+    either); the group-data port gives the text, so a plan compares what nodes get."""
+    text = "#cloud-config\nruncmd: [[echo, b64]]\n"
+    encoded = CloudConfigFile(content=base64.b64encode(text.encode()).decode(), encoding="base64")
+    services.cloud_init.put_group(CloudInitGroup(name="contract-b64", file=encoded))
+    try:
+        stored = CloudInitStore(services.cloud_init).get_group("contract-b64")
+        assert stored is not None and stored.user_data == text
+    finally:
+        services.cloud_init.delete_group("contract-b64")
 
 
 @pytest.mark.parametrize("which", ["missing", "wrong"])

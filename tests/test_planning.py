@@ -9,13 +9,12 @@ import pytest
 from ochami_provider.backends.bss import BssStore, boot_view, node_boots
 from ochami_provider.errors import InvalidInputError
 from ochami_provider.models import BootTemplateSpec
+from ochami_provider.models.group_data import GroupEntry
 from ochami_provider.models.kernel_params import owner_of, strip_owner, with_owner
 from ochami_provider.models.owner import Owner, Stake
 from ochami_provider.models.records import (
     BootParams,
     BootRecords,
-    CloudConfigFile,
-    CloudInitGroup,
     Component,
 )
 from ochami_provider.planning import (
@@ -273,32 +272,14 @@ def test_plan_cloud_init_creates_updates_refuses_and_deletes() -> None:
     )
 
 
-def test_base64_cloud_init_compares_by_decoded_text() -> None:
-    import base64
-
-    desired = desired_cloud_init(_spec(), T)["g"]
-    encoded = desired.model_copy(
-        update={
-            "file": CloudConfigFile(
-                content=base64.b64encode(desired.file.content.encode()).decode(), encoding="base64"
-            )
-        }
-    )
-    assert plan_cloud_init(
-        {"g": desired}, {"g": encoded}, STAKE, owned=["g"], store="cloud-init"
-    ).empty
-
-
 def test_observed_spec_takes_the_drifted_value() -> None:
     spec = _spec()
     actual = {
         A: BootParams(hosts=[A], kernel="http://h/k"),
         B: BootParams(hosts=[B], kernel="http://h/k", params="init=/bin/sh"),
     }
-    group = CloudInitGroup(
-        name="g",
-        description="ochami_provider template t",
-        file=CloudConfigFile(content="#cloud-config\n{}\n"),
+    group = GroupEntry(
+        name="g", description="ochami_provider template t", user_data="#cloud-config\n{}\n"
     )
     seen = observed_spec(spec, {"b": [A, B]}, _boots(actual), {"g": group}, T)
     assert seen["boot_sets"]["b"]["kernel_parameters"] == "init=/bin/sh"

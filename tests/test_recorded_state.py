@@ -4,11 +4,13 @@ code reads it, finds nothing to change and nothing to rerun, and powers nothing.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
 
 from ochami_provider import BootSessionProvider, BootTemplateProvider
+from ochami_provider.models.group_data import GroupEntry
 from ochami_provider.models.session import SessionRecord
 from ochami_provider.sim import Fleet, SimServer
 
@@ -52,3 +54,23 @@ def test_a_state_of_the_release_before_the_ports_loads_without_a_change_or_a_rer
         assert record.power_operation == "Hard-Restart"
         assert "pcs_operation" not in record.to_props()
         assert fleet.count(writes_only=True) == 0 and fleet.transitions == {}
+
+
+def test_adopted_group_data_recorded_in_the_cloud_init_servers_shape_loads() -> None:
+    """Before the group-data port a template's `adopted` groups were recorded as the
+    cloud-init server holds them (`meta-data`, a `file` plain or base64); they load as the
+    port's entries, the text the nodes see."""
+    text = "#cloud-config\nruncmd: [[echo, hand]]\n"
+    recorded = {
+        "plain": {"name": "plain", "meta-data": {"site": "hand"}, "file": {"content": text}},
+        "b64": {
+            "name": "b64",
+            "description": "made with the ochami CLI",
+            "meta-data": {},
+            "file": {"content": base64.b64encode(text.encode()).decode(), "encoding": "base64"},
+        },
+    }
+    loaded = {name: GroupEntry.model_validate(data) for name, data in recorded.items()}
+    assert loaded["plain"] == GroupEntry(name="plain", meta_data={"site": "hand"}, user_data=text)
+    assert loaded["b64"].user_data == text
+    assert loaded["b64"].description == "made with the ochami CLI"

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..clients.metadata_service import MetadataServiceClient
 from ..errors import InvalidInputError
+from ..models.group_data import GroupEntry
 from ..models.metadata_group import MetadataGroup, MetadataGroupSpec
 from ..models.owner import group_owner
 from ..models.problems import Problem
-from ..models.records import CloudConfigFile, CloudInitGroup
 
 if TYPE_CHECKING:
     from ..clients.services import Services
@@ -43,17 +43,17 @@ class MetadataServiceStore:
     def _by_name(self) -> dict[str, MetadataGroup]:
         return {group.name: group for group in self.client.list()}
 
-    def list_groups(self) -> dict[str, CloudInitGroup]:
+    def list_groups(self) -> dict[str, GroupEntry]:
         return {name: _group_data(g) for name, g in self._by_name().items()}
 
-    def get_group(self, name: str) -> CloudInitGroup | None:
+    def get_group(self, name: str) -> GroupEntry | None:
         found = self._by_name().get(name)
         return _group_data(found) if found is not None else None
 
-    def create_group(self, group: CloudInitGroup) -> None:
+    def create_group(self, group: GroupEntry) -> None:
         self.client.create(group.name, _labels(group), _spec(group))
 
-    def put_group(self, group: CloudInitGroup) -> None:
+    def put_group(self, group: GroupEntry) -> None:
         """Replace the group's data, or create it (as the cloud-init server's PUT does)."""
         found = self._by_name().get(group.name)
         if found is None:
@@ -81,25 +81,25 @@ class MetadataServiceStore:
         ]
 
 
-def _group_data(group: MetadataGroup) -> CloudInitGroup:
-    return CloudInitGroup(
+def _group_data(group: MetadataGroup) -> GroupEntry:
+    return GroupEntry(
         name=group.name,
         description=group.spec.description,
         meta_data=dict(group.spec.meta_data),
-        file=CloudConfigFile(content=group.spec.template, encoding="plain"),
+        user_data=group.spec.template,
     )
 
 
-def _spec(group: CloudInitGroup) -> MetadataGroupSpec:
+def _spec(group: GroupEntry) -> MetadataGroupSpec:
     problems = MetadataServiceStore.meta_data_problems(group.meta_data)
     if problems:  # check refuses these first; never stringified behind the admin's back
         raise InvalidInputError.of(problems, value=group.name)
     return MetadataGroupSpec(
-        description=group.description, template=group.file.text(), metaData=group.meta_data
+        description=group.description, template=group.user_data, metaData=group.meta_data
     )
 
 
-def _labels(group: CloudInitGroup) -> dict[str, str]:
+def _labels(group: GroupEntry) -> dict[str, str]:
     owner = group_owner(group.description)
     if owner is None:
         return {}

@@ -12,10 +12,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from . import kernel_params
 from .cloud_config import validate_cloud_config
+from .group_data import GroupEntry
 from .hostlists import NodeList
 from .names import Arch, GroupLabel, ResourceName, Role, Xname
 from .owner import Ownership, Stake
-from .records import CloudInitGroup
 
 ARTIFACT_SCHEMES = ("http", "https", "s3")
 # x86_64 and aarch64 kernels truncate a command line beyond COMMAND_LINE_SIZE (2048 bytes);
@@ -249,7 +249,7 @@ class TemplateState(BaseModel):
     drift: list[str] = Field(default_factory=list)
     # Cloud-init data that existed before the template adopted its group (`adopt: true`), as
     # the server held it: destroy puts it back rather than deleting the admin's data.
-    adopted: dict[str, CloudInitGroup] = Field(default_factory=dict)
+    adopted: dict[str, GroupEntry] = Field(default_factory=dict)
     # When the template last wrote each node's BSS record (Unix seconds -> nodes): a node that
     # asked BSS for its boot script after that boots the template's current version (a `boot`
     # session leaves it alone).
