@@ -109,7 +109,7 @@ def gather(
                 version=marker_of(params, VERSION_PARAMETER),
                 session=marker_of(params, SESSION_PARAMETER),
                 kernel=record.kernel if record is not None else None,
-                power=power.get(node, "undefined"),
+                power=power.get(node, "unknown"),
                 last_bootscript_fetch=fetched.get(node),
                 unrecorded_by=services.boot.label if history is None else None,
             )

@@ -152,8 +152,9 @@ class Power(Protocol):
     names: Mapping[PowerAction, str]
 
     def power_states(self, nodes: Sequence[str]) -> dict[str, str]:
-        """Each node's power state: `on`, `off`, or the backend's word for neither. Requests:
-        constant in the number of nodes where the backend allows it."""
+        """Each node's power state: `on`, `off` or `unknown` (the backend cannot tell, or does
+        not know the node). Requests: constant in the number of nodes where the backend
+        allows it."""
         ...
 
     def start(

@@ -64,11 +64,12 @@ class WriteConfig:
 
 @dataclass(frozen=True)
 class Survey:
-    """`boot`: read the nodes' power state and when each last asked the boot store for its
-    boot script, to tell nodes off, nodes on the template's current version and nodes on
-    anything else."""
+    """Read the nodes' power state, to tell nodes off from nodes on; for `boot` (`boots`),
+    also when each last asked the boot store for its boot script, to tell nodes on the
+    template's current version from nodes on anything else."""
 
     nodes: tuple[str, ...]
+    boots: bool = True
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ class SessionMachine:
         if phase == "writing":
             return WriteConfig(tuple(sorted(self._nodes)))
         if phase == "surveying":
-            return Survey(tuple(sorted(self._nodes)))
+            return Survey(tuple(sorted(self._nodes)), boots=self.spec.operation == "boot")
         if phase == "powering":
             assert self._action is not None
             return StartPower(self._action, self._attempt)
@@ -192,17 +193,25 @@ class SessionMachine:
             self._finish("completed", now)
             return
         self._rewritten = rewritten
-        if self.spec.operation == "boot":
+        if self.spec.operation in ("boot", "reboot"):
             self.state.phase = "surveying"
             return
         self._plan([(self._action, tuple(sorted(self._nodes)))])
         self._next_step()
 
     def on_surveyed(self, power: Mapping[str, str], fetched: Mapping[str, int], now: str) -> None:
-        """BOS's `boot`: nodes off are powered on; nodes on that asked the boot store for their
-        boot script after the template last wrote their entry run its current version and are
-        left alone; nodes on anything else are rebooted (after the power-on step)."""
+        """Nodes off are powered on, as BOS does for both operations (a restart of a node that
+        is off is refused by PCS: "Component must be in the On state"). `reboot` restarts
+        every node on; BOS's `boot` leaves alone a node on that asked the boot store for its
+        boot script after the template last wrote its entry (it runs the current version) and
+        restarts the others (after the power-on step)."""
         self._expect("surveying")
+        if self.spec.operation == "reboot":
+            running = tuple(n for n in sorted(self._nodes) if power.get(n) == "on")
+            halted = tuple(n for n in sorted(self._nodes) if power.get(n) != "on")
+            self._plan([("on", halted), (_REBOOT[self.spec.graceful], running)])
+            self._next_step()
+            return
         writes = self.spec.last_writes()
         off, stale, current = [], [], []
         for node in sorted(self._nodes):

@@ -19,7 +19,7 @@ from .errors import (
 )
 from .models.names import normalize_xname
 from .models.owner import Stake
-from .models.power import POWERS_ON
+from .models.power import POWERS_ON, PowerAction
 from .models.problems import Problem
 from .models.records import Component
 from .models.session import BootSessionSpec, SessionState
@@ -266,19 +266,14 @@ def run_session(
                     # keeps no fetch history is answered by the nodes themselves (the
                     # probe, which check requires there).
                     states = power.power_states(action.nodes)
-                    fetched = services.boot.last_fetches()
+                    fetched: Mapping[str, int] | None = {}
+                    if action.boots:
+                        fetched = services.boot.last_fetches()
                     if fetched is None:
                         on = tuple(n for n in action.nodes if states.get(n) == "on")
                         fetched = _probed(spec, stake, on, 0, {}, epoch, said_once)
                     machine.on_surveyed(states, fetched, now())
-                    steps = machine.state.results.steps
-                    restarts = {power.names["restart"], power.names["graceful-restart"]}
-                    log(
-                        f"session {spec.name}: boot: {steps.get(power.names['on'], 0)} node(s)"
-                        f" off to power on, {sum(v for k, v in steps.items() if k in restarts)}"
-                        f" on another version to reboot, {steps.get('left alone', 0)} on the"
-                        " current version left alone"
-                    )
+                    log(f"session {spec.name}: {_surveyed(machine, power.names, action.boots)}")
                 elif isinstance(action, StartPower):
                     if cancellation.requested():
                         machine.cancel(now(), _STOPPED)
@@ -367,6 +362,21 @@ def run_session(
                 machine.on_error(str(error), now())
     finally:
         reservation.release()
+
+
+def _surveyed(machine: SessionMachine, names: Mapping[PowerAction, str], boots: bool) -> str:
+    """What the survey found, as the steps it planned."""
+    steps = machine.state.results.steps
+    restarts = sum(
+        v for k, v in steps.items() if k in (names["restart"], names["graceful-restart"])
+    )
+    off = f"{steps.get(names['on'], 0)} node(s) off to power on"
+    if not boots:
+        return f"reboot: {off}, {restarts} on to restart"
+    return (
+        f"boot: {off}, {restarts} on another version to reboot,"
+        f" {steps.get('left alone', 0)} on the current version left alone"
+    )
 
 
 _STOPPED = (
@@ -547,7 +557,7 @@ def _with_resumed(
             power = services.power.power_states(sorted(waiting))
             failed = {
                 n: "powered by an earlier, interrupted run of this session;"
-                f" {services.power.label} says {power.get(n, 'undefined')!r}, not {want!r}"
+                f" {services.power.label} says {power.get(n, 'unknown')!r}, not {want!r}"
                 for n in waiting
                 if power.get(n) != want
             }

@@ -44,10 +44,33 @@ def _ok(*nodes: str) -> dict[str, NodePower]:
 
 
 def _through_power(machine: SessionMachine) -> None:
+    """To the first power step, every node found on (a reboot restarts them all)."""
     assert machine.next_action() == Resolve()
     machine.on_resolved(NODES, T)
     assert machine.next_action() == WriteConfig(tuple(NODES))
     machine.on_config_written(T)
+    if machine.spec.operation == "reboot":
+        assert machine.next_action() == Survey(tuple(NODES), boots=False)
+        machine.on_surveyed(dict.fromkeys(NODES, "on"), {}, T)
+
+
+def test_reboot_powers_on_the_nodes_that_are_off_and_restarts_the_rest() -> None:
+    """As BOS does, and as the real PCS requires: it refuses to restart a node that is off."""
+    machine = _machine(_spec())
+    machine.on_resolved(NODES, T)
+    machine.on_config_written(T)
+    assert machine.next_action() == Survey(tuple(NODES), boots=False)
+    machine.on_surveyed({NODES[0]: "on", NODES[1]: "off", NODES[2]: "undefined"}, {}, T)
+    assert machine.next_action() == StartPower("on", (NODES[1], NODES[2]))
+    machine.on_power_started("tr-1")
+    machine.on_polled(True, _ok(NODES[1], NODES[2]), T)
+    assert machine.next_action() == StartPower("restart", (NODES[0],))
+    machine.on_power_started("tr-2")
+    machine.on_polled(True, _ok(NODES[0]), T)
+    state = machine.state
+    assert state.status == "completed" and state.results.succeeded == NODES
+    assert state.results.steps == {"On": 2, "Hard-Restart": 1}
+    assert state.power_operation == "Hard-Restart"
 
 
 def test_happy_path_walks_every_phase() -> None:
@@ -353,6 +376,7 @@ def _rolling(**extra: Any) -> SessionMachine:
     machine = _machine(spec, T)
     machine.on_resolved(ROLLING, T)
     machine.on_config_written(T)
+    machine.on_surveyed(dict.fromkeys(ROLLING, "on"), {}, T)
     return machine
 
 

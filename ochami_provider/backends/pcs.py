@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..clients.pcs import PcsClient
+from ..errors import InvalidInputError, ServiceError
+from ..models.names import normalize_xname
 from ..models.power import NodePower, NodePowerStatus, PowerAction, PowerProgress
 from ..models.records import TransitionTask
 
@@ -39,7 +41,12 @@ class PcsPower:
         self.client = client
 
     def power_states(self, nodes: Sequence[str]) -> dict[str, str]:
-        return self.client.power_states(list(nodes))
+        """`on`, `off`, else `unknown`: PCS says `undefined` for a node whose BMC stopped
+        answering and `""` for one it does not know (9d78bc5). A name that is not a node xname
+        is never sent (PCS refuses the whole request with HTTP 400): it is unknown."""
+        sent = [n for n in nodes if _is_xname(n)]
+        found = self.client.power_states(sent)
+        return {n: _state(found.get(n, "")) for n in nodes}
 
     def start(
         self,
@@ -48,6 +55,13 @@ class PcsPower:
         deadline_minutes: int | None = None,
         deputy_keys: Mapping[str, str] | None = None,
     ) -> str:
+        for node in nodes:
+            if not _is_xname(node):
+                raise InvalidInputError(
+                    "nodes",
+                    node,
+                    "not a node xname: PCS powers nodes by xname; nothing was powered",
+                )
         return self.client.start_transition(
             self.names[action], list(nodes), deadline_minutes, dict(deputy_keys or {})
         )
@@ -62,13 +76,41 @@ class PcsPower:
         )
 
     def abort(self, run_id: str) -> None:
-        self.client.abort_transition(run_id)
+        try:
+            self.client.abort_transition(run_id)
+        except ServiceError as error:
+            # PCS (9d78bc5) answers 400 to aborting a transition that has finished: there is
+            # nothing left to stop.
+            if error.status != 400 or "already finished" not in error.message:
+                raise
+
+
+# PCS's words for a node it does not know, and what they mean for the admin.
+_MISSING = "Missing xname"
+_MISSING_WHY = (
+    " (PCS has no power data for this node: right after PCS starts it knows no node until its"
+    " first power-status sweep, one PCS_POWER_SAMPLE_INTERVAL later, 30 s by default; a node"
+    " SMD holds without a BMC endpoint, or whose BMC has never answered, stays missing)"
+)
 
 
 def _node_power(task: TransitionTask) -> NodePower:
     status = _SETTLED.get(task.task_status, "running")
     if status != "failed":
         return NodePower(status)
-    return NodePower(
-        status, task.error or task.task_status_description or f"PCS task ended {task.task_status}"
-    )
+    error = task.error or task.task_status_description or f"PCS task ended {task.task_status}"
+    if error.startswith(_MISSING):
+        error += _MISSING_WHY
+    return NodePower(status, error)
+
+
+def _state(pcs_state: str) -> str:
+    return pcs_state if pcs_state in ("on", "off") else "unknown"
+
+
+def _is_xname(name: str) -> bool:
+    try:
+        normalize_xname(name)
+    except ValueError:
+        return False
+    return True

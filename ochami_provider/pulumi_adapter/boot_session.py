@@ -60,7 +60,8 @@ def _outputs(inputs: dict[str, Any], record: SessionRecord) -> dict[str, Any]:
 class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
     """A BOS-style session: apply a BootTemplate to its nodes and boot, reboot or shut them down.
 
-    `operation` is boot (PCS On), reboot (Hard-Restart, or Soft-Restart with graceful=True),
+    `operation` is boot (PCS On), reboot (Hard-Restart, or Soft-Restart with graceful=True, of
+    the nodes that are on; On for those off),
     shutdown (Soft-Off) or stage (write the boot configuration, power nothing). A node powered on
     counts as booted once it has asked BSS for its boot script (`booted_when: bootscript`, within
     `boot_timeout_seconds`) and has not asked again within `boot_settle_seconds` (a boot loop:

@@ -6,6 +6,7 @@ each task settles `power_delay` seconds after it was created.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -34,6 +35,11 @@ _POWER_AFTER = {
     "Hard-Restart": "on",
     "Init": "on",
 }
+
+# PCS restarts only a node that is on; it refuses the rest at once.
+_NEEDS_ON = ("Hard-Restart", "Soft-Restart")
+# What PCS takes for a component name (it answers "Invalid xname" to anything else).
+XNAME = re.compile(r"x\d+([a-z]+\d+)*", re.IGNORECASE)
 
 
 @dataclass
@@ -103,6 +109,8 @@ class TransitionRecord:
     expires: str
     tasks: list[PowerTask]
     status: str = "in-progress"
+    # Reads answered `abort-signaled` since the abort (the real PCS acts on it later).
+    abort_reads: int = 0
 
     def counts(self) -> dict[str, int]:
         counts = {
@@ -342,12 +350,19 @@ class Fleet:
                     # PCS reserves what it powers; a node someone else holds is not touched.
                     task.status, task.error = "failed", "Unable to reserve component"
                     task.description = "Component is reserved by another service"
+                elif not XNAME.fullmatch(xname):
+                    task.status, task.error = "failed", "Invalid xname"
+                    task.description = "Failed to achieve transition"
                 elif xname not in self.nodes:
-                    task.status, task.error = "failed", "Missing xname: not found in HSM"
+                    task.status, task.error = "failed", "Missing xname"
                     task.description = "Failed to achieve transition"
                 elif xname in self.unsupported:
                     task.status = "unsupported"
                     task.description = f"Operation {operation} not supported by this component"
+                elif operation in _NEEDS_ON and self.nodes[xname].power != "on":
+                    # As the real PCS (9d78bc5): a restart is only for a node that is on.
+                    task.status, task.error = "failed", "Component is in the wrong power state"
+                    task.description = f"Component must be in the On state for {operation}"
                 tasks.append(task)
             expires = datetime.fromtimestamp(now.timestamp() + deadline_minutes * 60, UTC)
             self.transitions[tid] = TransitionRecord(
@@ -360,6 +375,11 @@ class Fleet:
         booted: list[str] = []
         halted: list[str] = []
         with self.lock:
+            if record.status == "abort-signaled":
+                record.abort_reads += 1
+                if record.abort_reads > 1:
+                    self._aborted(record)
+                return record
             for task in record.tasks:
                 if task.status != "in-progress" or task.ready_at > now or task.xname in self.stuck:
                     continue
@@ -490,13 +510,24 @@ class Fleet:
         script += "boot || goto boot_retry\n:boot_retry\nsleep 30\n"
         return script + f"chain {bss or '/boot/v1/bootscript'}?mac={node.mac}&retry=1\n"
 
-    def abort(self, record: TransitionRecord) -> None:
+    def abort(self, record: TransitionRecord) -> bool:
+        """Signal an abort, as the real PCS (9d78bc5) does: the transition says
+        `abort-signaled` until its next look (here: one read), then `aborted`, its
+        unfinished tasks failed. False for a transition already finished (PCS: HTTP 400);
+        one aborted already takes it again."""
         with self.lock:
-            for task in record.tasks:
-                if task.status == "in-progress":
-                    task.status, task.description = "failed", "Transition aborted"
-                    task.error = "aborted"
-            record.status = "aborted"
+            if record.status == "completed":
+                return False
+            if record.status != "aborted":
+                record.status = "abort-signaled"
+            return True
+
+    def _aborted(self, record: TransitionRecord) -> None:
+        for task in record.tasks:
+            if task.status == "in-progress":
+                task.error = f"Aborted. Last status - {task.description}"
+                task.status, task.description = "failed", "Transition aborted"
+        record.status = "aborted"
 
 
 def _is_read_post(service: str, path: str) -> bool:
