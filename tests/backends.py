@@ -20,6 +20,7 @@ import pytest
 from ochami_provider.clients import Services
 from ochami_provider.config import ProviderConfig
 from ochami_provider.sim import Fleet, SimServer
+from tests.openchami import real_pcs
 from tests.openchami.stack import OpenchamiStack, built, services_cache
 
 REAL_REQUIRED = os.environ.get("OCHAMI_REAL") == "required"
@@ -89,11 +90,52 @@ def real_backend(stack: OpenchamiStack) -> Backend:
     )
 
 
+def _sim_or_real(
+    request: pytest.FixtureRequest, fleet: Callable[[], Fleet], real_stack_fixture: str
+) -> Iterator[Backend]:
+    if request.param == "sim":
+        simulated = fleet()
+        with SimServer(simulated) as sim:
+            yield sim_backend(simulated, sim.url)
+    else:
+        yield real_backend(request.getfixturevalue(real_stack_fixture))
+
+
 @pytest.fixture(params=["sim", pytest.param("real", marks=needs_real)])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    if request.param == "sim":
-        fleet = contract_fleet()
-        with SimServer(fleet) as sim:
-            yield sim_backend(fleet, sim.url)
-    else:
-        yield real_backend(request.getfixturevalue("real_stack"))
+    yield from _sim_or_real(request, contract_fleet, "real_stack")
+
+
+# The real PCS (power-control, built from source) driving emulated BMCs, in a stack of its own.
+needs_real_pcs = pytest.mark.skipif(
+    not (built() and real_pcs.available(services_cache())),
+    reason="the real PCS is not built, sushy-tools is not installed, or not root"
+    " (scripts/openchami-setup.sh)",
+)
+if REAL_REQUIRED and built() and not real_pcs.available(services_cache()):
+    raise RuntimeError(
+        f"OCHAMI_REAL=required but the real PCS is not built in {services_cache()}, sushy-tools"
+        " is not installed there, or this is not root (scripts/openchami-setup.sh)"
+    )
+
+
+def power_fleet() -> Fleet:
+    """The contract fleet with nodes 8-11 on at the start (their BMCs say so), the rest off."""
+    fleet = contract_fleet()
+    for node in list(fleet.nodes.values())[8:12]:
+        node.power = "on"
+    return fleet
+
+
+@pytest.fixture(scope="session")
+def real_pcs_stack() -> Iterator[OpenchamiStack]:
+    if not (built() and real_pcs.available(services_cache())):
+        pytest.skip("the real PCS is not built (scripts/openchami-setup.sh)")
+    with OpenchamiStack(power_fleet(), power="real") as stack:
+        yield stack
+
+
+@pytest.fixture(params=["sim", pytest.param("real", marks=needs_real_pcs)])
+def power_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """PCS as the simulator serves it, and the real PCS."""
+    yield from _sim_or_real(request, power_fleet, "real_pcs_stack")

@@ -120,4 +120,4 @@ def template_props(sim_url: str, **overrides: Any) -> dict[str, Any]:
 
 
 # The contract tests' backends (simulator and real services), shared with the real e2e test.
-from tests.backends import backend, real_stack  # noqa: E402, F401
+from tests.backends import backend, power_backend, real_pcs_stack, real_stack  # noqa: E402, F401

@@ -1,6 +1,7 @@
 """The end-to-end scenario of test_engine_e2e once more, through the real `pulumi` CLI against the
 real SMD, BSS and cloud-init server (HTTPS to SMD with a CA bundle, JWT authentication); power
-goes to the simulator's PCS, which holds the same fleet (PCS cannot be built here).
+goes to the simulator's PCS, which holds the same fleet, and in the last test to the real PCS
+driving emulated BMCs.
 
 What the simulator lets a test count (requests), this one checks by reading the services back.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import pytest
 from ochami_provider.clients import Services
 from ochami_provider.models.owner import Owner, group_owner
 from ochami_provider.models.records import BootParams
-from tests.backends import needs_real
+from tests.backends import needs_real, needs_real_pcs
 from tests.openchami.stack import OpenchamiStack
 from tests.test_engine_e2e import ENGINE, STACK, Project, _edit_stack, _rename_template, owned
 
@@ -28,15 +30,27 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def real_project(tmp_path: Path, real_stack: OpenchamiStack) -> Iterator[Project]:
-    assert real_stack.token is not None
-    connection = {f"ochami:{k}": v for k, v in real_stack.connection().items()}
-    connection["ochami:caBundle"] = str(real_stack.ca_bundle)
-    project = Project(tmp_path, real_stack.pcs_url, connection)
+def _project(path: Path, stack: OpenchamiStack) -> Project:
+    assert stack.token is not None
+    connection = {f"ochami:{k}": v for k, v in stack.connection().items()}
+    connection["ochami:caBundle"] = str(stack.ca_bundle)
+    project = Project(path, stack.pcs_url, connection)
     project.write_config("console=ttyS0 quiet")
     project.run("stack", "init", STACK)
-    project.run("config", "set", "--secret", "ochami:token", real_stack.token)
+    project.run("config", "set", "--secret", "ochami:token", stack.token)
+    return project
+
+
+@pytest.fixture
+def real_project(tmp_path: Path, real_stack: OpenchamiStack) -> Iterator[Project]:
+    project = _project(tmp_path, real_stack)
+    yield project
+    project.run("destroy", "--yes", check=False)
+
+
+@pytest.fixture
+def real_pcs_project(tmp_path: Path, real_pcs_stack: OpenchamiStack) -> Iterator[Project]:
+    project = _project(tmp_path, real_pcs_stack)
     yield project
     project.run("destroy", "--yes", check=False)
 
@@ -171,3 +185,24 @@ def test_a_template_and_a_boot_session_on_the_real_boot_service(
             assert [c for c in services.boot_service.list() if "ochami.template" in c.labels] == []
     finally:
         real_stack.fleet.generation = "both"
+
+
+@needs_real_pcs
+def test_a_boot_session_through_the_real_pcs(
+    real_pcs_project: Project, real_pcs_stack: OpenchamiStack
+) -> None:
+    """`pulumi up` of a template and a `boot` session whose power goes to the real PCS, which
+    drives sushy's BMCs: nodes off are powered On, nodes on (their BMCs said so at the start)
+    are rebooted, and each asks the real BSS for its boot script after its power-on."""
+    compute = sorted(real_pcs_stack.fleet.groups["compute"]["members"]["ids"])
+    with Services.from_config(real_pcs_stack.config()) as services:
+        started = time.monotonic()
+        up = real_pcs_project.run("up", "--yes")
+        took = time.monotonic() - started
+        assert real_pcs_project.outputs()["session:boot-compute:status"] == "completed", up.stdout
+        assert services.power.power_states(compute) == dict.fromkeys(compute, "on")
+        assert set(compute) <= set(services.bss.last_fetches())
+        steps = real_pcs_project.resource_outputs("boot-compute")["results"]["steps"]  # type: ignore[index]
+        assert steps.get("On", 0) + steps.get("Hard-Restart", 0) == len(compute), steps
+        assert "PCS On" in up.stdout or "PCS Hard-Restart" in up.stdout
+    print(f"pulumi up, boot of {len(compute)} nodes through the real PCS: {took:.1f}s {steps}")

@@ -525,8 +525,8 @@ class Fleet:
     def _aborted(self, record: TransitionRecord) -> None:
         for task in record.tasks:
             if task.status == "in-progress":
-                task.error = f"Aborted. Last status - {task.description}"
-                task.status, task.description = "failed", "Transition aborted"
+                task.description = f"Aborted. Last status - {task.description}"
+                task.status, task.error = "failed", "Transition aborted"
         record.status = "aborted"
 
 

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -34,7 +34,8 @@ import httpx
 from ochami_provider.sim import Fleet
 from ochami_provider.sim.fleet import Node
 from ochami_provider.sim.ipxe import BootScript
-from tests.openchami.stack import OpenchamiStack
+from tests.openchami import real_pcs
+from tests.openchami.stack import OpenchamiStack, services_cache
 
 from .image import (
     CLOUD_INIT_BASE_URL,
@@ -50,8 +51,9 @@ def lab_on_real_services(fleet: Fleet, workdir: Path) -> Iterator[tuple[Opencham
     """The real SMD, BSS, boot-service and cloud-init server with VMs as the fleet's nodes;
     the cloud-init server names group data by the address the VMs reach it at, as a site sets
     it. The VMs ask BSS for their boot script, or boot-service when the fleet is OpenCHAMI
-    v0.2 (`fleet.generation`)."""
-    with OpenchamiStack(fleet, cloud_init_base_url=CLOUD_INIT_BASE_URL) as stack:
+    v0.2 (`fleet.generation`). Power goes through the real PCS where it is built
+    (`lab_power`): PCS -> Redfish -> sushy's BMCs, whose power changes start and stop the VMs."""
+    with OpenchamiStack(fleet, cloud_init_base_url=CLOUD_INIT_BASE_URL, power=lab_power()) as stack:
         lab = Lab(
             fleet,
             bss_url=stack.bss_url + "/boot/v1",
@@ -62,6 +64,14 @@ def lab_on_real_services(fleet: Fleet, workdir: Path) -> Iterator[tuple[Opencham
         )
         with lab:
             yield stack, lab
+
+
+def lab_power() -> Literal["sim", "real"]:
+    """The real PCS when scripts/openchami-setup.sh built it and this is root; the simulator's
+    with OCHAMI_LAB_PCS=sim (or when it is not built)."""
+    if os.environ.get("OCHAMI_LAB_PCS") == "sim":
+        return "sim"
+    return "real" if real_pcs.available(services_cache()) else "sim"
 
 
 def lab_cache() -> Path:

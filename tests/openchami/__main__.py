@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Literal
 
 from ochami_provider.sim import Fleet
 
@@ -25,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=16, help="nodes in SMD (group `compute`)")
     parser.add_argument("--no-auth", action="store_true", help="run without JWT checks")
     parser.add_argument("--env-file", type=Path, help="also write the exports to this file")
+    parser.add_argument(
+        "--real-pcs",
+        action="store_true",
+        help="power through the real PCS and sushy's BMCs (root; built by the setup script)",
+    )
     args = parser.parse_args(argv)
     if args.nodes < 1:
         parser.error(f"--nodes must be at least 1, got {args.nodes}")
@@ -33,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with OpenchamiStack(fleet, auth=not args.no_auth) as stack:
+    power: Literal["sim", "real"] = "real" if args.real_pcs else "sim"
+    with OpenchamiStack(fleet, auth=not args.no_auth, power=power) as stack:
         exports = stack.environment()
         lines = [f"export {k}={v}" for k, v in exports.items()]
         text = "\n".join(lines) + "\n"

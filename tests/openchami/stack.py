@@ -2,9 +2,10 @@
 JWT authentication against a local issuer, and a small fleet loaded into SMD; beside them
 OpenCHAMI v0.2's boot-service (file storage, no auth).
 
-PCS is the one service that cannot be built here (no version of its Go module is served by the
-module proxy this project may use), so power goes to the embedded simulator's PCS, which holds the
-same fleet. Binaries come from scripts/openchami-setup.sh.
+Power goes to the embedded simulator's PCS, which holds the same fleet, or with
+`power="real"` to the real PCS (power-control, built from its source) driving emulated BMCs
+(sushy-tools) in a network namespace of its own (`real_pcs.py`). Binaries come from
+scripts/openchami-setup.sh.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import ssl
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import httpx
 
@@ -29,6 +30,7 @@ from ochami_provider.sim import Fleet, SimServer
 from ochami_provider.sim.fleet import Node
 from ochami_provider.sim.ipxe import kernel_command_line
 
+from . import real_pcs
 from .issuer import TokenIssuer
 from .ports import closed_port, free_port
 from .postgres import Postgres
@@ -62,6 +64,10 @@ class ServiceProcess:
     log: Path
     ca_bundle: Path | None = None
     process: subprocess.Popen[bytes] | None = None
+    # What counts as ready at `ready_url` (PCS's /liveness answers 204; sushy asks for auth).
+    ready_status: tuple[int, ...] = (200,)
+    # Instead of `ready_url`: ready when this says so (a forwarder: its log line).
+    ready: Callable[[], bool] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
         out = self.log.open("ab")
@@ -78,16 +84,21 @@ class ServiceProcess:
                 raise RuntimeError(
                     f"{self.name} exited with {self.process.returncode}:\n{self.tail()}"
                 )
-            try:
-                verify = (
-                    ssl.create_default_context(cafile=str(self.ca_bundle))
-                    if self.ca_bundle
-                    else True
-                )
-                if httpx.get(self.ready_url, timeout=2, verify=verify).status_code == 200:
+            if self.ready is not None:
+                if self.ready():
                     return
-            except httpx.TransportError:
-                pass
+            else:
+                try:
+                    verify = (
+                        ssl.create_default_context(cafile=str(self.ca_bundle))
+                        if self.ca_bundle
+                        else True
+                    )
+                    answer = httpx.get(self.ready_url, timeout=2, verify=verify)
+                    if answer.status_code in self.ready_status:
+                        return
+                except httpx.TransportError:
+                    pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} not ready at {self.ready_url}:\n{self.tail()}")
             time.sleep(0.1)
@@ -108,9 +119,13 @@ class OpenchamiStack:
         auth: bool = True,
         workdir: Path | None = None,
         cloud_init_base_url: str | None = None,
+        power: Literal["sim", "real"] = "sim",
     ) -> None:
         self.fleet = fleet
         self.auth = auth
+        self.power = power
+        self._namespace: real_pcs.Namespace | None = None
+        self._notifier: real_pcs.PowerNotifier | None = None
         # Where nodes reach the cloud-init server (its vendor-data names group data by it).
         self.cloud_init_base_url = cloud_init_base_url
         self.cache = services_cache()
@@ -152,10 +167,13 @@ class OpenchamiStack:
         self.bss_url = self._start_bss()
         # The fleet's power-on now reaches this BSS, as a node's firmware would.
         self.fleet.firmware = self._netboot
-        self.pcs_url = self.pcs.start() + "/power-control/v1"
+        if self.power == "sim":
+            self.pcs_url = self.pcs.start() + "/power-control/v1"
         # Before the cloud-init server starts: it reads SMD's interfaces (IP -> node) at start,
-        # then once a minute.
+        # then once a minute. Before PCS: it reads the nodes and their BMCs from SMD.
         self._load_fleet()
+        if self.power == "real":
+            self.pcs_url = self._start_real_pcs()
         self.cloud_init_url = self._start_cloud_init()
         self.boot_service_url = self._start_boot_service()
 
@@ -163,6 +181,10 @@ class OpenchamiStack:
         """Stop everything that was started, each step whatever happened to the one before."""
         self.fleet.firmware = None
         steps = [p.stop for p in reversed(self.processes)]
+        if self._notifier is not None:
+            steps.append(self._notifier.stop)
+        if self._namespace is not None:
+            steps.append(self._namespace.delete)
         steps += [self.pcs.stop, self.postgres.stop, self.issuer.stop]
         errors = []
         for step in steps:
@@ -396,6 +418,109 @@ class OpenchamiStack:
             argv += ["--jwks-url", self.issuer.jwks_url, "--access-token", self.issuer.token()]
         return self._launch("cloud-init", argv, {}, port, "/cloud-init/version")
 
+    def _start_real_pcs(self) -> str:
+        """The real PCS and sushy in their namespace (see `real_pcs`); PCS's URL outside."""
+        bmcs = sorted({node.bmc for node in self.fleet.nodes.values()})
+        namespace = real_pcs.Namespace(real_pcs.namespace_name(), dict.fromkeys(bmcs, "127.0.0.1"))
+        namespace.create()
+        self._namespace = namespace
+        self._notifier = real_pcs.PowerNotifier(self.fleet)
+        notify = self._notifier.start()
+        smd, issuer = _port(self.smd_url), _port(self.issuer.url)
+        pcs, sushy = free_port(), free_port()
+        socks = self.workdir / "sock"
+        socks.mkdir()
+        outside = [f"unix:{socks}/{n}=tcp:{p}" for n, p in (("smd", smd), ("issuer", issuer))]
+        outside += [f"unix:{socks}/notify=tcp:{notify}"]
+        outside += [f"tcp:{pcs}=unix:{socks}/pcs", f"tcp:{sushy}=unix:{socks}/sushy"]
+        self._forward("forward-outside", real_pcs.forwarder_argv(outside))
+        inside = [f"tcp:{p}=unix:{socks}/{n}" for n, p in (("smd", smd), ("issuer", issuer))]
+        inside += [f"tcp:{notify}=unix:{socks}/notify"]
+        inside += [f"unix:{socks}/pcs=tcp:{real_pcs.PCS_PORT}", f"unix:{socks}/sushy=tcp:443"]
+        self._forward("forward-inside", namespace.argv(real_pcs.forwarder_argv(inside)))
+
+        real_pcs.htpasswd(self.cache, self.workdir / "sushy.htpasswd")
+        config = real_pcs.sushy_config(
+            self.fleet, self.workdir, self._server_cert, self._server_key,
+            f"http://127.0.0.1:{notify}/",
+        )  # fmt: skip
+        sushy_bin = str(self.cache / "sushy" / "bin" / "sushy-emulator")
+        self._process(
+            "sushy",
+            namespace.argv([sushy_bin, "--config", str(config)]),
+            {},
+            f"https://127.0.0.1:{sushy}/redfish/v1/",
+            ready_status=(200, 401),
+        )
+
+        name, user, password = real_pcs.PCS_DB
+        self.postgres.create_database(name, user, password)
+        storage = [
+            "--postgres-host", str(self.postgres.dir),
+            "--postgres-port", str(self.postgres.port),
+            "--postgres-dbname", name,
+            "--postgres-user", user,
+            "--postgres-password", password,
+            "--postgres-insecure",
+        ]  # fmt: skip
+        pcs_bin = self._bin("power-control")
+        migrations = str(self.cache / "migrations" / "pcs")
+        self._run_once(
+            "power-control init-postgres",
+            [pcs_bin, "init-postgres", "--schema-migrations", migrations, *storage],
+            {},
+        )
+        argv = [
+            pcs_bin,
+            "--sms-server", f"https://127.0.0.1:{smd}",
+            "--fake-vault-enabled",
+            *storage,
+            "--postgres-retry_count", "3",
+            "--postgres-retry_wait", "1",
+        ]  # fmt: skip
+        if self.auth:
+            argv += ["--jwks-url", self.issuer.jwks_url]
+            argv += ["--oauth2-client-id", "pcs", "--oauth2-client-secret", "pcs-secret"]
+            argv += ["--oauth2-token-url", self.issuer.url + "/token"]
+            argv += ["--oauth2-scopes", "smd.read,smd.write"]
+        url = f"http://127.0.0.1:{pcs}"
+        self._process(
+            "power-control",
+            namespace.argv(argv),
+            real_pcs.pcs_environment(),
+            url + "/liveness",
+            ready_status=(200, 204),
+        )
+        real_pcs.first_sweep(url, list(self.fleet.nodes), self.headers(), timeout=90)
+        return url
+
+    def _forward(self, name: str, argv: list[str]) -> None:
+        log = self.workdir / f"{name}.log"
+        self._process(name, argv, {}, "", ready=lambda: "forwarding" in _text(log))
+
+    def _process(
+        self,
+        name: str,
+        argv: list[str],
+        env: Mapping[str, str],
+        ready_url: str,
+        *,
+        ready_status: tuple[int, ...] = (200,),
+        ready: Callable[[], bool] | None = None,
+    ) -> None:
+        process = ServiceProcess(
+            name,
+            argv,
+            env,
+            ready_url,
+            self.workdir / f"{name}.log",
+            ca_bundle=self.ca_bundle,
+            ready_status=ready_status,
+            ready=ready,
+        )
+        self.processes.append(process)
+        process.start()
+
     # -- the fleet ---------------------------------------------------------------------------
     def _netboot(self, xname: str) -> None:
         """A node's firmware once it is on: ask BSS (boot-service, when the fleet is OpenCHAMI
@@ -449,6 +574,14 @@ class OpenchamiStack:
                 smd.post("/partitions", json=partition).raise_for_status()
 
 
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/", 1)[0])
+
+
+def _text(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
 def _by_bmc(nodes: Iterable[Node]) -> dict[str, list[Node]]:
     found: dict[str, list[Node]] = {}
     for node in sorted(nodes, key=lambda n: n.xname):
@@ -469,6 +602,9 @@ def _inventory(bmc: str, nodes: list[Node]) -> dict[str, Any]:
                 "uri": f"/redfish/v1/Systems/{node.xname}",
                 "uuid": f"00000000-0000-4000-8000-{node.nid:012d}",
                 "name": node.xname,
+                # The reset types the BMC allows (AllowableValues), as magellan reads them:
+                # without them PCS lists no transition for the node.
+                "actions": real_pcs.RESET_TYPES,
                 "ethernet_interfaces": [
                     {
                         "uri": f"/redfish/v1/Systems/{node.xname}/EthernetInterfaces/1",

@@ -1,0 +1,148 @@
+"""PCS contract tests: each runs against the simulator's PCS and against the real PCS
+(power-control 9d78bc5 driving sushy-tools BMCs, `tests/openchami/real_pcs.py`), through the
+power port as a session uses it, so the simulator answers as the real one does
+(../shared/facts/real-pcs.md). The real PCS takes 15 s or more per power step.
+
+Nodes are shared by the tests on the real stack, so each test has nodes of its own: 0 (off),
+1-2 (off), 3 (never powered), 8-9 (on), 10 (on, then off), 12-13 (off), 11 (on) and 14 (off).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from ochami_provider.errors import ServiceError
+from ochami_provider.models import BootSessionSpec
+from ochami_provider.models.owner import Owner, Stake
+from ochami_provider.models.power import PowerProgress
+from ochami_provider.ports import Power
+from ochami_provider.session_runner import run_session
+from ochami_provider.template_writer import remove_template
+from tests.backends import Backend
+
+STAKE = Stake(Owner("pcs-contract", "ochami-boot/contract"))
+# One power step on the real PCS: its 15 s confirmation sleep, a sweep, sushy's 1-11 s.
+STEP_SECONDS = 120
+
+
+def _finished(power: Power, run: str) -> PowerProgress:
+    deadline = time.monotonic() + STEP_SECONDS
+    while not (progress := power.progress(run)).finished:
+        assert time.monotonic() < deadline, progress
+        time.sleep(0.5)
+    return progress
+
+
+def test_a_restart_of_a_node_that_is_off_is_refused_in_pcs_words(power_backend: Backend) -> None:
+    node = power_backend.nodes[0]
+    with power_backend.services() as services:
+        assert services.power.power_states([node]) == {node: "off"}
+        progress = _finished(services.power, services.power.start("restart", [node]))
+        assert progress.nodes[node].status == "failed"
+        assert progress.nodes[node].error == "Component is in the wrong power state"
+        assert services.power.power_states([node]) == {node: "off"}
+
+
+def test_on_then_restart_power_the_nodes_and_each_boots(power_backend: Backend) -> None:
+    nodes = power_backend.nodes[1:3]
+    fleet = power_backend.fleet
+    with power_backend.services() as services:
+        progress = _finished(services.power, services.power.start("on", nodes))
+        assert {n: p.status for n, p in progress.nodes.items()} == dict.fromkeys(nodes, "succeeded")
+        assert services.power.power_states(nodes) == dict.fromkeys(nodes, "on")
+        _until(lambda: all(fleet.nodes[n].power == "on" for n in nodes))
+        progress = _finished(services.power, services.power.start("restart", nodes))
+        assert {n: p.status for n, p in progress.nodes.items()} == dict.fromkeys(nodes, "succeeded")
+        assert services.power.power_states(nodes) == dict.fromkeys(nodes, "on")
+
+
+def test_a_node_pcs_does_not_know_is_unknown_and_missing(power_backend: Backend) -> None:
+    stranger = "x9999c0s0b0n0"
+    with power_backend.services() as services:
+        assert services.power.power_states([stranger]) == {stranger: "unknown"}
+        progress = _finished(services.power, services.power.start("on", [stranger]))
+        error = progress.nodes[stranger].error
+        assert error.startswith("Missing xname") and "first power-status sweep" in error
+
+
+def test_a_malformed_name_fails_pcs_whole_request_and_the_port_never_sends_it(
+    power_backend: Backend,
+) -> None:
+    node = power_backend.nodes[3]
+    with power_backend.services() as services:
+        with pytest.raises(ServiceError) as refused:
+            services.pcs.power_states([node, "not-an-xname"])
+        assert refused.value.status == 400 and "invalid xnames" in refused.value.message
+        states = services.power.power_states([node, "not-an-xname"])
+        assert states == {node: "off", "not-an-xname": "unknown"}
+
+
+def test_an_abort_is_signaled_then_ends_and_a_finished_run_needs_none(
+    power_backend: Backend,
+) -> None:
+    """An abort is `abort-signaled` (not finished) until PCS acts on it; the real PCS may
+    also lose it, the transition completing. Aborting a completed one is HTTP 400 from PCS,
+    and nothing to do for the port."""
+    nodes, running = power_backend.nodes[12:14], power_backend.nodes[10]
+    if power_backend.kind == "sim":
+        power_backend.fleet.stuck.update(nodes)  # the simulator's power steps are instant
+    with power_backend.services() as services:
+        run = services.power.start("on", nodes)
+        services.power.abort(run)
+        seen = services.power.progress(run)
+        assert seen.state in ("abort-signaled", "aborted", "completed"), seen
+        power_backend.fleet.stuck.clear()
+        ended = _finished(services.power, run)
+        assert ended.state in ("aborted", "completed")
+        for part in ended.nodes.values():
+            if part.status == "failed":
+                assert part.error == "Transition aborted", part
+        completed = services.power.start("off", [running])
+        assert _finished(services.power, completed).state == "completed"
+        with pytest.raises(ServiceError) as refused:
+            services.pcs.abort_transition(completed)
+        assert refused.value.status == 400 and "already finished" in refused.value.message
+        services.power.abort(completed)
+
+
+def test_a_reboot_session_powers_on_the_off_node_and_restarts_the_on_node(
+    power_backend: Backend,
+) -> None:
+    running, halted = power_backend.nodes[11], power_backend.nodes[14]
+    template = {
+        "name": "pcs-contract",
+        "boot_sets": {
+            "b": {"kernel": "http://images.example/vmlinuz", "node_list": [running, halted]}
+        },
+    }
+    spec = BootSessionSpec.model_validate(
+        {
+            "name": "pcs-reboot",
+            "template": template,
+            "operation": "reboot",
+            "booted_when": "power",
+            "poll_interval_seconds": 0.5,
+            "timeout_seconds": 4 * STEP_SECONDS,
+        }
+    )
+    with power_backend.services() as services:
+        started = time.monotonic()
+        try:
+            state = run_session(services, spec, STAKE)
+        finally:  # the stack is shared: the session's boot entries go
+            remove_template(services, STAKE, [running, halted], [])
+        took = time.monotonic() - started
+        assert state.status == "completed", state.error_message
+        assert state.results.steps == {"On": 1, "Hard-Restart": 1}
+        assert services.power.power_states([running, halted]) == {running: "on", halted: "on"}
+    print(f"reboot session of 2 nodes on {power_backend.kind} PCS: {took:.1f}s")
+
+
+def _until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
