@@ -1,13 +1,15 @@
-"""The `ochami-boot` command: what each node boots, read from the cluster's services; and BOS
-session templates imported as boot templates.
+"""The `ochami-boot` command: what each node boots, read from the cluster's services; one-off
+power outside a stack; and BOS session templates imported as boot templates.
 
     ochami-boot status [--node HOSTLIST] [--group LABEL] [--template NAME] [--json]
+    ochami-boot power status|on|off|reboot --node HOSTLIST [--graceful] [--dry-run]
     ochami-boot import-bos FILE|- [--name NAME] [--output STACK_FILE [--replace]] [--offline]
 
-`status`'s connection settings are the provider's (`ochami:*` stack config keys as flags: `--uri`,
-`--smd-uri`, ..., `--ca-bundle`), falling back to the environment as the `ochami` CLI reads it
-(OCHAMI_URI, OCHAMI_CLUSTER and <CLUSTER>_ACCESS_TOKEN, OCHAMI_CACERT, ...). Exit status: 0, 1
-when a service (or S3) fails, 2 for a mistake in the command line or the input.
+The connection settings of `status` and `power` are the provider's (`ochami:*` stack config
+keys as flags: `--uri`, `--smd-uri`, ..., `--ca-bundle`), falling back to the environment as
+the `ochami` CLI reads it (OCHAMI_URI, OCHAMI_CLUSTER and <CLUSTER>_ACCESS_TOKEN,
+OCHAMI_CACERT, ...). Exit status: 0, 1 when a service (or S3) fails or a node failed to power,
+2 for a mistake in the command line or the input.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import hostlist
 from pydantic import ValidationError
 
+from . import power_command
 from .cli_import import BadInput, add_import_bos, import_bos
 from .clients.services import Services
 from .config import CONFIG_KEYS, CONFIG_NAMESPACE, ProviderConfig, from_sources
@@ -65,12 +68,35 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("--group", help="only the members of this SMD group")
     status.add_argument("--template", help="only the nodes this template boots")
     status.add_argument("--json", action="store_true", help="one JSON object per node")
-    for field in _CONNECTION:
-        status.add_argument(f"--{field.replace('_', '-')}", dest=field)
-    status.add_argument("--insecure", action="store_true", help="skip TLS verification")
-    status.add_argument("--timeout", type=float, help="seconds per request")
+    _connection_flags(status)
+    power = commands.add_parser(
+        "power",
+        help="power nodes on, off or reboot them (or show their power), outside a stack",
+        description="The same power backend, SMD reservations and verification as a session."
+        " `on` leaves nodes that are on alone, `off` those that are off; `reboot` powers on"
+        " the nodes that are off and restarts those that are on. What it will do is said"
+        " first (--dry-run: only that).",
+    )
+    power.add_argument("action", choices=("status", "on", "off", "reboot"))
+    power.add_argument("--node", required=True, help="the nodes (hostlist: x1000c0s[0-7]b0n0)")
+    power.add_argument(
+        "--graceful", action="store_true", help="reboot: ask the OS (Soft-Restart on PCS)"
+    )
+    power.add_argument("--dry-run", action="store_true", help="say what it would do, do nothing")
+    power.add_argument("--task-deadline-minutes", type=int, help="the power backend's deadline")
+    power.add_argument(
+        "--wait-seconds", type=float, default=1800.0, help="give up (and abort) after this long"
+    )
+    _connection_flags(power)
     add_import_bos(commands)
     return top
+
+
+def _connection_flags(command: argparse.ArgumentParser) -> None:
+    for field in _CONNECTION:
+        command.add_argument(f"--{field.replace('_', '-')}", dest=field)
+    command.add_argument("--insecure", action="store_true", help="skip TLS verification")
+    command.add_argument("--timeout", type=float, help="seconds per request")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "import-bos":
             return import_bos(args)
+        if args.command == "power":
+            return _power(args)
         return _status(args)
     except (UsageError, BadInput, InvalidInputError) as error:
         print(f"ochami-boot: {error}", file=sys.stderr)
@@ -98,6 +126,31 @@ def _status(args: argparse.Namespace) -> int:
     else:
         print("no nodes match", file=sys.stderr)
     return 0
+
+
+def _power(args: argparse.Namespace) -> int:
+    nodes = sorted(set(_nodes(args.node)))
+    if args.wait_seconds <= 0:
+        raise UsageError(f"--wait-seconds: {args.wait_seconds:g} must be more than 0")
+    with Services.from_config(_config(args)) as services:
+        states = services.power.power_states(nodes)
+        if args.action == "status":
+            print("\n".join(power_command.status_lines(states, nodes)))
+            return 0
+        planned = power_command.plan(args.action, states, graceful=args.graceful)
+        for line in power_command.describe(planned, services.power.names):
+            print(("would " if args.dry_run else "") + line)
+        if args.dry_run or not planned.steps:
+            return 0
+        outcome = power_command.run(
+            services,
+            planned,
+            deadline_minutes=args.task_deadline_minutes,
+            timeout_seconds=args.wait_seconds,
+            log=lambda line: print(line, file=sys.stderr),
+        )
+    print("\n".join(power_command.report(outcome)))
+    return 1 if outcome.failed else 0
 
 
 def _nodes(value: str) -> list[str]:

@@ -200,8 +200,8 @@ class SessionMachine:
         self._next_step()
 
     def on_surveyed(self, power: Mapping[str, str], fetched: Mapping[str, int], now: str) -> None:
-        """Nodes off are powered on, as BOS does for both operations (a restart of a node that
-        is off is refused by PCS: "Component must be in the On state"). `reboot` restarts
+        """Nodes off are powered on, as BOS does for both operations (a power backend may
+        refuse to restart a node that is off, and a real one does). `reboot` restarts
         every node on; BOS's `boot` leaves alone a node on that asked the boot store for its
         boot script after the template last wrote its entry (it runs the current version) and
         restarts the others (after the power-on step)."""

@@ -4,7 +4,8 @@ power port as a session uses it, so the simulator answers as the real one does
 (../shared/facts/real-pcs.md). The real PCS takes 15 s or more per power step.
 
 Nodes are shared by the tests on the real stack, so each test has nodes of its own: 0 (off),
-1-2 (off), 3 (never powered), 8-9 (on), 10 (on, then off), 12-13 (off), 11 (on) and 14 (off).
+1-2 (off), 3 (never powered), 5-6 (off), 8-9 (on), 10 (on, then off), 12-13 (off), 11 (on)
+and 14 (off).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from collections.abc import Callable
 
 import pytest
 
-from ochami_provider.errors import ServiceError
+from ochami_provider.errors import ServiceError, SessionConflictError
 from ochami_provider.models import BootSessionSpec
 from ochami_provider.models.owner import Owner, Stake
 from ochami_provider.models.power import PowerProgress
 from ochami_provider.ports import Power
+from ochami_provider.reservations import NodeReservation
 from ochami_provider.session_runner import run_session
 from ochami_provider.template_writer import remove_template
 from tests.backends import Backend
@@ -146,3 +148,26 @@ def _until(condition: Callable[[], bool], timeout: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline
         time.sleep(0.2)
+
+
+def test_pcs_holds_the_nodes_of_a_transition_sent_without_deputy_keys(
+    power_backend: Backend,
+) -> None:
+    """PCS reserves in SMD, for the whole transition, the nodes it is given no deputy key for
+    (a transition from another client, or `ochami pcs`): a session over them is refused
+    before it writes anything, and goes once PCS is done. A session's own transitions carry
+    its deputy keys, so PCS does not reserve those nodes again (test_conflicts)."""
+    nodes = power_backend.nodes[5:7]
+    if power_backend.kind == "sim":
+        power_backend.fleet.stuck.update(nodes)
+    with power_backend.services() as services:
+        run = services.power.start("on", nodes)
+        _until(lambda: all(s.reserved for s in services.inventory.lock_status(nodes)), 20)
+        second = NodeReservation(services.inventory, "second", time.monotonic, lambda _: None)
+        with pytest.raises(SessionConflictError, match="held in SMD by another session"):
+            second.acquire(nodes)
+        power_backend.fleet.stuck.clear()
+        _finished(services.power, run)
+        _until(lambda: not any(s.reserved for s in services.inventory.lock_status(nodes)), 30)
+        second.acquire(nodes)
+        second.release()

@@ -269,7 +269,10 @@ def test_failed_nodes_are_retried_alone_on_the_next_up(fleet: Fleet, sim: SimSer
     assert outs is not None
     assert outs["status"] == "failed" and outs["retry_count"] == 1
     assert list(outs["results"]["failed"]) == [bad]
-    assert "BMC did not respond" in outs["results"]["failed"][bad]
+    # PCS's own words, in the node's error and in the summary by error.
+    assert "giving up after 4 attempt(s)" in outs["results"]["failed"][bad]
+    assert "connection refused" in outs["results"]["failed"][bad]
+    assert list(outs["results"]["error_summary"]) == [outs["results"]["failed"][bad]]
     assert bad in outs["error_message"]
 
     diff = provider.diff("id", outs, props)

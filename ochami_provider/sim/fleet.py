@@ -349,7 +349,7 @@ class Fleet:
                 if xname in held and deputies.get(xname) != held[xname]:
                     # PCS reserves what it powers; a node someone else holds is not touched.
                     task.status, task.error = "failed", "Unable to reserve component"
-                    task.description = "Component is reserved by another service"
+                    task.description = "Failed to achieve transition"
                 elif not XNAME.fullmatch(xname):
                     task.status, task.error = "failed", "Invalid xname"
                     task.description = "Failed to achieve transition"
@@ -364,6 +364,13 @@ class Fleet:
                     task.status, task.error = "failed", "Component is in the wrong power state"
                     task.description = f"Component must be in the On state for {operation}"
                 tasks.append(task)
+                if task.status == "in-progress" and xname not in deputies:
+                    # As the real PCS: it reserves in SMD the nodes it is given no deputy key
+                    # for, for the whole transition.
+                    at = self.clock()
+                    self.reservations[xname] = Reservation(
+                        xname, _pcs_key(tid), _pcs_key(tid) + ":deputy", at, at + 86_400.0
+                    )
             expires = datetime.fromtimestamp(now.timestamp() + deadline_minutes * 60, UTC)
             self.transitions[tid] = TransitionRecord(
                 tid, operation, now.isoformat(), expires.isoformat(), tasks
@@ -386,8 +393,15 @@ class Fleet:
                 remaining = self.power_failures.get(task.xname, 0)
                 if remaining > 0:
                     self.power_failures[task.xname] = remaining - 1
-                    task.status, task.description = "failed", "Failed to achieve transition"
-                    task.error = "Redfish: BMC did not respond to the power request"
+                    # The real PCS's words (9d78bc5) for a BMC that refuses connections.
+                    bmc = self.nodes[task.xname].bmc
+                    reset = f"https://{bmc}/redfish/v1/Systems/{task.xname}/Actions/ComputerSystem.Reset"
+                    task.status = "failed"
+                    task.description = f"Failed to apply transition, {task.operation.lower()}"
+                    task.error = (
+                        f'POST {reset} giving up after 4 attempt(s): Post "{reset}": dial tcp'
+                        " 127.0.0.1:443: connect: connection refused"
+                    )
                     continue
                 node = self.nodes[task.xname]
                 was_on = node.power == "on"
@@ -405,6 +419,7 @@ class Fleet:
                 t.status != "in-progress" for t in record.tasks
             ):
                 record.status = "completed"
+            self._release_settled(record)
         # Outside the lock: the firmware may ask a real BSS over the network, or start a VM.
         for xname in halted:
             if self.halt is not None:
@@ -522,12 +537,25 @@ class Fleet:
                 record.status = "abort-signaled"
             return True
 
+    def _release_settled(self, record: TransitionRecord) -> None:
+        """PCS's own reservations of the nodes it has finished with."""
+        for task in record.tasks:
+            held = self.reservations.get(task.xname)
+            ours = held is not None and held.reservation_key == _pcs_key(record.transition_id)
+            if task.status != "in-progress" and ours:
+                del self.reservations[task.xname]
+
     def _aborted(self, record: TransitionRecord) -> None:
         for task in record.tasks:
             if task.status == "in-progress":
                 task.description = f"Aborted. Last status - {task.description}"
                 task.status, task.error = "failed", "Transition aborted"
         record.status = "aborted"
+        self._release_settled(record)
+
+
+def _pcs_key(transition_id: str) -> str:
+    return f"pcs:{transition_id}"
 
 
 def _is_read_post(service: str, path: str) -> bool:

@@ -35,7 +35,7 @@ async def pcs_transition(request: Request) -> Response:
     fleet = fleet_of(request)
     record = fleet.transitions.get(request.path_params["tid"])
     if record is None:
-        return problem(404, "Error retrieving transition: does not exist")
+        return problem(404, "transition does not exist")
     if request.method == "DELETE":
         if not fleet.abort(record):
             return problem(400, "Transition is already finished and cannot be aborted.")
