@@ -189,7 +189,7 @@ def table(found: Iterable[StatusRow]) -> str:
 
 def _template_label(status: NodeStatus) -> str:
     if status.template is None:
-        return "(no BSS record)"
+        return "(no boot entry)"  # nothing in the boot store (BSS or boot-service)
     if status.template == "":
         return "(none: no owner marker)"
     return f"{status.template}@{status.stack}" if status.stack else status.template
