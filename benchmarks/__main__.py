@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"session apply on OpenCHAMI v0.2, {nodes} nodes", file=sys.stderr)
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             applies.append(session_apply.apply_once(nodes, with_baseline=False, generation="v0.2"))
+    for nodes in (n for n in args.sizes if n in (100, 10_000)):
+        print(f"session apply powered over Redfish, {nodes} nodes", file=sys.stderr)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            applies.append(session_apply.apply_once(nodes, with_baseline=False, power="redfish"))
     previews = []
     groups = max(args.previews, default=0)
     for count in args.previews:
@@ -120,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         "is wall time minus that power delay. The baseline is the same change made the way",
         "sites do it today, a per-node loop of calls as a script around the `ochami` CLI makes",
         "them, shown in its best light (no process start-up, one kept-alive connection).",
+        "The `redfish` rows power the nodes over Redfish to the simulator's BMCs instead of PCS",
+        "(`ochami:powerBackend: redfish`): a read of every node's power for the survey, then",
+        "per node one `On` and one read that confirms it (the simulated BMCs act at once, so no",
+        "power delay is subtracted). Those requests are served by the simulator in the same",
+        "process (one interpreter for both sides); the simulated PCS makes no BMC request at",
+        "all, so PCS rows are not the real PCS's cost, which sends the same resets.",
         "",
         *session_apply.table(applies),
         "",

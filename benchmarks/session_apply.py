@@ -6,11 +6,15 @@ simulated power delay), and the same change done the way sites do it today
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ochami_provider.models.template import TEMPLATE_SPEC_KEYS as SPEC_KEYS
 from ochami_provider.pulumi_adapter import BootSessionProvider, BootTemplateProvider
+from ochami_provider.session_journal import ENVIRONMENT as JOURNAL_ENVIRONMENT
 from ochami_provider.sim import Fleet, SimServer
 
 from .baseline import per_node_loop
@@ -30,10 +34,20 @@ class ApplyResult:
     session: Run
     baseline: Run | None
     generation: str = "v0.1"
+    power: str = "pcs"
 
 
-def _connection(url: str, generation: str) -> dict[str, Any]:
+# The simulated BMCs' login, for sessions powered over Redfish.
+BMC_LOGIN = ("root", "bmc-password")
+
+
+def _connection(url: str, generation: str, power: str = "pcs") -> dict[str, Any]:
     v02 = {"bootBackend": "boot-service"} if generation == "v0.2" else {}
+    if power == "redfish":
+        credentials = Path(tempfile.mkdtemp(prefix="bench-bmc-")) / "bmc.yaml"
+        credentials.write_text(f"username: {BMC_LOGIN[0]}\npassword: {BMC_LOGIN[1]}\n")
+        v02 |= {"powerBackend": "redfish", "bmcScheme": "http"}
+        v02["bmcCredentials"] = str(credentials)
     return {"uri": url, **v02}
 
 
@@ -50,7 +64,9 @@ def _template_props(url: str, generation: str = "v0.1") -> dict[str, Any]:
     return props
 
 
-def _session_props(url: str, template: dict[str, Any], generation: str) -> dict[str, Any]:
+def _session_props(
+    url: str, template: dict[str, Any], generation: str, power: str
+) -> dict[str, Any]:
     return {
         "name": "reboot-compute",
         "template": {k: template[k] for k in SPEC_KEYS if k in template},
@@ -59,19 +75,27 @@ def _session_props(url: str, template: dict[str, Any], generation: str) -> dict[
         "timeout_seconds": 3600,
         # boot-service keeps no fetch history; PCS's word is the proof there.
         **({"booted_when": "power"} if generation == "v0.2" else {}),
-        "connection": _connection(url, generation),
+        "connection": _connection(url, generation, power),
     }
 
 
-def apply_once(nodes: int, *, with_baseline: bool, generation: str = "v0.1") -> ApplyResult:
+def apply_once(
+    nodes: int, *, with_baseline: bool, generation: str = "v0.1", power: str = "pcs"
+) -> ApplyResult:
+    """`power="redfish"`: the session powers every node over Redfish, one reset and one
+    power read per node per step (the simulated BMCs act at once: no power delay)."""
+    # A journal of its own: one left by an interrupted earlier run of the same session would
+    # rightly make this one verify its nodes instead of powering them.
+    os.environ[JOURNAL_ENVIRONMENT] = tempfile.mkdtemp(prefix="bench-journal-")
     fleet = Fleet.generate(nodes, power_delay=POWER_DELAY)
     fleet.generation = "v0.2" if generation == "v0.2" else "both"
+    fleet.bmc_login = BMC_LOGIN
     with SimServer(fleet) as sim:
         templates, sessions = BootTemplateProvider(), BootSessionProvider()
         inputs = templates.check({}, _template_props(sim.url, generation)).inputs
         created, template_run = timed(fleet, lambda: templates.create(inputs).outs)
         assert created is not None and created["node_count"] == nodes
-        checked = sessions.check({}, _session_props(sim.url, created, generation))
+        checked = sessions.check({}, _session_props(sim.url, created, generation, power))
         assert not checked.failures, checked.failures
         session_inputs = checked.inputs
         outs, session_run = timed(fleet, lambda: sessions.create(session_inputs).outs)
@@ -87,13 +111,13 @@ def apply_once(nodes: int, *, with_baseline: bool, generation: str = "v0.1") -> 
                 ),
             )
             assert len(fleet.bootparams) == nodes
-    return ApplyResult(nodes, template_run, session_run, baseline_run, generation)
+    return ApplyResult(nodes, template_run, session_run, baseline_run, generation, power)
 
 
 def table(results: list[ApplyResult]) -> list[str]:
-    services = ("smd", "bss", "cloud-init", "boot-service", "pcs")
+    services = ("smd", "bss", "cloud-init", "boot-service", "pcs", "redfish")
     lines = [
-        "| nodes | OpenCHAMI | what | "
+        "| nodes | OpenCHAMI, power | what | "
         + " | ".join(f"{s} requests" for s in services)
         + " | wall s | overhead s (wall − power delay) | overhead per node µs |",
         "|---:|---|---|" + "---:|" * (len(services) + 3),
@@ -109,9 +133,10 @@ def table(results: list[ApplyResult]) -> list[str]:
             rows.append(("**baseline: per-node loop, template + reboot**", r.baseline, True))
         for label, run, powered in rows:
             counts = per_service(run.requests)
-            overhead = run.seconds - (POWER_DELAY if powered else 0.0)
+            delay = POWER_DELAY if powered and r.power == "pcs" else 0.0
+            overhead = run.seconds - delay
             lines.append(
-                f"| {r.nodes:,} | {r.generation} | {label} | "
+                f"| {r.nodes:,} | {r.generation}, {r.power} | {label} | "
                 + " | ".join(str(counts.get(s, 0)) for s in services)
                 + f" | {run.seconds:.2f} | {overhead:.2f} | {overhead / r.nodes * 1e6:,.0f} |"
             )

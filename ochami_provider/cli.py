@@ -45,6 +45,9 @@ _CONNECTION = (
     "boot_backend",
     "group_data_backend",
     "power_backend",
+    "bmc_credentials",
+    "bmc_ca_bundle",
+    "bmc_scheme",
     "boot_service_uri",
     "metadata_service_uri",
 )
@@ -97,6 +100,9 @@ def _connection_flags(command: argparse.ArgumentParser) -> None:
         command.add_argument(f"--{field.replace('_', '-')}", dest=field)
     command.add_argument("--insecure", action="store_true", help="skip TLS verification")
     command.add_argument("--timeout", type=float, help="seconds per request")
+    command.add_argument(
+        "--bmc-insecure", action="store_true", help="skip TLS verification of the BMCs (Redfish)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -170,6 +176,7 @@ def _config(args: argparse.Namespace) -> ProviderConfig:
     }
     given[f"{CONFIG_NAMESPACE}:insecure"] = args.insecure or None
     given[f"{CONFIG_NAMESPACE}:timeout"] = args.timeout
+    given[f"{CONFIG_NAMESPACE}:bmcInsecure"] = args.bmc_insecure or None
     try:
         return from_sources(given.get)
     except ValidationError as error:

@@ -40,6 +40,11 @@ CONFIG_KEYS: dict[str, str] = {
     "boot_backend": "bootBackend",
     "group_data_backend": "groupDataBackend",
     "power_backend": "powerBackend",
+    "bmc_credentials": "bmcCredentials",
+    "bmc_ca_bundle": "bmcCaBundle",
+    "bmc_insecure": "bmcInsecure",
+    "bmc_scheme": "bmcScheme",
+    "bmc_parallelism": "bmcParallelism",
     "boot_service_uri": "bootServiceUri",
     "metadata_service_uri": "metadataServiceUri",
     "enable_auth": "enableAuth",
@@ -78,7 +83,21 @@ class ProviderConfig(BaseModel):
     group_data_backend: Literal["cloud-init", "metadata-service"] = Field(
         default="cloud-init", alias="groupDataBackend"
     )
-    power_backend: Literal["pcs"] = Field(default="pcs", alias="powerBackend")
+    # What powers nodes: PCS, or (`redfish`, for sites without PCS) the product itself,
+    # talking Redfish to each node's BMC at the address SMD holds for it.
+    power_backend: Literal["pcs", "redfish"] = Field(default="pcs", alias="powerBackend")
+    # With `redfish`: a file of BMC user names and passwords (`bmc_credentials.py`); only
+    # its path is kept, so no password reaches state. Without it, OCHAMI_BMC_USERNAME and
+    # OCHAMI_BMC_PASSWORD.
+    bmc_credentials: str | None = Field(default=None, alias="bmcCredentials")
+    # The CA that signed the BMCs' certificates; `bmcInsecure` accepts any (BMCs often have
+    # self-signed ones; PCS never checks them).
+    bmc_ca_bundle: str | None = Field(default=None, alias="bmcCaBundle")
+    bmc_insecure: bool = Field(default=False, alias="bmcInsecure")
+    # `http` only for BMC emulators served without TLS (the simulator's).
+    bmc_scheme: Literal["https", "http"] = Field(default="https", alias="bmcScheme")
+    # How many BMCs are asked at once.
+    bmc_parallelism: int = Field(default=64, ge=1, le=1024, alias="bmcParallelism")
     boot_service_uri: str | None = Field(default=None, alias="bootServiceUri")
     metadata_service_uri: str | None = Field(default=None, alias="metadataServiceUri")
     # False (the ochami file's `enable-auth: false`): no token is sent, whatever is set.
@@ -168,6 +187,7 @@ def from_sources(
         data.setdefault(field, env.get(var) or None)
     data.setdefault("ca_bundle", env.get("OCHAMI_CACERT") or None)
     data.setdefault("config_file", env.get("OCHAMI_CONFIG") or None)
+    data.setdefault("bmc_credentials", env.get("OCHAMI_BMC_CREDENTIALS") or None)
     for field, value in _from_ochami_file(data, env).items():
         if data.get(field) is None:
             data[field] = value
@@ -184,6 +204,7 @@ def from_sources(
         "verify_targets",
         "session_limit_required",
         "enable_auth",
+        "bmc_insecure",
     ):
         if isinstance(data.get(flag), str):
             data[flag] = data[flag].strip().lower() in ("1", "true", "yes")

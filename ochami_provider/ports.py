@@ -19,6 +19,7 @@ from .models.power import PowerAction, PowerProgress
 from .models.problems import Problem
 from .models.records import (
     Component,
+    ComponentEndpoint,
     EthernetInterface,
     Group,
     LockStatus,
@@ -64,6 +65,10 @@ class Inventory(Protocol):
     def release(self, reservations: list[Reservation]) -> None: ...
 
     def lock_status(self, ids: list[str]) -> list[LockStatus]: ...
+
+    def component_endpoints(self, ids: list[str]) -> list[ComponentEndpoint]:
+        """Where each node's BMC is and how it resets the node, for power over Redfish."""
+        ...
 
 
 class BootStore(Protocol):

@@ -191,6 +191,8 @@ def run_session(
     said_once = _changes_only(log)
     # booted_when cmdline: node -> when the probe first showed it running the template.
     seen: dict[str, int] = {}
+    # Each node's power as the survey read it, until the first power step uses it.
+    surveyed: Mapping[str, str] = {}
     try:
         while True:
             action = machine.next_action()
@@ -266,6 +268,7 @@ def run_session(
                     # keeps no fetch history is answered by the nodes themselves (the
                     # probe, which check requires there).
                     states = power.power_states(action.nodes)
+                    surveyed = states
                     fetched: Mapping[str, int] | None = {}
                     if action.boots:
                         fetched = services.boot.last_fetches()
@@ -297,8 +300,11 @@ def run_session(
                     already_on: frozenset[str] = frozenset()
                     if action.action == "on" and machine.verifies_boots():
                         # Powering on leaves a node that is on as it is: it will not boot again.
-                        states = power.power_states(action.nodes)
-                        already_on = frozenset(x for x, st in states.items() if st == "on")
+                        # The survey just read them (over Redfish, a request per node); a later
+                        # step reads again.
+                        known = surveyed or power.power_states(action.nodes)
+                        already_on = frozenset(x for x in action.nodes if known.get(x) == "on")
+                    surveyed = {}
                     started = epoch()
                     if journal is not None:
                         journal.note(

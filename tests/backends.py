@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 
@@ -63,11 +64,21 @@ class Backend:
         return Services.from_config(self.config(**overrides))
 
 
+def real_power() -> Literal["sim", "real"]:
+    """What powers the shared real stack: the simulator's PCS, or with OCHAMI_REAL_PCS=real
+    the real one (where it is built and this is root). Not yet the default: in a whole-tier
+    run beside the PCS and Redfish stacks, two of the PCS contract checks missed their waits
+    (a reservation PCS took after 20 s, a node's power read as on) though each passes alone."""
+    if os.environ.get("OCHAMI_REAL_PCS") == "real" and real_pcs.available(services_cache()):
+        return "real"
+    return "sim"
+
+
 @pytest.fixture(scope="session")
 def real_stack() -> Iterator[OpenchamiStack]:
     if not built():
         pytest.skip("OpenCHAMI services not built (scripts/openchami-setup.sh)")
-    with OpenchamiStack(contract_fleet()) as stack:
+    with OpenchamiStack(contract_fleet(), power=real_power()) as stack:
         yield stack
 
 
@@ -139,3 +150,51 @@ def real_pcs_stack() -> Iterator[OpenchamiStack]:
 def power_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """PCS as the simulator serves it, and the real PCS."""
     yield from _sim_or_real(request, power_fleet, "real_pcs_stack")
+
+
+# Power over Redfish: the simulator's BMCs, and one sushy-tools emulator per BMC.
+BMC_LOGIN = (real_pcs.BMC_USER, real_pcs.BMC_PASSWORD)
+
+
+def sim_redfish_backend(fleet: Fleet, url: str, credentials: Path) -> Backend:
+    """The simulator, powered over Redfish: its BMCs are served at its own address, over
+    HTTP (the one setting a site never needs), with basic auth."""
+    fleet.bmc_login = BMC_LOGIN
+    credentials.write_text(f"username: {BMC_LOGIN[0]}\npassword: {BMC_LOGIN[1]}\n")
+    backend = sim_backend(fleet, url)
+    plain = backend.config
+
+    def config(**overrides: Any) -> ProviderConfig:
+        redfish = {"powerBackend": "redfish", "bmcScheme": "http"}
+        return plain(**{**redfish, "bmcCredentials": str(credentials), **overrides})
+
+    return Backend("sim", fleet, config, backend.token, backend.wrong_token)
+
+
+needs_sushy = pytest.mark.skipif(
+    not (built() and real_pcs.sushy_available(services_cache())),
+    reason="sushy-tools is not installed (scripts/openchami-setup.sh)",
+)
+
+
+@pytest.fixture(scope="session")
+def real_redfish_stack() -> Iterator[OpenchamiStack]:
+    if not (built() and real_pcs.sushy_available(services_cache())):
+        pytest.skip("sushy-tools is not installed (scripts/openchami-setup.sh)")
+    with OpenchamiStack(power_fleet(), power="redfish") as stack:
+        yield stack
+
+
+@pytest.fixture(params=["sim", pytest.param("real", marks=needs_sushy)])
+def redfish_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    """Power over Redfish to the simulator's BMCs, and to sushy-tools BMCs of the real
+    stack (the real SMD holding each one's address)."""
+    if request.param == "sim":
+        simulated = power_fleet()
+        with SimServer(simulated) as sim:
+            credentials = tmp_path_factory.mktemp("bmc") / "bmc-credentials.yaml"
+            yield sim_redfish_backend(simulated, sim.url, credentials)
+    else:
+        yield real_backend(request.getfixturevalue("real_redfish_stack"))

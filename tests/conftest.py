@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,16 @@ from ochami_provider.clients import Services
 from ochami_provider.config import ProviderConfig
 from ochami_provider.session_journal import ENVIRONMENT as JOURNAL
 from ochami_provider.sim import Fleet, SimServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM (a CI's timeout, `kill`) ends the run as Ctrl-C does: fixtures tear down, so
+    the real services, the BMC emulators and PCS's network namespace do not outlive it."""
+
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
 
 
 @pytest.fixture(autouse=True)
@@ -120,4 +131,11 @@ def template_props(sim_url: str, **overrides: Any) -> dict[str, Any]:
 
 
 # The contract tests' backends (simulator and real services), shared with the real e2e test.
-from tests.backends import backend, power_backend, real_pcs_stack, real_stack  # noqa: E402, F401
+from tests.backends import (  # noqa: E402, F401
+    backend,
+    power_backend,
+    real_pcs_stack,
+    real_redfish_stack,
+    real_stack,
+    redfish_backend,
+)

@@ -26,4 +26,14 @@ def test_session_apply_requests_stay_constant_while_the_baseline_grows() -> None
     # verification poll, for all nodes: the nodes asked for their scripts by the first poll.
     assert per_service(large.session.requests)["bss"] == 5
     rows = table([small, large])
-    assert len(rows) == 2 + 2 * 4 and rows[-1].startswith("| 80 | v0.1 | **baseline")
+    assert len(rows) == 2 + 2 * 4 and rows[-1].startswith("| 80 | v0.1, pcs | **baseline")
+
+
+def test_a_session_over_redfish_sends_one_reset_and_two_reads_per_node() -> None:
+    """The reboot of nodes that are off: the survey's read, the On, the read that confirms
+    it; the same PCS-free session at 20 and 80 nodes otherwise."""
+    for nodes in (20, 80):
+        run = apply_once(nodes, with_baseline=False, power="redfish").session
+        assert run.requests["redfish POST"] == nodes
+        assert run.requests["redfish GET"] == 2 * nodes
+        assert "pcs POST" not in run.requests

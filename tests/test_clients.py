@@ -100,13 +100,13 @@ def test_unreadable_ca_bundle_is_an_error_naming_the_setting(tmp_path: Path) -> 
         assert caught.value.field == "caBundle" and caught.value.value == path
 
 
-def test_every_client_shares_one_tls_context_per_trust_setting(tmp_path: Any) -> None:
+def test_every_client_shares_onetls_context_per_trust_setting(tmp_path: Any) -> None:
     """Loading a CA bundle costs ~25 ms; four clients per provider call must not pay it each."""
-    from ochami_provider.clients.transport import _tls_context
+    from ochami_provider.clients.transport import tls_context
 
-    assert _tls_context(True) is _tls_context(True)
-    assert _tls_context(False) is False
+    assert tls_context(True) is tls_context(True)
+    assert tls_context(False) is False
     bundle = tmp_path / "ca.pem"
     bundle.write_text(Path(certifi.where()).read_text())
-    assert _tls_context(str(bundle)) is _tls_context(str(bundle))
-    assert _tls_context(str(bundle)) is not _tls_context(True)
+    assert tls_context(str(bundle)) is tls_context(str(bundle))
+    assert tls_context(str(bundle)) is not tls_context(True)

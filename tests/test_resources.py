@@ -593,9 +593,9 @@ def test_write_requests_do_not_grow_with_the_fleet(size: int) -> None:
     # its nodes, and its release.
     # bss PUT: the boot set's record by name, and by MAC, by the template; the same two again
     # by the session, naming itself in the records (the node's last session)
-    # pcs POST: the reboot's power read (nodes off are powered on, not restarted), the read
-    # of which are on just before the On, and the transition.
-    assert by_service == {"bss PUT": 4, "cloud-init POST": 1, "pcs POST": 3, "smd POST": 3}
+    # pcs POST: the reboot's power read (nodes off are powered on, not restarted; the On
+    # step that follows uses it), and the transition.
+    assert by_service == {"bss PUT": 4, "cloud-init POST": 1, "pcs POST": 2, "smd POST": 3}
     reads = sum(1 for _, method, _ in fleet.requests if method == "GET")
     # group, BSS and cloud-init reads in check, create and the session (its check reads the
     # template's group and its nodes' records, by name and by MAC: whose they are), the

@@ -12,6 +12,7 @@ from .bss import BssStore
 from .cloud_init import CloudInitStore
 from .metadata_service import MetadataServiceStore
 from .pcs import PcsPower
+from .redfish import RedfishPower
 
 if TYPE_CHECKING:
     from ..clients.services import Services
@@ -29,7 +30,10 @@ GROUP_DATA_STORES: dict[str, type[CloudInitStore] | type[MetadataServiceStore]] 
 }
 
 
-POWER_BACKENDS: dict[str, type[PcsPower]] = {PcsPower.backend: PcsPower}
+POWER_BACKENDS: dict[str, type[PcsPower] | type[RedfishPower]] = {
+    PcsPower.backend: PcsPower,
+    RedfishPower.backend: RedfishPower,
+}
 
 
 def power_backend(name: str, services: Services) -> Power:

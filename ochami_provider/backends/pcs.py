@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..clients.pcs import PcsClient
 from ..errors import InvalidInputError, ServiceError
-from ..models.names import normalize_xname
+from ..models.names import is_node_xname
 from ..models.power import NodePower, NodePowerStatus, PowerAction, PowerProgress
 from ..models.records import TransitionTask
 
@@ -44,7 +44,7 @@ class PcsPower:
         """`on`, `off`, else `unknown`: PCS says `undefined` for a node whose BMC stopped
         answering and `""` for one it does not know (9d78bc5). A name that is not a node xname
         is never sent (PCS refuses the whole request with HTTP 400): it is unknown."""
-        sent = [n for n in nodes if _is_xname(n)]
+        sent = [n for n in nodes if is_node_xname(n)]
         found = self.client.power_states(sent)
         return {n: _state(found.get(n, "")) for n in nodes}
 
@@ -56,7 +56,7 @@ class PcsPower:
         deputy_keys: Mapping[str, str] | None = None,
     ) -> str:
         for node in nodes:
-            if not _is_xname(node):
+            if not is_node_xname(node):
                 raise InvalidInputError(
                     "nodes",
                     node,
@@ -106,11 +106,3 @@ def _node_power(task: TransitionTask) -> NodePower:
 
 def _state(pcs_state: str) -> str:
     return pcs_state if pcs_state in ("on", "off") else "unknown"
-
-
-def _is_xname(name: str) -> bool:
-    try:
-        normalize_xname(name)
-    except ValueError:
-        return False
-    return True

@@ -3,6 +3,7 @@ the ports' adapters the configuration chooses over them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ class Services:
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
         self._transports: list[ServiceTransport] = []
+        self._closers: list[Callable[[], None]] = []
 
     @classmethod
     def from_config(cls, config: ProviderConfig) -> Services:
@@ -99,9 +101,15 @@ class Services:
         """What tells one cluster from another: the store that holds its nodes' boot."""
         return self.boot.identity
 
+    def on_close(self, step: Callable[[], None]) -> None:
+        """Something of a port adapter's own (a BMC connection pool) to close with the rest."""
+        self._closers.append(step)
+
     def close(self) -> None:
         for transport in self._transports:
             transport.close()
+        for step in self._closers:
+            step()
 
     def __enter__(self) -> Services:
         return self

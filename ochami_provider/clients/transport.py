@@ -70,7 +70,7 @@ class ServiceTransport:
         self._client = httpx.Client(
             base_url=self.base_url,
             headers=headers,
-            verify=_tls_context(verify),
+            verify=tls_context(verify),
             timeout=timeout,
             transport=http_transport,
         )
@@ -132,7 +132,7 @@ class ServiceTransport:
 
 
 @functools.lru_cache(maxsize=8)
-def _tls_context(verify: bool | str) -> bool | ssl.SSLContext:
+def tls_context(verify: bool | str, setting: str = "caBundle") -> bool | ssl.SSLContext:
     """One SSL context per trust setting for the whole process, shared by every client.
 
     Building one loads the CA bundle (about 25 ms); the provider builds four clients for every
@@ -144,7 +144,7 @@ def _tls_context(verify: bool | str) -> bool | ssl.SSLContext:
         try:
             return ssl.create_default_context(cafile=verify)
         except (OSError, ssl.SSLError) as error:
-            raise InvalidInputError("caBundle", verify, f"cannot be read as PEM: {error}") from None
+            raise InvalidInputError(setting, verify, f"cannot be read as PEM: {error}") from None
     return verify
 
 

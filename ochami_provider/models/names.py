@@ -31,6 +31,11 @@ def normalize_xname(value: str) -> str:
     return candidate
 
 
+def is_node_xname(name: str) -> bool:
+    """Whether `name` is a node xname in the canonical form SMD stores."""
+    return _NODE_XNAME.fullmatch(name) is not None
+
+
 def _group_label(value: str) -> str:
     candidate = value.strip().lower()
     if not _GROUP_LABEL.fullmatch(candidate):

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Record(BaseModel):
@@ -78,6 +78,35 @@ class LockStatus(_Record):
     locked: bool = Field(default=False, alias="Locked")
     reserved: bool = Field(default=False, alias="Reserved")
     reservation_disabled: bool = Field(default=False, alias="ReservationDisabled")
+
+
+class ComponentEndpoint(_Record):
+    """SMD's Redfish view of one node (`/Inventory/ComponentEndpoints`, what discovery or
+    magellan loaded): its BMC's address, its system's URI, and how the BMC resets it."""
+
+    id: str = Field(alias="ID")
+    bmc: str = Field(default="", alias="RedfishEndpointID")
+    # The BMC's address as SMD holds it, used verbatim (`https://<fqdn><path>`, as PCS does);
+    # it may carry a port.
+    fqdn: str = Field(default="", alias="RedfishEndpointFQDN")
+    system_path: str = Field(default="", alias="OdataID")
+    reset_target: str = ""
+    # The reset types the BMC allows (`ResetType@Redfish.AllowableValues`); empty when SMD was
+    # loaded without them.
+    reset_types: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reset_action(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "RedfishSystemInfo" not in data:
+            return data
+        info = data.get("RedfishSystemInfo") or {}
+        reset = (info.get("Actions") or {}).get("#ComputerSystem.Reset") or {}
+        return {
+            **data,
+            "reset_target": reset.get("target") or "",
+            "reset_types": reset.get("ResetType@Redfish.AllowableValues") or [],
+        }
 
 
 # BSS ------------------------------------------------------------------------------------

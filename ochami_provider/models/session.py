@@ -85,10 +85,16 @@ class BootSessionSpec(BaseModel):
     operation: Operation
     # Narrow the template's nodes to these xnames or SMD group labels (BOS `limit`).
     limit: list[str] = Field(default_factory=list)
-    # reboot: Soft-Restart (the OS shuts down cleanly) instead of Hard-Restart.
+    # How nodes that are on are restarted. false (BOS's reboot): the OS is asked to shut down
+    # and the node is forced off if still on after `task_deadline_minutes`, then powered on
+    # (PCS's Hard-Restart; over Redfish a ForceRestart, at once). true: only the OS is asked
+    # (Soft-Restart, GracefulRestart); a node whose OS ignores it fails at the deadline.
     graceful: bool = False
     timeout_seconds: float = Field(default=1800.0, gt=0, le=7 * 24 * 3600)
     poll_interval_seconds: float = Field(default=5.0, gt=0, le=600)
+    # How long a power step waits for each node (PCS's taskDeadlineMinutes): for a node whose
+    # OS ignores a graceful shutdown, how long it runs on before it is forced off. 5, as
+    # BOS's max_power_off_wait_time of 300 s.
     task_deadline_minutes: int = Field(default=5, ge=1, le=1440)
     retry: RetrySpec = Field(default_factory=RetrySpec)
     # When a node that was powered on counts as booted: `bootscript` once it has asked BSS for its

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..models.hostlists import expand
-from . import boot_service, bss, cloud_init, metadata_service, pcs, smd
+from . import boot_service, bss, cloud_init, metadata_service, pcs, redfish, smd
 from .fleet import Fleet
 from .http import FaultInjector, RecordAndAuthorize, fleet_of
 
@@ -64,6 +64,7 @@ def build_app(fleet: Fleet) -> FaultInjector:
         Route("/sim/nodes/cmdline", cmdlines),
         *smd.ROUTES,
         *pcs.ROUTES,
+        *redfish.ROUTES,
         *GENERATION_ROUTES[fleet.generation],
         Route("/artifacts/{path:path}", artifact, methods=["GET", "HEAD"]),
     ]

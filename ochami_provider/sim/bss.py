@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from ..models.names import normalize_xname
+from ..models.names import is_node_xname
 from .fleet import Fleet
 from .http import fleet_of, problem, read_json
 
@@ -60,7 +60,7 @@ async def bss_bootparameters(request: Request) -> Response:
     record = {k: args.get(k, "") for k in ("kernel", "initrd", "params")}
     with fleet.lock:
         # BSS answers 200 for a host that is no xname, and stores nothing for it.
-        for key in (k for k in keys if store is fleet.bootparams_by_mac or _is_xname(k)):
+        for key in (k for k in keys if store is fleet.bootparams_by_mac or is_node_xname(k)):
             if request.method == "PATCH":
                 current = store[key]
                 current.update({k: v for k, v in record.items() if v})
@@ -100,14 +100,6 @@ async def bss_endpoint_history(request: Request) -> Response:
             if name in ("", node) and endpoint in ("", kind)
         ]
     return JSONResponse(found)
-
-
-def _is_xname(host: str) -> bool:
-    try:
-        normalize_xname(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _bss_groups(

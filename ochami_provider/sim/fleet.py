@@ -36,6 +36,9 @@ _POWER_AFTER = {
     "Init": "on",
 }
 
+# What the simulated BMCs allow (`ResetType@Redfish.AllowableValues`), as sushy-tools' do.
+REDFISH_RESET_TYPES = ("On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart")
+
 # PCS restarts only a node that is on; it refuses the rest at once.
 _NEEDS_ON = ("Hard-Restart", "Soft-Restart")
 # What PCS takes for a component name (it answers "Invalid xname" to anything else).
@@ -206,6 +209,9 @@ class Fleet:
     # Nodes that power on but never ask BSS for a boot script (network boot off, wrong boot
     # order, a firmware that hangs).
     no_netboot: set[str] = field(default_factory=set)
+    # Nodes whose OS ignores ACPI: their BMC accepts a graceful shutdown or restart, and
+    # nothing happens (the lab's guest kernel; real-pcs.md §2).
+    ignores_acpi: set[str] = field(default_factory=set)
     # What a node's firmware does once it is on: ask BSS for its boot script by MAC, as iPXE
     # does. By default the simulated BSS answers; a test stack points it at a real BSS, the lab
     # at VMs. `halt` is what powering a node off does to it (the lab stops its VM).
@@ -216,6 +222,10 @@ class Fleet:
     # Seconds in one reservation "minute": tests shorten it to watch reservations expire.
     reservation_minute: float = 60.0
     power_delay: float = 0.05
+    # The BMCs' Redfish (`sim/redfish.py`): the address SMD gives for every BMC (the
+    # simulator's own host:port, set when it starts), and the basic-auth login they take.
+    redfish_authority: str = ""
+    bmc_login: tuple[str, str] | None = None
     token: str | None = None
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     clock: Callable[[], float] = time.monotonic
@@ -427,6 +437,33 @@ class Fleet:
         for xname in booted:
             (self.firmware or self.netboot)(xname)
         return record
+
+    # Redfish ---------------------------------------------------------------------------
+    def reset_system(self, xname: str, reset_type: str) -> str:
+        """A BMC's `ComputerSystem.Reset`, applied at once (a real BMC acts within seconds;
+        the session confirms it by reading the power state). '' when done, else the BMC's
+        refusal; a node that comes on boots from the network, one that goes down halts."""
+        with self.lock:
+            node = self.nodes[xname]
+            remaining = self.power_failures.get(xname, 0)
+            if remaining > 0:
+                self.power_failures[xname] = remaining - 1
+                return "The BMC did not respond to the power request"
+            if xname in self.unsupported or reset_type not in REDFISH_RESET_TYPES:
+                return f"The action ComputerSystem.Reset does not support ResetType {reset_type}"
+            if xname in self.ignores_acpi and reset_type.startswith("Graceful"):
+                return ""
+            was_on = node.power == "on"
+            node.power = "off" if reset_type in ("ForceOff", "GracefulShutdown") else "on"
+            halts = was_on and reset_type != "On"
+            boots = node.power == "on" and not (was_on and reset_type == "On")
+            if halts:
+                node.cmdline = ""
+        if halts and self.halt is not None:
+            self.halt(xname)
+        if boots and xname not in self.no_netboot:
+            (self.firmware or self.netboot)(xname)
+        return ""
 
     def netboot(self, xname: str) -> None:
         """The simulated node's firmware: ask the simulated BSS (boot-service, on OpenCHAMI

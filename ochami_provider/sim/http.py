@@ -22,6 +22,7 @@ SERVICE_PREFIXES = (
     ("/boot-service", "boot-service"),
     ("/metadata-service", "metadata-service"),
     ("/artifacts", "artifacts"),
+    ("/redfish/v1", "redfish"),
 )
 
 
@@ -117,7 +118,9 @@ class RecordAndAuthorize(BaseHTTPMiddleware):
         service = service_of(path)[0]
         if service and service != "artifacts":
             self.fleet.record(service, request.method, path)
-            if self.fleet.token is not None and _protected(request.method, path):
+            # The BMCs take basic auth (`sim/redfish.py`), not the cluster's token.
+            protected = service != "redfish" and _protected(request.method, path)
+            if self.fleet.token is not None and protected:
                 header = request.headers.get("authorization", "")
                 if header != f"Bearer {self.fleet.token}":
                     # go-chi/jwtauth's answers, which SMD, BSS and cloud-init all pass on.

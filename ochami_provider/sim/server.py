@@ -64,3 +64,9 @@ class SimServer(ThreadedServer):
     def __init__(self, fleet: Fleet, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(build_app(fleet), name="the OpenCHAMI simulator", host=host, port=port)
         self.fleet = fleet
+
+    def start(self, timeout: float = 10.0) -> str:
+        url = super().start(timeout)
+        # Its BMCs are served here too: SMD gives this address for each.
+        self.fleet.redfish_authority = self.fleet.redfish_authority or url.split("://", 1)[1]
+        return url

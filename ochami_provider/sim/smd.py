@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .fleet import ReservationRefused
+from . import redfish
+from .fleet import XNAME, ReservationRefused
 from .http import fleet_of, problem, read_json
 
 
@@ -75,6 +76,42 @@ async def smd_components(request: Request) -> Response:
         if (not ids or node.xname in ids) and (not roles or node.role.lower() in roles)
     ]
     return JSONResponse({"Components": out})
+
+
+async def smd_component_endpoints(request: Request) -> Response:
+    """Each node's Redfish endpoint, as discovery loads them: its BMC at the simulator's own
+    address (`sim/redfish.py` serves every BMC), its system URI and reset action."""
+    fleet = fleet_of(request)
+    ids = set(request.query_params.getlist("id"))
+    if any(not XNAME.fullmatch(i) for i in ids):
+        # As the real SMD: one malformed id fails the whole query.
+        return problem(400, "bad query param: Argument was not a valid xname ID")
+    types = set(request.query_params.getlist("type"))
+    if types and "Node" not in types:
+        return JSONResponse({"ComponentEndpoints": []})
+    out = [
+        {
+            "ID": node.xname,
+            "Type": "Node",
+            "RedfishType": "ComputerSystem",
+            "RedfishEndpointID": node.bmc,
+            "RedfishEndpointFQDN": fleet.redfish_authority or node.bmc,
+            "OdataID": f"{redfish.SYSTEMS}/{node.xname}",
+            "ComponentEndpointType": "ComponentEndpointComputerSystem",
+            "RedfishSystemInfo": {
+                "Name": node.xname,
+                "Actions": {
+                    "#ComputerSystem.Reset": {
+                        "ResetType@Redfish.AllowableValues": redfish.reset_types(fleet, node.xname),
+                        "target": redfish.reset_target(node.xname),
+                    }
+                },
+            },
+        }
+        for node in fleet.nodes.values()
+        if not ids or node.xname in ids
+    ]
+    return JSONResponse({"ComponentEndpoints": out})
 
 
 async def smd_ethernet_interfaces(request: Request) -> Response:
@@ -160,6 +197,7 @@ ROUTES = [
     Route("/hsm/v2/partitions/{name}", smd_partition),
     Route("/hsm/v2/State/Components", smd_components),
     Route("/hsm/v2/Inventory/EthernetInterfaces", smd_ethernet_interfaces),
+    Route("/hsm/v2/Inventory/ComponentEndpoints", smd_component_endpoints),
     Route("/hsm/v2/locks/service/reservations", smd_reservations, methods=["POST"]),
     Route(
         "/hsm/v2/locks/service/reservations/{action:str}",

@@ -19,7 +19,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ochami_provider.sim import Fleet
+from ochami_provider.sim.fleet import Node
 from ochami_provider.sim.server import ThreadedServer
 
 PCS_PORT = 28007  # power-control's own, not configurable
@@ -85,7 +86,21 @@ def available(cache: Path) -> bool:
     )
 
 
-def sushy_config(fleet: Fleet, workdir: Path, cert: Path, key: Path, notify_url: str) -> Path:
+def sushy_available(cache: Path) -> bool:
+    """Whether the setup script installed sushy-tools (power over Redfish needs no root)."""
+    return (cache / "sushy" / "bin" / "sushy-emulator").is_file()
+
+
+def sushy_config(
+    nodes: Iterable[Node],
+    workdir: Path,
+    cert: Path,
+    key: Path,
+    notify_url: str,
+    *,
+    port: int = 443,
+    name: str = "sushy",
+) -> Path:
     """sushy's config: one fake system per node, named and identified by its xname (PCS
     reads `/redfish/v1/Systems/<xname>`, as SMD's inventory says)."""
     systems = [
@@ -96,20 +111,20 @@ def sushy_config(fleet: Fleet, workdir: Path, cert: Path, key: Path, notify_url:
             "external_notifier": True,
             "nics": [{"mac": node.mac, "ip": node.ip}],
         }
-        for node in fleet.nodes.values()
+        for node in nodes
     ]
     settings = {
         "SUSHY_EMULATOR_LISTEN_IP": "127.0.0.1",
-        "SUSHY_EMULATOR_LISTEN_PORT": 443,
+        "SUSHY_EMULATOR_LISTEN_PORT": port,
         "SUSHY_EMULATOR_SSL_CERT": str(cert),
         "SUSHY_EMULATOR_SSL_KEY": str(key),
         "SUSHY_EMULATOR_AUTH_FILE": str(workdir / "sushy.htpasswd"),
         "SUSHY_EMULATOR_FAKE_DRIVER": True,
         "SUSHY_EMULATOR_FAKE_SYSTEMS": systems,
-        "SUSHY_EMULATOR_STATE_DIR": str(workdir / "sushy-state"),
+        "SUSHY_EMULATOR_STATE_DIR": str(workdir / f"{name}-state"),
         "EXTERNAL_NOTIFICATION_URL": notify_url,
     }
-    path = workdir / "sushy.conf"
+    path = workdir / f"{name}.conf"
     path.write_text("".join(f"{k} = {v!r}\n" for k, v in settings.items()))
     return path
 

@@ -4,17 +4,20 @@ OpenCHAMI v0.2's boot-service (file storage, no auth).
 
 Power goes to the embedded simulator's PCS, which holds the same fleet, or with
 `power="real"` to the real PCS (power-control, built from its source) driving emulated BMCs
-(sushy-tools) in a network namespace of its own (`real_pcs.py`). Binaries come from
-scripts/openchami-setup.sh.
+(sushy-tools) in a network namespace of its own (`real_pcs.py`), or with `power="redfish"` to
+one sushy-tools BMC per BMC on loopback, whose addresses SMD holds, for the product's own
+Redfish backend. Binaries come from scripts/openchami-setup.sh.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -119,11 +122,13 @@ class OpenchamiStack:
         auth: bool = True,
         workdir: Path | None = None,
         cloud_init_base_url: str | None = None,
-        power: Literal["sim", "real"] = "sim",
+        power: Literal["sim", "real", "redfish"] = "sim",
     ) -> None:
         self.fleet = fleet
         self.auth = auth
         self.power = power
+        # power="redfish": each BMC's own sushy, at the address SMD is given for it.
+        self.bmc_addresses: dict[str, str] = {}
         self._namespace: real_pcs.Namespace | None = None
         self._notifier: real_pcs.PowerNotifier | None = None
         # Where nodes reach the cloud-init server (its vendor-data names group data by it).
@@ -149,12 +154,21 @@ class OpenchamiStack:
                 f"the OpenCHAMI services are not built in {self.cache}; "
                 "run scripts/openchami-setup.sh"
             )
+        # A run killed by SIGTERM (a CI's timeout) or ended without the fixture's teardown still
+        # stops the services and deletes the namespace: they outlive the process otherwise.
+        atexit.register(self._stop_quietly)
         try:
             self._start()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _stop_quietly(self) -> None:
+        try:
+            self.stop()
+        except Exception as error:  # at exit: say it, the rest must still stop
+            print(f"stopping the OpenCHAMI services at exit: {error}", file=sys.stderr)
 
     def _start(self) -> None:
         self.issuer.start()
@@ -167,8 +181,12 @@ class OpenchamiStack:
         self.bss_url = self._start_bss()
         # The fleet's power-on now reaches this BSS, as a node's firmware would.
         self.fleet.firmware = self._netboot
-        if self.power == "sim":
-            self.pcs_url = self.pcs.start() + "/power-control/v1"
+        # The simulator serves the fleet's /proc/cmdline (`sim/pdsh.py`) whatever powers it.
+        sim_url = self.pcs.start()
+        if self.power in ("sim", "redfish"):
+            self.pcs_url = sim_url + "/power-control/v1"
+        if self.power == "redfish":
+            self._start_bmcs()
         # Before the cloud-init server starts: it reads SMD's interfaces (IP -> node) at start,
         # then once a minute. Before PCS: it reads the nodes and their BMCs from SMD.
         self._load_fleet()
@@ -179,6 +197,7 @@ class OpenchamiStack:
 
     def stop(self) -> None:
         """Stop everything that was started, each step whatever happened to the one before."""
+        atexit.unregister(self._stop_quietly)
         self.fleet.firmware = None
         steps = [p.stop for p in reversed(self.processes)]
         if self._notifier is not None:
@@ -215,9 +234,24 @@ class OpenchamiStack:
             **self.connection(),
             "token": self.token,
             "caBundle": str(self.ca_bundle),
+            **(self.redfish_settings() if self.power == "redfish" else {}),
             **overrides,
         }
         return ProviderConfig.model_validate(values)
+
+    def redfish_settings(self) -> dict[str, Any]:
+        """Power over Redfish to this stack's BMCs, as an admin configures it."""
+        credentials = self.workdir / "bmc-credentials.yaml"
+        if not credentials.exists():
+            credentials.write_text(
+                f"username: {real_pcs.BMC_USER}\npassword: {real_pcs.BMC_PASSWORD}\n"
+            )
+            credentials.chmod(0o600)
+        return {
+            "powerBackend": "redfish",
+            "bmcCredentials": str(credentials),
+            "bmcCaBundle": str(self.ca_bundle),
+        }
 
     def connection(self) -> dict[str, Any]:
         """The `connection` input of a resource, as a Pulumi program would pass it."""
@@ -441,7 +475,7 @@ class OpenchamiStack:
 
         real_pcs.htpasswd(self.cache, self.workdir / "sushy.htpasswd")
         config = real_pcs.sushy_config(
-            self.fleet, self.workdir, self._server_cert, self._server_key,
+            self.fleet.nodes.values(), self.workdir, self._server_cert, self._server_key,
             f"http://127.0.0.1:{notify}/",
         )  # fmt: skip
         sushy_bin = str(self.cache / "sushy" / "bin" / "sushy-emulator")
@@ -493,6 +527,29 @@ class OpenchamiStack:
         )
         real_pcs.first_sweep(url, list(self.fleet.nodes), self.headers(), timeout=90)
         return url
+
+    def _start_bmcs(self) -> None:
+        """One sushy (fake driver, HTTPS, basic auth) per BMC on a loopback port of its own,
+        the power notifier beside them: SMD then holds `127.0.0.1:<port>` as each BMC's FQDN
+        (SMD keeps FQDNs unique; PCS and the product both use them verbatim)."""
+        self._notifier = real_pcs.PowerNotifier(self.fleet)
+        notify = f"http://127.0.0.1:{self._notifier.start()}/"
+        real_pcs.htpasswd(self.cache, self.workdir / "sushy.htpasswd")
+        sushy_bin = str(self.cache / "sushy" / "bin" / "sushy-emulator")
+        for bmc, nodes in _by_bmc(self.fleet.nodes.values()).items():
+            port = free_port()
+            config = real_pcs.sushy_config(
+                nodes, self.workdir, self._server_cert, self._server_key, notify,
+                port=port, name=f"sushy-{bmc}",
+            )  # fmt: skip
+            self._process(
+                f"sushy-{bmc}",
+                [sushy_bin, "--config", str(config)],
+                {},
+                f"https://127.0.0.1:{port}/redfish/v1/",
+                ready_status=(200, 401),
+            )
+            self.bmc_addresses[bmc] = f"127.0.0.1:{port}"
 
     def _forward(self, name: str, argv: list[str]) -> None:
         log = self.workdir / f"{name}.log"
@@ -553,7 +610,8 @@ class OpenchamiStack:
             # each BMC, their component endpoints and interfaces. BSS serves a node's boot script
             # only when SMD has an enabled component endpoint for it.
             for bmc, nodes in _by_bmc(self.fleet.nodes.values()).items():
-                smd.post("/Inventory/RedfishEndpoints", json=_inventory(bmc, nodes))
+                address = self.bmc_addresses.get(bmc, bmc)
+                smd.post("/Inventory/RedfishEndpoints", json=_inventory(bmc, address, nodes))
             # Then the nodes' own state, role, NID and arch, as the site declares them (the
             # scan numbers NIDs per BMC and sets no role; a forced POST keeps both).
             nodes = list(self.fleet.nodes.values())
@@ -589,13 +647,13 @@ def _by_bmc(nodes: Iterable[Node]) -> dict[str, list[Node]]:
     return found
 
 
-def _inventory(bmc: str, nodes: list[Node]) -> dict[str, Any]:
+def _inventory(bmc: str, address: str, nodes: list[Node]) -> dict[str, Any]:
     """One BMC's scan result in SMD's inventory schema v2. SMD names the systems it finds
     `<bmc>n<index>`, so the fleet's nodes behind a BMC are numbered from n0 up."""
     return {
         "SchemaVersion": 2,
         "ID": bmc,
-        "FQDN": bmc,
+        "FQDN": address,
         "Name": bmc,
         "Systems": [
             {
