@@ -37,13 +37,15 @@ def _error(status: int, message: str, code: str = "Base.1.8.GeneralError") -> JS
     return JSONResponse(body, status_code=status)
 
 
-def _refused(request: Request, fleet: Fleet) -> Response | None:
-    if fleet.bmc_login is None:
-        return None
-    user, password = fleet.bmc_login
-    wanted = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-    if request.headers.get("authorization") != wanted:
-        return Response(status_code=401, headers={"WWW-Authenticate": 'Basic realm="BMC"'})
+def _refused(request: Request, fleet: Fleet, xname: str) -> Response | None:
+    """The BMC's answer to a request it will not serve: no login, or no such system."""
+    if fleet.bmc_login is not None:
+        user, password = fleet.bmc_login
+        wanted = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        if request.headers.get("authorization") != wanted:
+            return Response(status_code=401, headers={"WWW-Authenticate": 'Basic realm="BMC"'})
+    if xname not in fleet.nodes:
+        return _error(404, f"System {xname} was not found", "Base.1.8.ResourceNotFound")
     return None
 
 
@@ -66,11 +68,9 @@ def _system(fleet: Fleet, xname: str) -> dict[str, Any]:
 async def system(request: Request) -> Response:
     fleet = fleet_of(request)
     xname = request.path_params["xname"]
-    refused = _refused(request, fleet)
+    refused = _refused(request, fleet, xname)
     if refused is not None:
         return refused
-    if xname not in fleet.nodes:
-        return _error(404, f"System {xname} was not found", "Base.1.8.ResourceNotFound")
     with fleet.lock:
         return JSONResponse(_system(fleet, xname))
 
@@ -78,11 +78,9 @@ async def system(request: Request) -> Response:
 async def reset(request: Request) -> Response:
     fleet = fleet_of(request)
     xname = request.path_params["xname"]
-    refused = _refused(request, fleet)
+    refused = _refused(request, fleet, xname)
     if refused is not None:
         return refused
-    if xname not in fleet.nodes:
-        return _error(404, f"System {xname} was not found", "Base.1.8.ResourceNotFound")
     body = await read_json(request) or {}
     # Off the event loop: a node that comes on asks for its boot script (a real BSS, maybe).
     said = await run_in_threadpool(fleet.reset_system, xname, str(body.get("ResetType", "")))
