@@ -11,6 +11,7 @@ error, elsewhere the real half of each test is skipped.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,12 @@ import pytest
 
 from ochami_provider.clients import Services
 from ochami_provider.config import ProviderConfig
+from ochami_provider.models import BootSessionSpec
+from ochami_provider.models.owner import Stake
+from ochami_provider.models.session import SessionState
+from ochami_provider.session_runner import run_session
 from ochami_provider.sim import Fleet, SimServer
+from ochami_provider.template_writer import remove_template
 from tests.openchami import real_pcs
 from tests.openchami.stack import OpenchamiStack, built, services_cache
 
@@ -198,3 +204,38 @@ def redfish_backend(
             yield sim_redfish_backend(simulated, sim.url, credentials)
     else:
         yield real_backend(request.getfixturevalue("real_redfish_stack"))
+
+
+def reboot_two(backend: Backend, name: str, stake: Stake, timeout: float) -> SessionState:
+    """A `reboot` session over node 11 (on) and node 14 (off) of the power fleet, proven by
+    power, its boot entries removed after it (the real stacks are shared): it completes and
+    leaves both nodes on; the caller checks the steps, in its backend's words."""
+    running, halted = backend.nodes[11], backend.nodes[14]
+    template = {
+        "name": name,
+        "boot_sets": {
+            "b": {"kernel": "http://images.example/vmlinuz", "node_list": [running, halted]}
+        },
+    }
+    spec = BootSessionSpec.model_validate(
+        {
+            "name": f"{name}-reboot",
+            "template": template,
+            "operation": "reboot",
+            "booted_when": "power",
+            "poll_interval_seconds": 0.5,
+            "timeout_seconds": timeout,
+        }
+    )
+    with backend.services() as services:
+        started = time.monotonic()
+        try:
+            state = run_session(services, spec, stake)
+        finally:
+            remove_template(services, stake, [running, halted], [])
+        print(
+            f"reboot session of 2 nodes ({name}, {backend.kind}): {time.monotonic() - started:.1f}s"
+        )
+        assert state.status == "completed", state.error_message
+        assert services.power.power_states([running, halted]) == {running: "on", halted: "on"}
+    return state

@@ -16,14 +16,11 @@ from collections.abc import Callable
 import pytest
 
 from ochami_provider.errors import ServiceError, SessionConflictError
-from ochami_provider.models import BootSessionSpec
 from ochami_provider.models.owner import Owner, Stake
 from ochami_provider.models.power import PowerProgress
 from ochami_provider.ports import Power
 from ochami_provider.reservations import NodeReservation
-from ochami_provider.session_runner import run_session
-from ochami_provider.template_writer import remove_template
-from tests.backends import Backend
+from tests.backends import Backend, reboot_two
 
 STAKE = Stake(Owner("pcs-contract", "ochami-boot/contract"))
 # One power step on the real PCS: its 15 s confirmation sleep, a sweep, sushy's 1-11 s.
@@ -116,34 +113,8 @@ def test_an_abort_is_signaled_then_ends_and_a_finished_run_needs_none(
 def test_a_reboot_session_powers_on_the_off_node_and_restarts_the_on_node(
     power_backend: Backend,
 ) -> None:
-    running, halted = power_backend.nodes[11], power_backend.nodes[14]
-    template = {
-        "name": "pcs-contract",
-        "boot_sets": {
-            "b": {"kernel": "http://images.example/vmlinuz", "node_list": [running, halted]}
-        },
-    }
-    spec = BootSessionSpec.model_validate(
-        {
-            "name": "pcs-reboot",
-            "template": template,
-            "operation": "reboot",
-            "booted_when": "power",
-            "poll_interval_seconds": 0.5,
-            "timeout_seconds": 4 * STEP_SECONDS,
-        }
-    )
-    with power_backend.services() as services:
-        started = time.monotonic()
-        try:
-            state = run_session(services, spec, STAKE)
-        finally:  # the stack is shared: the session's boot entries go
-            remove_template(services, STAKE, [running, halted], [])
-        took = time.monotonic() - started
-        assert state.status == "completed", state.error_message
-        assert state.results.steps == {"On": 1, "Hard-Restart": 1}
-        assert services.power.power_states([running, halted]) == {running: "on", halted: "on"}
-    print(f"reboot session of 2 nodes on {power_backend.kind} PCS: {took:.1f}s")
+    state = reboot_two(power_backend, "pcs-contract", STAKE, 4 * STEP_SECONDS)
+    assert state.results.steps == {"On": 1, "Hard-Restart": 1}
 
 
 def _until(condition: Callable[[], bool], timeout: float = 30) -> None:

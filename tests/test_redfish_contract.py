@@ -25,7 +25,7 @@ from ochami_provider.ports import Power
 from ochami_provider.reservations import NodeReservation
 from ochami_provider.session_runner import run_session
 from ochami_provider.template_writer import remove_template
-from tests.backends import Backend
+from tests.backends import Backend, reboot_two
 
 STAKE = Stake(Owner("redfish-contract", "ochami-boot/contract"))
 # sushy applies a change up to 11 s later; the reads come a second apart.
@@ -142,34 +142,8 @@ def test_a_run_without_deputy_keys_holds_its_nodes_in_smd_as_pcs_does(
 def test_a_reboot_session_powers_on_the_off_node_and_restarts_the_on_node(
     redfish_backend: Backend,
 ) -> None:
-    running, halted = redfish_backend.nodes[11], redfish_backend.nodes[14]
-    template = {
-        "name": "redfish-contract",
-        "boot_sets": {
-            "b": {"kernel": "http://images.example/vmlinuz", "node_list": [running, halted]}
-        },
-    }
-    spec = BootSessionSpec.model_validate(
-        {
-            "name": "redfish-reboot",
-            "template": template,
-            "operation": "reboot",
-            "booted_when": "power",
-            "poll_interval_seconds": 0.5,
-            "timeout_seconds": 4 * STEP_SECONDS,
-        }
-    )
-    with redfish_backend.services() as services:
-        started = time.monotonic()
-        try:
-            state = run_session(services, spec, STAKE)
-        finally:  # the stack is shared: the session's boot entries go
-            remove_template(services, STAKE, [running, halted], [])
-        took = time.monotonic() - started
-        assert state.status == "completed", state.error_message
-        assert state.results.steps == {"On": 1, "ForceRestart": 1}
-        assert services.power.power_states([running, halted]) == {running: "on", halted: "on"}
-    print(f"reboot session of 2 nodes over Redfish ({redfish_backend.kind}): {took:.1f}s")
+    state = reboot_two(redfish_backend, "redfish-contract", STAKE, 4 * STEP_SECONDS)
+    assert state.results.steps == {"On": 1, "ForceRestart": 1}
 
 
 def test_a_boot_session_is_proven_by_the_nodes_boot_script_fetches(
