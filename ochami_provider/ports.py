@@ -156,6 +156,11 @@ class Power(Protocol):
     # Each action in the backend's own words: what results and logs show was sent.
     names: Mapping[PowerAction, str]
 
+    def ready(self) -> None:
+        """Raise an input error naming the setting when this backend cannot act (no BMC
+        credentials): a session asks before it writes anything; a preview never asks."""
+        ...
+
     def power_states(self, nodes: Sequence[str]) -> dict[str, str]:
         """Each node's power state: `on`, `off` or `unknown` (the backend cannot tell, or does
         not know the node). Requests: constant in the number of nodes where the backend

@@ -132,8 +132,13 @@ class SessionMachine:
         # A rolling session's batches: how many, and how many have run to their end.
         self._batches = 0
         self._batches_done = 0
-        # Retries of the current step or batch: each has the whole retry policy.
+        # Retries of the current step or batch: each has the whole retry policy. A retry can
+        # take two power runs (On for nodes whose power failed, a restart for nodes on that did
+        # not boot): the runs of the retry still to start, and each node the runs of this
+        # attempt left to mend, with the action that can mend it.
         self._step_retries = 0
+        self._retry_runs: list[tuple[PowerAction, tuple[str, ...]]] = []
+        self._to_mend: dict[str, PowerAction] = {}
 
     # What to do next -------------------------------------------------------------------
     def next_action(self) -> Action:
@@ -248,6 +253,7 @@ class SessionMachine:
             return False
         self._action, self._attempt = self._steps.pop(0)
         self._step_retries = 0
+        self._retry_runs, self._to_mend = [], {}
         self._count_step(self._action, self._attempt)
         self.state.phase = "powering"
         return True
@@ -406,15 +412,35 @@ class SessionMachine:
         return "already-on" if node in self._already_on else "booted"
 
     def _settle(self, power_failed: list[str], unbooted: list[str], now: str) -> None:
-        """Retry what another attempt can mend, or finish. Powering on again cannot make a
-        node that is on boot; restarting it again can."""
-        retry = power_failed + (unbooted if self._action != "on" else [])
-        if retry and self._step_retries < self.spec.retry.max_retries:
-            self._step_retries += 1
-            self.state.retry_count += 1
-            self._attempt = tuple(sorted(retry))
+        """Retry what another attempt can mend, or finish. A node whose power action failed
+        gets the same action again. A node that was powered but did not boot is restarted:
+        powering on again does nothing to a node that is on (BOS restarts it too). Both kinds
+        of one attempt are one retry, of up to two power runs, On first."""
+        assert self._action is not None
+        restart = self._action if self._action not in ("on", "off") else None
+        for node in power_failed:
+            self._to_mend[node] = self._action
+        for node in unbooted:
+            self._to_mend[node] = restart or _REBOOT[self.spec.graceful]
+        if self._retry_runs:  # the rest of this retry first
+            self._action, self._attempt = self._retry_runs.pop(0)
             self.state.phase = "powering"
             return
+        if self._to_mend and self._step_retries < self.spec.retry.max_retries:
+            self._step_retries += 1
+            self.state.retry_count += 1
+            by_action: dict[PowerAction, list[str]] = {}
+            for node, action in sorted(self._to_mend.items()):
+                by_action.setdefault(action, []).append(node)
+            self._to_mend = {}
+            self._retry_runs = [
+                (action, tuple(nodes))
+                for action, nodes in sorted(by_action.items(), key=lambda a: a[0] != "on")
+            ]
+            self._action, self._attempt = self._retry_runs.pop(0)
+            self.state.phase = "powering"
+            return
+        self._to_mend = {}
         self._batches_done += 1
         if self.state.results.batches:
             self.state.results.batches["done"] = self._batches_done

@@ -173,6 +173,7 @@ def run_session(
     are verified rather than powered again. Once the engine asks the process to stop
     (`cancellation`), no further transition starts."""
     power = services.power
+    power.ready()  # before anything is written
     machine = SessionMachine(
         spec, now(), SessionWords(power.label, power.names, services.boot.label)
     )

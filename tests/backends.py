@@ -71,11 +71,9 @@ class Backend:
 
 
 def real_power() -> Literal["sim", "real"]:
-    """What powers the shared real stack: the simulator's PCS, or with OCHAMI_REAL_PCS=real
-    the real one (where it is built and this is root). Not yet the default: in a whole-tier
-    run beside the PCS and Redfish stacks, two of the PCS contract checks missed their waits
-    (a reservation PCS took after 20 s, a node's power read as on) though each passes alone."""
-    if os.environ.get("OCHAMI_REAL_PCS") == "real" and real_pcs.available(services_cache()):
+    """What powers the shared real stack: the real PCS where it is built and this is root,
+    unless OCHAMI_REAL_PCS=sim asks for the simulator's (quicker to debug a BSS test)."""
+    if os.environ.get("OCHAMI_REAL_PCS") != "sim" and real_pcs.available(services_cache()):
         return "real"
     return "sim"
 
@@ -84,7 +82,7 @@ def real_power() -> Literal["sim", "real"]:
 def real_stack() -> Iterator[OpenchamiStack]:
     if not built():
         pytest.skip("OpenCHAMI services not built (scripts/openchami-setup.sh)")
-    with OpenchamiStack(contract_fleet(), power=real_power()) as stack:
+    with OpenchamiStack(power_fleet(), power=real_power()) as stack:
         yield stack
 
 
@@ -145,9 +143,12 @@ def power_fleet() -> Fleet:
 
 
 @pytest.fixture(scope="session")
-def real_pcs_stack() -> Iterator[OpenchamiStack]:
+def real_pcs_stack(request: pytest.FixtureRequest) -> Iterator[OpenchamiStack]:
     if not (built() and real_pcs.available(services_cache())):
         pytest.skip("the real PCS is not built (scripts/openchami-setup.sh)")
+    if real_power() == "real":
+        yield request.getfixturevalue("real_stack")
+        return
     with OpenchamiStack(power_fleet(), power="real") as stack:
         yield stack
 
@@ -206,6 +207,19 @@ def redfish_backend(
         yield real_backend(request.getfixturevalue("real_redfish_stack"))
 
 
+def set_power(services: Services, node: str, want: Literal["on", "off"], timeout: float) -> None:
+    """Power `node` to `want` unless it is there already, and wait until the backend says so."""
+    if services.power.power_states([node]) == {node: want}:
+        return
+    run = services.power.start(want, [node])
+    deadline = time.monotonic() + timeout
+    while not services.power.progress(run).finished or services.power.power_states([node]) != {
+        node: want
+    }:
+        assert time.monotonic() < deadline, f"{node} did not come {want} within {timeout:g}s"
+        time.sleep(0.5)
+
+
 def reboot_two(backend: Backend, name: str, stake: Stake, timeout: float) -> SessionState:
     """A `reboot` session over node 11 (on) and node 14 (off) of the power fleet, proven by
     power, its boot entries removed after it (the real stacks are shared): it completes and
@@ -228,6 +242,9 @@ def reboot_two(backend: Backend, name: str, stake: Stake, timeout: float) -> Ses
         }
     )
     with backend.services() as services:
+        # Other tests on the shared stack may have powered these two: put them back first.
+        for node, want in ((running, "on"), (halted, "off")):
+            set_power(services, node, want, timeout)
         started = time.monotonic()
         try:
             state = run_session(services, spec, stake)

@@ -136,7 +136,8 @@ def test_pcs_holds_the_nodes_of_a_transition_sent_without_deputy_keys(
         power_backend.fleet.stuck.update(nodes)
     with power_backend.services() as services:
         run = services.power.start("on", nodes)
-        _until(lambda: all(s.reserved for s in services.inventory.lock_status(nodes)), 20)
+        # The real PCS reserves when its worker takes the transition: seconds, more under load.
+        _until(lambda: all(s.reserved for s in services.inventory.lock_status(nodes)), STEP_SECONDS)
         second = NodeReservation(services.inventory, "second", time.monotonic, lambda _: None)
         with pytest.raises(SessionConflictError, match="held in SMD by another session"):
             second.acquire(nodes)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from ochami_provider.clients import Services
 from ochami_provider.errors import InvalidInputError, SessionConflictError
 from ochami_provider.models import BootSessionSpec
 from ochami_provider.models.owner import Owner, Stake
@@ -90,17 +91,28 @@ def test_wrong_credentials_fail_each_node_in_the_bmcs_words(
     assert redfish_backend.fleet.nodes[node].power == "off"
 
 
-def test_missing_credentials_are_said_before_any_bmc_is_asked(
+def test_missing_credentials_are_said_before_any_bmc_is_asked_or_anything_written(
     redfish_backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A preview needs no BMC credentials (it powers nothing); a session is refused before it
+    writes a boot entry, and so is a power read."""
     monkeypatch.delenv("OCHAMI_BMC_USERNAME", raising=False)
     monkeypatch.delenv("OCHAMI_BMC_CREDENTIALS", raising=False)
     config = redfish_backend.config().model_copy(update={"bmc_credentials": None})
-    from ochami_provider.clients import Services
-
-    with pytest.raises(InvalidInputError, match="bmcCredentials") as refused:
-        Services.from_config(config)
-    assert "OCHAMI_BMC_USERNAME" in str(refused.value)
+    node = redfish_backend.nodes[0]
+    kernel = "http://images.example/vmlinuz"
+    template = {"name": "no-creds", "boot_sets": {"b": {"kernel": kernel, "node_list": [node]}}}
+    spec = BootSessionSpec.model_validate(
+        {"name": "no-creds", "template": template, "operation": "boot"}
+    )
+    with Services.from_config(config) as services:
+        before = services.boot.read([node])
+        with pytest.raises(InvalidInputError, match="bmcCredentials") as refused:
+            run_session(services, spec, STAKE)
+        assert "OCHAMI_BMC_USERNAME" in str(refused.value)
+        assert services.boot.read([node]) == before
+        with pytest.raises(InvalidInputError, match="bmcCredentials"):
+            services.power.power_states([node])
 
 
 def test_an_abort_ends_the_run_and_names_what_was_sent(redfish_backend: Backend) -> None:

@@ -525,6 +525,36 @@ def test_limit_matching_nothing_fails_the_session(sim: SimServer) -> None:
     assert "resolve to no node" in outs["error_message"]
 
 
+def test_a_node_that_comes_on_and_hangs_is_restarted_by_the_retry(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """A boot powers on the nodes that are off; one hangs in its firmware and never asks BSS.
+    Powering it on again would do nothing (it is on): its retry is a Hard-Restart, after
+    which it boots, and no other node is powered twice."""
+    _, template = _created(sim)
+    compute = nodes(template["hosts"]["compute"])
+    hung = compute[3]
+    fleet.firmware_hangs[hung] = 1
+    before = len(fleet.transitions)
+    outs = (
+        BootSessionProvider()
+        .create(
+            _session_props(
+                sim, template, operation="boot", booted_when="bootscript", boot_timeout_seconds=1
+            )
+        )
+        .outs
+    )
+    assert outs is not None and outs["status"] == "completed", outs["error_message"]
+    assert outs["retry_count"] == 1 and outs["results"]["steps"] == {"On": len(compute)}
+    runs = list(fleet.transitions.values())[before:]
+    assert [(r.operation, sorted(t.xname for t in r.tasks)) for r in runs] == [
+        ("On", sorted(compute)),
+        ("Hard-Restart", [hung]),
+    ]
+    assert fleet.nodes[hung].power == "on" and fleet.firmware_hangs[hung] == 0
+
+
 def test_session_delete_leaves_power_alone_unless_asked(fleet: Fleet, sim: SimServer) -> None:
     _, template = _created(sim)
     provider = BootSessionProvider()

@@ -283,16 +283,30 @@ def test_a_node_that_asks_again_within_the_settle_window_is_in_a_boot_loop() -> 
     assert "again 32s after the first time" in error and "kernel or initrd" in error
 
 
-def test_power_on_leaves_nodes_that_were_on_unverified_and_does_not_retry_a_silent_one() -> None:
-    machine = _machine(_spec(operation="boot", booted_when="bootscript", boot_timeout_seconds=5), T)
+def test_power_on_leaves_nodes_that_were_on_unverified_and_restarts_a_silent_one() -> None:
+    machine = _machine(
+        _spec(
+            operation="boot",
+            booted_when="bootscript",
+            boot_timeout_seconds=5,
+            retry={"max_retries": 1},
+        ),
+        T,
+    )
     _through_power(machine)
     machine.on_surveyed({}, {}, T)  # all off; NODES[0] is switched on before PCS acts
     machine.on_power_started("tr-1", 1000, frozenset({NODES[0]}))
     machine.on_polled(True, _ok(*NODES), T)
     assert machine.next_action() == CheckBoots((NODES[1], NODES[2]), 1000)
     machine.on_boot_checks({NODES[1]: 1001}, 1006.0, T)
-    # Powering on a node that is on does not boot it: no retry, the node fails.
+    # Powering on again would leave the silent node as it is: its retry is a restart.
+    assert machine.next_action() == StartPower("restart", (NODES[2],))
+    assert machine.state.retry_count == 1
+    machine.on_power_started("tr-2", 1010)
+    machine.on_polled(True, _ok(NODES[2]), T)
+    machine.on_boot_checks({NODES[1]: 1001}, 1016.0, T)
     assert machine.state.status == "failed"
+    assert machine.state.results.steps == {"On": 3}  # a retry is no step of its own
     assert machine.state.results.succeeded == NODES[:2]
     assert list(machine.state.results.failed) == [NODES[2]]
     assert machine.state.results.phases == {
@@ -300,6 +314,40 @@ def test_power_on_leaves_nodes_that_were_on_unverified_and_does_not_retry_a_sile
         "booted": [NODES[1]],
         "failed": [NODES[2]],
     }
+
+
+def test_one_retry_powers_on_the_nodes_whose_on_failed_then_restarts_the_silent_ones() -> None:
+    """An On step where one node's power failed and one came on but never asked BSS: the one
+    retry is two power runs, On then a restart, and the retry budget counts it once."""
+    machine = _machine(
+        _spec(
+            operation="boot",
+            booted_when="bootscript",
+            boot_timeout_seconds=5,
+            retry={"max_retries": 1},
+        ),
+        T,
+    )
+    _through_power(machine)
+    machine.on_surveyed({}, {}, T)
+    machine.on_power_started("tr-1", 1000)
+    refused = NodePower("failed", "giving up after 4 attempt(s): connection refused")
+    machine.on_polled(True, {**_ok(NODES[0], NODES[1]), NODES[2]: refused}, T)
+    machine.on_boot_checks({NODES[0]: 1001}, 1006.0, T)
+    assert machine.next_action() == StartPower("on", (NODES[2],))
+    machine.on_power_started("tr-2", 1010)
+    machine.on_polled(True, _ok(NODES[2]), T)
+    machine.on_boot_checks({NODES[2]: 1011}, 1016.0, T)
+    assert machine.next_action() == StartPower("restart", (NODES[1],))
+    machine.on_power_started("tr-3", 1020)
+    machine.on_polled(True, _ok(NODES[1]), T)
+    machine.on_boot_checks({}, 1026.0, T)
+    # The retry is spent: the node that never asked fails, with the restart's words.
+    state = machine.state
+    assert state.status == "failed" and state.retry_count == 1
+    assert state.results.succeeded == [NODES[0], NODES[2]]
+    assert "PCS Hard-Restart confirmed" in state.results.failed[NODES[1]]
+    assert state.transition_ids == ["tr-1", "tr-2", "tr-3"]
 
 
 def test_boot_powers_on_what_is_off_reboots_what_runs_another_version_and_leaves_the_rest() -> None:

@@ -40,6 +40,9 @@ class PcsPower:
     def __init__(self, client: PcsClient) -> None:
         self.client = client
 
+    def ready(self) -> None:
+        """Nothing to check beyond the address, checked when the services were built."""
+
     def power_states(self, nodes: Sequence[str]) -> dict[str, str]:
         """`on`, `off`, else `unknown`: PCS says `undefined` for a node whose BMC stopped
         answering and `""` for one it does not know (9d78bc5). A name that is not a node xname

@@ -92,15 +92,21 @@ class RedfishPower:
 
     @classmethod
     def over(cls, services: Services) -> RedfishPower:
+        """The TLS settings are checked now; the credentials are read (and the client's thread
+        started) when a node is first powered or read, so a reviewer without them can preview."""
         config = services.config
         verify: bool | str = config.bmc_ca_bundle or not config.bmc_insecure
-        client = RedfishClient(
-            load_credentials(config.bmc_credentials),
-            scheme=config.bmc_scheme,
-            verify=tls_context(verify, "bmcCaBundle"),
-            timeout=config.timeout_seconds,
-            parallelism=config.bmc_parallelism,
-        )
+        tls = tls_context(verify, "bmcCaBundle")
+
+        def client() -> RedfishClient:
+            return RedfishClient(
+                load_credentials(config.bmc_credentials),
+                scheme=config.bmc_scheme,
+                verify=tls,
+                timeout=config.timeout_seconds,
+                parallelism=config.bmc_parallelism,
+            )
+
         power = cls(services.inventory, client)
         services.on_close(power.close)
         return power
@@ -108,14 +114,31 @@ class RedfishPower:
     def __init__(
         self,
         inventory: Inventory,
-        client: RedfishClient,
+        client: RedfishClient | Callable[[], RedfishClient],
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`client`: the client, or what makes it on first use."""
         self.inventory = inventory
-        self.client = client
+        self._client: RedfishClient | None = None
+        self._make_client: Callable[[], RedfishClient] | None = None
+        if isinstance(client, RedfishClient):
+            self._client = client
+        else:
+            self._make_client = client
         self.clock = clock
         self._runs: dict[str, _Run] = {}
+
+    @property
+    def client(self) -> RedfishClient:
+        if self._client is None:
+            assert self._make_client is not None
+            self._client = self._make_client()
+        return self._client
+
+    def ready(self) -> None:
+        """Refuse now, naming the setting, when no BMC credentials can be read."""
+        self.client  # noqa: B018 (made for what it checks)
 
     def power_states(self, nodes: Sequence[str]) -> dict[str, str]:
         """One SMD request, then one read per node, `bmcParallelism` at a time; a node SMD
@@ -208,7 +231,8 @@ class RedfishPower:
         self._release(run)
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
 
     # -- a run's steps -----------------------------------------------------------------------
     def _follow(self, run: _Run, part: _NodeRun, now: float) -> None:

@@ -209,6 +209,9 @@ class Fleet:
     # Nodes that power on but never ask BSS for a boot script (network boot off, wrong boot
     # order, a firmware that hangs).
     no_netboot: set[str] = field(default_factory=set)
+    # Nodes whose next N starts hang in firmware before the network boot: a restart mends
+    # them, powering on again does not (they are on).
+    firmware_hangs: dict[str, int] = field(default_factory=dict)
     # Nodes whose OS ignores ACPI: their BMC accepts a graceful shutdown or restart, and
     # nothing happens (the lab's guest kernel; real-pcs.md §2).
     ignores_acpi: set[str] = field(default_factory=set)
@@ -423,7 +426,7 @@ class Fleet:
                 task.status, task.description = "succeeded", "Transition confirmed"
                 # Powering on a node that is on changes nothing: it does not boot again.
                 starts = node.power == "on" and not (was_on and task.operation == "On")
-                if starts and task.xname not in self.no_netboot:
+                if starts and self._netboots(task.xname):
                     booted.append(task.xname)
             if record.status == "in-progress" and all(
                 t.status != "in-progress" for t in record.tasks
@@ -459,11 +462,20 @@ class Fleet:
             boots = node.power == "on" and not (was_on and reset_type == "On")
             if halts:
                 node.cmdline = ""
+            boots = boots and self._netboots(xname)
         if halts and self.halt is not None:
             self.halt(xname)
-        if boots and xname not in self.no_netboot:
+        if boots:
             (self.firmware or self.netboot)(xname)
         return ""
+
+    def _netboots(self, xname: str) -> bool:
+        """Whether a node that starts gets as far as its network boot (under the lock)."""
+        hangs = self.firmware_hangs.get(xname, 0)
+        if hangs > 0:
+            self.firmware_hangs[xname] = hangs - 1
+            return False
+        return xname not in self.no_netboot
 
     def netboot(self, xname: str) -> None:
         """The simulated node's firmware: ask the simulated BSS (boot-service, on OpenCHAMI
