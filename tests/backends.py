@@ -243,7 +243,8 @@ def reboot_two(backend: Backend, name: str, stake: Stake, timeout: float) -> Ses
     )
     with backend.services() as services:
         # Other tests on the shared stack may have powered these two: put them back first.
-        for node, want in ((running, "on"), (halted, "off")):
+        wanted: dict[str, Literal["on", "off"]] = {running: "on", halted: "off"}
+        for node, want in wanted.items():
             set_power(services, node, want, timeout)
         started = time.monotonic()
         try:
