@@ -4,6 +4,8 @@ power outside a stack; and BOS session templates imported as boot templates.
     ochami-boot status [--node HOSTLIST] [--group LABEL] [--template NAME] [--json]
     ochami-boot power status|on|off|reboot --node HOSTLIST [--graceful] [--dry-run]
     ochami-boot import-bos FILE|- [--name NAME] [--output STACK_FILE [--replace]] [--offline]
+    ochami-boot history (--stack NAME | --export FILE | --tf-state FILE) (--template NAME |
+                        --node XNAME --at TIME | --show NAME@VERSION) [--json]
 
 The connection settings of `status` and `power` are the provider's (`ochami:*` stack config
 keys as flags: `--uri`, `--smd-uri`, ..., `--ca-bundle`), falling back to the environment as
@@ -28,6 +30,7 @@ from .cli_import import BadInput, add_import_bos, import_bos
 from .clients.services import Services
 from .config import CONFIG_KEYS, CONFIG_NAMESPACE, ProviderConfig, from_sources
 from .errors import InvalidInputError, OchamiError
+from .history_command import HistorySourceError, add_history, history
 from .models.names import normalize_xname
 from .models.problems import problems_from
 from .node_status import gather, rows, table
@@ -92,6 +95,7 @@ def parser() -> argparse.ArgumentParser:
     )
     _connection_flags(power)
     add_import_bos(commands)
+    add_history(commands)
     return top
 
 
@@ -112,8 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return import_bos(args)
         if args.command == "power":
             return _power(args)
+        if args.command == "history":
+            return history(args)
         return _status(args)
-    except (UsageError, BadInput, InvalidInputError) as error:
+    except (UsageError, BadInput, InvalidInputError, HistorySourceError) as error:
         print(f"ochami-boot: {error}", file=sys.stderr)
         return 2
     except OchamiError as error:

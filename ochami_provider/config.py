@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from . import ochami_file
+from .models.history import DEFAULT_HISTORY_LENGTH
 from .openchami_services import SERVICES, Service
 
 # The services, their default paths under `uri` and their own URI settings: one row each.
@@ -45,6 +46,7 @@ CONFIG_KEYS: dict[str, str] = {
     "bmc_insecure": "bmcInsecure",
     "bmc_scheme": "bmcScheme",
     "bmc_parallelism": "bmcParallelism",
+    "history_length": "historyLength",
     "boot_service_uri": "bootServiceUri",
     "metadata_service_uri": "metadataServiceUri",
     "enable_auth": "enableAuth",
@@ -98,6 +100,10 @@ class ProviderConfig(BaseModel):
     bmc_scheme: Literal["https", "http"] = Field(default="https", alias="bmcScheme")
     # How many BMCs are asked at once.
     bmc_parallelism: int = Field(default=64, ge=1, le=1024, alias="bmcParallelism")
+    # How many writes each template, and runs each session, keeps in state (0: none).
+    history_length: int = Field(
+        default=DEFAULT_HISTORY_LENGTH, ge=0, le=1000, alias="historyLength"
+    )
     boot_service_uri: str | None = Field(default=None, alias="bootServiceUri")
     metadata_service_uri: str | None = Field(default=None, alias="metadataServiceUri")
     # False (the ochami file's `enable-auth: false`): no token is sent, whatever is set.

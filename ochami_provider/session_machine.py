@@ -275,6 +275,8 @@ class SessionMachine:
         self._first_fetch, self._looping = {}, []
         self._already_on = already_on
         self.state.transition_ids.append(run_id)
+        name = self._action_name()
+        self.state.acted[name] = sorted({*self.state.acted.get(name, []), *self._attempt})
         for node in self._attempt:
             self._nodes[node].attempts += 1
             self._nodes[node].phase = "powering"

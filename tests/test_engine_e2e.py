@@ -150,10 +150,25 @@ def test_up_preview_refresh_destroy(project: Project, fleet: Fleet) -> None:
     assert fleet.count(writes_only=True) == writes
 
     # up applies it (and re-runs the session whose template changed).
+    first_version = project.outputs()["template:compute-image:version"]
     project.run("up", "--yes")
     assert {owned(r["params"]) for r in fleet.bootparams.values()} == {
         "console=ttyS0 quiet splash ochami.template=compute-image@ochami-boot/e2e"
     }
+
+    # The stack remembers both versions, and gives the first back to declare again.
+    versions = json.loads(_history(project, "--template", "compute-image", "--json"))
+    assert [v["version"] for v in versions][1] == first_version
+    assert any(
+        '"console=ttyS0 quiet" => "console=ttyS0 quiet splash"' in c for c in versions[0]["changes"]
+    )
+    shown = _history(project, "--show", f"compute-image@{first_version}")
+    assert "kernel_parameters: console=ttyS0 quiet" in shown and "splash" not in shown
+    node = sorted(fleet.nodes)[0]
+    at = versions[0]["at"]
+    said = json.loads(_history(project, "--node", node, "--at", at, "--json"))
+    assert (said["template"], said["version"]) == ("compute-image", versions[0]["version"])
+    assert said["session"] == "boot-compute" and said["run"]["status"] == "completed"
 
     # refresh sees a manual BSS edit; the next up puts the template back.
     victim = sorted(fleet.bootparams)[0]
@@ -291,6 +306,20 @@ def test_adopt_takes_over_existing_boot_and_cloud_init_data(project: Project, fl
 
 
 @pytest.mark.parametrize("marked", [True, False], ids=["secret_cloud_init", "secret-only"])
+def _history(project: Project, *args: str) -> str:
+    """`ochami-boot history` of the project's stack, as an admin runs it beside `pulumi`."""
+    command = [str(ROOT / ".venv" / "bin" / "ochami-boot"), "history", "--stack", STACK]
+    done = subprocess.run(
+        [*command, "--cwd", str(project.path), *args],
+        env=project.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_secret_user_data_stays_out_of_state_and_output(
     project: Project, fleet: Fleet, marked: bool
 ) -> None:

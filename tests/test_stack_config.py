@@ -99,7 +99,8 @@ def test_an_unknown_key_of_the_projects_namespaces_is_refused_with_the_nearest_k
         " uri, smdUri, bssUri, cloudInitUri, pcsUri, token, caBundle, insecure, timeout,"
         " verifyArtifacts, verifyTargets, s3EndpointUrl, sessionLimitRequired, bootBackend,"
         " groupDataBackend, powerBackend, bmcCredentials, bmcCaBundle, bmcInsecure, bmcScheme,"
-        " bmcParallelism, bootServiceUri, metadataServiceUri, enableAuth, configFile",
+        " bmcParallelism, historyLength, bootServiceUri, metadataServiceUri, enableAuth,"
+        " configFile",
         "ochami:verfiyTargets: is not a setting this version of ochami-boot knows; did you mean"
         " ochami:verifyTargets?",
     ]

@@ -201,6 +201,13 @@ def _lifecycle(config: Config, services: Services, nodes: list[str], token: str)
     assert code == 2 and "http://h/hand" in out, out
     config.run("apply", "-auto-approve", "-input=false")
     assert services.bss.get(nodes[:1])[nodes[0]].kernel == "http://images.example/vmlinuz"
+    # The state remembers both writes: the create, and putting back the hand edit. The
+    # state file and `show -json` say the same.
+    writes = json.loads(_history(["--tf-state", "terraform.tfstate"], config))
+    assert len(writes) == 2 and writes[0]["version"] == writes[1]["version"]
+    assert any(nodes[0] in line or "http://h/hand" in line for line in writes[0]["changes"])
+    shown = config.run("show", "-json").stdout
+    assert json.loads(_history(["--tf-state", "-"], config, stdin=shown)) == writes
     # Import: the template's own records, found by their owner marker.
     config.run("state", "rm", "ochami_boot_template.compute")
     config.run("import", "-input=false", "ochami_boot_template.compute", "compute-image")
@@ -211,6 +218,21 @@ def _lifecycle(config: Config, services: Services, nodes: list[str], token: str)
     config.run("destroy", "-auto-approve", "-input=false")
     assert services.bss.get(nodes) == {}
     assert services.cloud_init.get_group("compute") is None
+
+
+def _history(source: list[str], config: Config, stdin: str | None = None) -> str:
+    """`ochami-boot history --template compute-image --json` in the configuration's directory."""
+    ochami_boot = Path(sys.executable).with_name("ochami-boot")
+    done = subprocess.run(
+        [str(ochami_boot), "history", *source, "--template", "compute-image", "--json"],
+        cwd=config.path,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def test_init_plan_apply_drift_import_destroy_against_the_simulator(
@@ -412,7 +434,7 @@ def test_one_ctrl_c_in_a_rolling_reboot_starts_no_further_batch_and_is_recorded(
 
 # Attributes the session and template resources gained after their state was first
 # recorded (issue 21's `deployment` and `run_id`, issue 22's `probe_command`, ...).
-_ADDED_SINCE = ("deployment", "run_id", "probe_command", "rerun_on_template_change")
+_ADDED_SINCE = ("deployment", "run_id", "probe_command", "rerun_on_template_change", "history")
 
 
 def test_a_state_recorded_by_an_earlier_version_loads_and_its_upgrade_writes_nothing(

@@ -9,6 +9,7 @@ from typing import Any
 from ..backends import keeps_fetch_history
 from ..clients.services import Services
 from ..errors import InvalidInputError, OchamiError
+from ..models.history import ERRORS_KEPT, SessionRun, appended, author
 from ..models.problems import Problem
 from ..models.session import (
     BootSessionSpec,
@@ -189,7 +190,7 @@ class SessionLifecycle:
         state = run_session(
             services, inputs.spec, inputs.stake, log=self.log, journal=self._journal_of(inputs)
         )
-        return self._record(inputs.spec, state)
+        return self._record(inputs, state)
 
     @staticmethod
     def _journal_of(inputs: SessionInputs) -> SessionJournal:
@@ -210,7 +211,7 @@ class SessionLifecycle:
                 done = {"status": "completed", "phase": "done", "error_message": ""}
                 return before.model_copy(update={**done, **_applied(inputs.spec)})
             state = rerun_post_command(inputs.spec, before, log=self.log)
-            return self._record(inputs.spec, state)
+            return self._record(inputs, state, before)
         if not retrying and not due:
             return before.model_copy(update=_applied(inputs.spec))
         # A run that failed before it resolved its nodes (SMD down, say) has none to retry:
@@ -230,7 +231,8 @@ class SessionLifecycle:
         state = run_session(
             services, inputs.spec, inputs.stake, only_nodes=only, log=self.log, journal=journal
         )
-        return self._record(inputs.spec, _merge_retry(before, state, retry=retrying))
+        merged = _merge_retry(before, state, retry=retrying)
+        return self._record(inputs, merged, before, run=state)
 
     def delete(self, inputs: SessionInputs, record: SessionRecord) -> None:
         self._journal_of(inputs).clear()
@@ -245,7 +247,34 @@ class SessionLifecycle:
                 f"session {inputs.spec.name}: {power.names['off']} of {len(nodes)} node(s): {run}"
             )
 
-    def _record(self, spec: BootSessionSpec, state: SessionState) -> SessionRecord:
+    def _record(
+        self,
+        inputs: SessionInputs,
+        state: SessionState,
+        before: SessionRecord | None = None,
+        *,
+        run: SessionState | None = None,
+    ) -> SessionRecord:
+        """The record of `state`, with `run` (this run's own state: `state` unless it was
+        merged with an earlier run's) last in the history `before` kept."""
+        spec = inputs.spec
+        run = run or state
+        summary = list(run.results.error_summary.items())  # largest first
+        entry = SessionRun(
+            started_at=run.started_at,
+            completed_at=run.completed_at,
+            by=author(),
+            operation=run.operation,
+            template_name=spec.template.name,
+            template_version=spec.template.version(),
+            status=run.status,
+            acted=run.acted,
+            failed=sorted(run.results.failed),
+            errors={error: group.count for error, group in summary[:ERRORS_KEPT]},
+            error_message=run.error_message[:500],
+        )
+        length = self.connector.settings(inputs.connection).history_length
+        history = appended(before.history if before else [], entry, length)
         line = (
             f"session {spec.name}: {state.status}: {len(state.results.succeeded)} succeeded,"
             f" {len(state.results.failed)} failed of {state.node_count}"
@@ -254,7 +283,9 @@ class SessionLifecycle:
             self.log(line)
         else:
             self.warn(f"{line}; {state.error_message}")
-        return SessionRecord.model_validate({**state.model_dump(), **_applied(spec)})
+        return SessionRecord.model_validate(
+            {**state.model_dump(), **_applied(spec), "history": history}
+        )
 
 
 def _recorded(journal: SessionJournal, run_id: str | None, status: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from ..artifacts import artifact_problems
@@ -12,6 +13,7 @@ from ..backends import GROUP_DATA_STORES
 from ..claims import NodeClaims
 from ..clients.services import Services
 from ..errors import InvalidInputError
+from ..models.history import TemplateWrite, appended, author
 from ..models.owner import Ownership, Stake, group_owner
 from ..models.problems import Problem
 from ..models.template import (
@@ -142,7 +144,10 @@ class TemplateLifecycle:
         # written is unknown, and a `boot` session then reboots rather than trusts them.
         written = note_writes({}, state.all_hosts(), at, state.all_hosts())
         # Without `adopt`, a group that existed was refused before any write.
-        return state.model_copy(update={"adopted": report.groups_before, "written": written})
+        history = self._history(inputs, None, state, at)
+        return state.model_copy(
+            update={"adopted": report.groups_before, "written": written, "history": history}
+        )
 
     def update(self, before: TemplateState | None, inputs: TemplateInputs) -> TemplateState:
         spec = inputs.spec
@@ -167,7 +172,33 @@ class TemplateLifecycle:
         written = note_writes(
             before.written if before else {}, report.written_hosts, at, state.all_hosts()
         )
-        return state.model_copy(update={"adopted": kept, "written": written})
+        history = self._history(inputs, before, state, at)
+        return state.model_copy(update={"adopted": kept, "written": written, "history": history})
+
+    def _history(
+        self, inputs: TemplateInputs, before: TemplateState | None, state: TemplateState, at: int
+    ) -> list[TemplateWrite]:
+        """The recorded writes, with this one last when it changed anything."""
+        kept = before.history if before else []
+        if (
+            before is not None
+            and not state.changes
+            and (state.version, state.hosts)
+            == (
+                before.version,
+                before.hosts,
+            )
+        ):
+            return kept
+        entry = TemplateWrite(
+            version=state.version,
+            at=datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds"),
+            by=author(),
+            hosts=state.hosts,
+            changes=state.changes,
+            spec=state.spec,
+        )
+        return appended(kept, entry, self.connector.settings(inputs.connection).history_length)
 
     def _stake(self, services: Services, inputs: TemplateInputs) -> Stake:
         """What the template may write over, with the nodes the deployment's other templates

@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from .history import SessionRun
 from .hostlists import NodeList, compact
 from .names import ResourceName
 from .owner import Owner, Ownership, Stake
@@ -275,6 +276,9 @@ class SessionState(BaseModel):
     # This run's id: its notes in the local journal (session_journal) are dropped once the
     # engine's state shows it.
     run_id: str = ""
+    # The nodes each power run of this run was sent, by the backend's name of the action:
+    # kept in the run's history entry, not recorded as an output of its own.
+    acted: dict[str, NodeList] = Field(default_factory=dict, exclude=True)
 
 
 # The resource: what a front end passes in, and what it records -------------------------
@@ -336,11 +340,13 @@ class SessionRecord(SessionState):
 
     template_name: str = ""
     template_version: str = ""
+    # The session's last runs, oldest first (`ochami:historyLength` of them).
+    history: list[SessionRun] = Field(default_factory=list)
 
     @classmethod
     def output_keys(cls) -> tuple[str, ...]:
-        # `operation` is an input too, and stays one.
-        return tuple(k for k in cls.model_fields if k not in SessionInputs.KEYS)
+        # `operation` is an input too, and stays one; `acted` is the run's, kept in history.
+        return tuple(k for k in cls.model_fields if k not in (*SessionInputs.KEYS, "acted"))
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> SessionRecord:

@@ -90,10 +90,10 @@ class BootTemplate(pulumi.dynamic.Resource, module="ochami", name="BootTemplate"
         secret_outputs = ["connection"]
         if secret_cloud_init and cloud_init is not None:
             # User-data often carries passwords or keys: keep it, and every output that can
-            # quote it (the spec, change and drift lists, adopted data), encrypted in state and
-            # hidden in diffs.
+            # quote it (the spec, change and drift lists, adopted data, the history of writes),
+            # encrypted in state and hidden in diffs.
             cloud_init = pulumi.Output.secret(cloud_init)
-            secret_outputs += ["cloud_init", "spec", "changes", "drift", "adopted"]
+            secret_outputs += ["cloud_init", "spec", "changes", "drift", "adopted", "history"]
         props = {
             "adopt": adopt,
             "name": name or resource_name,

@@ -55,6 +55,7 @@ _BLOCK: dict[str, tuple[str, types.TfType]] = {
     "bmc_insecure": ("bmc_insecure", types.Bool()),
     "bmc_scheme": ("bmc_scheme", types.String()),
     "bmc_parallelism": ("bmc_parallelism", types.Number()),
+    "history_length": ("history_length", types.Number()),
     "boot_service_uri": ("boot_service_uri", types.String()),
     "metadata_service_uri": ("metadata_service_uri", types.String()),
     "enable_auth": ("enable_auth", types.Bool()),

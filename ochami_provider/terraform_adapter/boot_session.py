@@ -80,6 +80,7 @@ _OUTPUT_TYPES: dict[str, types.TfType] = {
     "template_name": types.String(),
     "template_version": types.String(),
     "run_id": types.String(),
+    "history": Json(),
 }
 
 

@@ -41,7 +41,15 @@ from ._provider import (
 CLOUD_INIT = ("cloud_init_meta_data", "cloud_init_user_data", "cloud_init_description")
 INPUTS = ("name", "description", "boot_sets", *CLOUD_INIT, "adopt")
 # Outputs a write changes: unknown in a plan that writes.
-WRITTEN = ("hosts", "node_count", "cloud_init_groups", "changes", "written", "adopted")
+WRITTEN = (
+    "hosts",
+    "node_count",
+    "cloud_init_groups",
+    "changes",
+    "written",
+    "adopted",
+    "history",
+)
 _HIDDEN = "(cloud-init value not shown)"
 
 
@@ -101,6 +109,15 @@ class BootTemplateResource:
                 Attribute("drift", types.List(types.String()), computed=True),
                 Attribute("written", types.Map(types.String()), computed=True),
                 Attribute("adopted", Json(), computed=True, sensitive=True),
+                # Each write's spec quotes the user-data, as `spec` does.
+                Attribute(
+                    "history",
+                    Json(),
+                    computed=True,
+                    sensitive=True,
+                    description="the last writes, oldest first: [{version, at, by, hosts,"
+                    " changes, spec}] (ochami-boot history reads them)",
+                ),
                 DEPLOYMENT_ATTRIBUTE,
             ],
         )

@@ -1,0 +1,207 @@
+"""What a stack or a Tofu state remembers: the templates' writes and the sessions' runs
+(`models/history.py`), read from a Pulumi stack export or a Tofu state, and the three questions
+an admin asks of them: a template's versions, what a node was given at a time, and a version's
+spec to declare again. Pure: the command (`history_command.py`) reads the documents."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import InvalidInputError
+from .models.history import SessionRun, TemplateWrite
+from .models.template import BootTemplateSpec
+
+# How the Pulumi engine marks a secret value in a stack export (`--show-secrets` adds
+# `plaintext`, JSON text; without it, `ciphertext`).
+_SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
+_TEMPLATE_TYPE = "ochami_boot_template"
+_SESSION_TYPE = "ochami_boot_session"
+
+
+@dataclass
+class Recorded:
+    """Each template's writes and each session's runs, oldest first, by name."""
+
+    source: str
+    templates: dict[str, list[TemplateWrite]] = field(default_factory=dict)
+    sessions: dict[str, list[SessionRun]] = field(default_factory=dict)
+    # Resources whose history is encrypted (a stack exported without --show-secrets).
+    sealed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NodeAt:
+    node: str
+    at: datetime
+    template: str | None
+    write: TemplateWrite | None
+    boot_set: str | None
+    session: str | None
+    run: SessionRun | None
+
+
+# Reading -----------------------------------------------------------------------------------
+def from_pulumi_export(document: Mapping[str, Any], source: str) -> Recorded:
+    """From `pulumi stack export [--show-secrets]`: the dynamic resources' outputs."""
+    recorded = Recorded(source)
+    resources = (document.get("deployment") or {}).get("resources") or []
+    for resource in resources:
+        outputs = resource.get("outputs") or {}
+        if "history" not in outputs:
+            continue
+        name = str(_plain(outputs.get("name")) or resource.get("urn", "").rpartition("::")[2])
+        history = _plain(outputs["history"])
+        if history is _SEALED:
+            recorded.sealed.append(name)
+            continue
+        _add(recorded, name, "template_version" not in outputs, history or [])
+    return recorded
+
+
+def from_tf_state(document: Mapping[str, Any], source: str) -> Recorded:
+    """From a state file (`terraform.tfstate`, `tofu state pull`) or `tofu show -json`."""
+    recorded = Recorded(source)
+    for kind, values in _tf_resources(document):
+        history = values.get("history")
+        if isinstance(history, str):
+            history = json.loads(history)
+        _add(recorded, str(values.get("name")), kind == _TEMPLATE_TYPE, history or [])
+    return recorded
+
+
+def _tf_resources(document: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    kinds = (_TEMPLATE_TYPE, _SESSION_TYPE)
+    if "resources" in document:  # a state file
+        for resource in document["resources"]:
+            if resource.get("mode") == "managed" and resource.get("type") in kinds:
+                for instance in resource.get("instances") or []:
+                    yield resource["type"], instance.get("attributes") or {}
+        return
+    modules = [((document.get("values") or {}).get("root_module")) or {}]
+    while modules:
+        module = modules.pop()
+        modules += module.get("child_modules") or []
+        for resource in module.get("resources") or []:
+            if resource.get("mode") == "managed" and resource.get("type") in kinds:
+                yield resource["type"], resource.get("values") or {}
+
+
+_SEALED = object()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict) and value.get(_SECRET_SIG[0]) == _SECRET_SIG[1]:
+        if "plaintext" not in value:
+            return _SEALED
+        return json.loads(value["plaintext"])
+    return value
+
+
+def _add(recorded: Recorded, name: str, template: bool, history: list[Any]) -> None:
+    if template:
+        recorded.templates[name] = [TemplateWrite.model_validate(e) for e in history]
+    else:
+        recorded.sessions[name] = [SessionRun.model_validate(e) for e in history]
+
+
+# Asking -------------------------------------------------------------------------------------
+def versions(recorded: Recorded, template: str) -> list[TemplateWrite]:
+    """The template's writes, newest first."""
+    return list(reversed(_writes(recorded, template)))
+
+
+def node_at(recorded: Recorded, node: str, at: datetime) -> NodeAt:
+    """The template, version and boot set `node` was given at `at` (each template's last write
+    before then; the newest that names the node), and the last session run that acted on it
+    before then."""
+    if not any(
+        node in nodes
+        for writes in recorded.templates.values()
+        for w in writes
+        for nodes in w.hosts.values()
+    ) and not any(r.acted_on(node) for runs in recorded.sessions.values() for r in runs):
+        raise InvalidInputError(
+            "node", node, f"no template or session in {recorded.source} recorded node " + repr(node)
+        )
+    given = max(
+        (
+            (name, writes_then[-1])
+            for name, writes in recorded.templates.items()
+            if (writes_then := [w for w in writes if _when(w.at) <= at])
+            and writes_then[-1].boot_set_of(node) is not None
+        ),
+        key=lambda found: _when(found[1].at),
+        default=None,
+    )
+    ran = max(
+        (
+            (name, run)
+            for name, runs in recorded.sessions.items()
+            for run in runs
+            if run.started_at and _when(run.started_at) <= at and run.acted_on(node)
+        ),
+        key=lambda found: _when(str(found[1].started_at)),
+        default=None,
+    )
+    return NodeAt(
+        node,
+        at,
+        given[0] if given else None,
+        given[1] if given else None,
+        given[1].boot_set_of(node) if given else None,
+        ran[0] if ran else None,
+        ran[1] if ran else None,
+    )
+
+
+def version_spec(recorded: Recorded, template: str, version: str) -> dict[str, Any]:
+    """The spec of `template` at `version` (or a unique prefix of it), defaults left out."""
+    writes = _writes(recorded, template)
+    found = {w.version: w for w in writes if w.version.startswith(version) and w.spec}
+    if len(found) != 1:
+        known = ", ".join(dict.fromkeys(w.version for w in reversed(writes)))
+        said = "matches several versions" if found else "is not among its recorded versions"
+        raise InvalidInputError(
+            "version", version, f"{version!r} {said} of template {template!r}; recorded: {known}"
+        )
+    spec = next(iter(found.values())).spec
+    return BootTemplateSpec.model_validate(spec).model_dump(mode="json", exclude_defaults=True)
+
+
+def _writes(recorded: Recorded, template: str) -> list[TemplateWrite]:
+    if template not in recorded.templates:
+        known = ", ".join(sorted(recorded.templates)) or "none"
+        sealed = (
+            f" (encrypted, export with --show-secrets: {', '.join(recorded.sealed)})"
+            if recorded.sealed
+            else ""
+        )
+        raise InvalidInputError(
+            "template",
+            template,
+            f"no template {template!r} in {recorded.source}; templates with history: {known}"
+            f"{sealed}",
+        )
+    return recorded.templates[template]
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time; without a zone, UTC (as the history records it)."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(
+            "at",
+            text,
+            f"{text!r} is not an ISO 8601 time (2026-11-24T10:00, UTC unless a zone"
+            " is given: 2026-11-24T10:00+01:00)",
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _when(text: str) -> datetime:
+    return parse_time(text)

@@ -1,0 +1,207 @@
+"""`ochami-boot history`: what a stack or a Tofu configuration's state remembers.
+
+    ochami-boot history (--stack NAME [--cwd DIR] | --export FILE|- | --tf-state FILE|-)
+                        (--template NAME | --node XNAME --at TIME | --show NAME@VERSION [--hcl])
+                        [--json]
+
+`--stack` runs `pulumi stack export --show-secrets` (the stack's passphrase or secrets provider
+must be at hand, as for `pulumi up`); `--export` reads what that printed. `--tf-state` reads a
+state file (`terraform.tfstate`, `tofu state pull`) or `tofu show -json`. Exit status 2 for an
+unknown template, version or node, or a source that cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidInputError
+from .history import (
+    NodeAt,
+    Recorded,
+    from_pulumi_export,
+    from_tf_state,
+    node_at,
+    parse_time,
+    version_spec,
+    versions,
+)
+from .models.history import TemplateWrite
+from .models.hostlists import compact
+from .stack_file import render
+
+
+class HistorySourceError(Exception):
+    """The stack or state cannot be read: said on stderr, exit status 2."""
+
+
+def add_history(commands: Any) -> None:
+    command = commands.add_parser(
+        "history",
+        help="a template's versions, what a node was given at a time, a version's spec",
+        description="Reads the history each template and session keeps in the engine's state"
+        " (the last ochami:historyLength writes and runs).",
+    )
+    source = command.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", help="a Pulumi stack of this project's backend")
+    source.add_argument("--export", help="what `pulumi stack export --show-secrets` printed")
+    source.add_argument("--tf-state", help="a Tofu state file, or `tofu show -json` (- for stdin)")
+    command.add_argument("--cwd", type=Path, help="with --stack: the Pulumi project's directory")
+    question = command.add_mutually_exclusive_group(required=True)
+    question.add_argument("--template", help="this template's versions, newest first")
+    question.add_argument("--node", help="what this node was given --at a time")
+    question.add_argument("--show", metavar="NAME@VERSION", help="that version's spec")
+    command.add_argument("--at", help="with --node: ISO 8601 time, UTC unless a zone is given")
+    command.add_argument("--hcl", action="store_true", help="with --show: a Tofu resource block")
+    command.add_argument("--json", action="store_true", help="JSON, for scripts")
+
+
+def history(args: argparse.Namespace) -> int:
+    recorded = _read(args)
+    if args.template is not None:
+        writes = versions(recorded, args.template)
+        if args.json:
+            print(json.dumps([w.model_dump(mode="json") for w in writes], indent=2))
+        else:
+            print(_versions_text(args.template, writes))
+        return 0
+    if args.node is not None:
+        if args.at is None:
+            raise InvalidInputError("at", None, "--node needs --at TIME (2026-11-24T10:00)")
+        found = node_at(recorded, args.node, parse_time(args.at))
+        print(json.dumps(_node_json(found), indent=2) if args.json else _node_text(found))
+        return 0
+    name, _, version = str(args.show).partition("@")
+    if not version:
+        raise InvalidInputError("show", args.show, "--show takes NAME@VERSION")
+    spec = version_spec(recorded, name, version)
+    if args.json:
+        print(json.dumps({"name": name, **spec}, indent=2))
+    elif args.hcl:
+        print(_hcl(name, spec))
+    else:
+        body = {k: v for k, v in spec.items() if k != "name"}
+        sys.stdout.write(
+            render({name: body}, f"{name} at version {version}, from {recorded.source}")
+        )
+    return 0
+
+
+# Reading the source ---------------------------------------------------------------------------
+def _read(args: argparse.Namespace) -> Recorded:
+    if args.stack is not None:
+        command = ["pulumi", "stack", "export", "--stack", args.stack, "--show-secrets"]
+        try:
+            done = subprocess.run(
+                command, cwd=args.cwd, capture_output=True, text=True, check=False
+            )
+        except FileNotFoundError:
+            raise HistorySourceError("--stack needs the `pulumi` command on PATH") from None
+        if done.returncode != 0:
+            raise HistorySourceError(
+                f"`{' '.join(command)}` failed: {done.stderr.strip() or done.stdout.strip()}"
+            )
+        return from_pulumi_export(_json(done.stdout, f"stack {args.stack}"), f"stack {args.stack}")
+    if args.export is not None:
+        source = "<stdin>" if args.export == "-" else args.export
+        return from_pulumi_export(_json(_text(args.export), source), source)
+    source = "<stdin>" if args.tf_state == "-" else args.tf_state
+    return from_tf_state(_json(_text(args.tf_state), source), source)
+
+
+def _text(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text()
+    except OSError as error:
+        raise HistorySourceError(f"{path}: {error.strerror}") from None
+
+
+def _json(text: str, source: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise HistorySourceError(f"{source}: not JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise HistorySourceError(f"{source}: not a stack export or a state (a JSON object)")
+    return document
+
+
+# Saying it ---------------------------------------------------------------------------------
+def _versions_text(template: str, writes: list[TemplateWrite]) -> str:
+    if not writes:
+        return f"template {template}: no writes recorded (a state from before history)"
+    lines = [f"template {template}: {len(writes)} write(s), newest first"]
+    for write in writes:
+        nodes = "; ".join(f"{name}: {compact(hosts)}" for name, hosts in write.hosts.items())
+        lines.append(f"{write.at}  {write.version}  by {write.by or '?'}  {nodes}")
+        lines += [f"    {change}" for change in write.changes]
+    return "\n".join(lines)
+
+
+def _node_text(found: NodeAt) -> str:
+    at = found.at.isoformat(timespec="seconds")
+    if found.write is None:
+        given = f"{found.node} at {at}: no recorded template gave it a boot entry then"
+    else:
+        given = (
+            f"{found.node} at {at}: template {found.template} version {found.write.version}"
+            f" (boot set {found.boot_set}), written {found.write.at} by {found.write.by or '?'}"
+        )
+    if found.run is None:
+        return f"{given}\n  no recorded session run acted on it before then"
+    run = found.run
+    steps = ", ".join(a for a, nodes in run.acted.items() if found.node in nodes)
+    outcome = run.status + (" (it failed)" if found.node in run.failed else "")
+    return (
+        f"{given}\n  last session run before then: {found.session} ({run.operation}, {steps}),"
+        f" started {run.started_at}, {outcome}, template version {run.template_version}"
+    )
+
+
+def _node_json(found: NodeAt) -> dict[str, Any]:
+    return {
+        "node": found.node,
+        "at": found.at.isoformat(timespec="seconds"),
+        "template": found.template,
+        "version": found.write.version if found.write else None,
+        "boot_set": found.boot_set,
+        "written_at": found.write.at if found.write else None,
+        "session": found.session,
+        "run": found.run.model_dump(mode="json") if found.run else None,
+    }
+
+
+def _hcl(name: str, spec: dict[str, Any]) -> str:
+    """A resource block declaring the spec, its JSON values in `jsonencode` (HCL takes JSON's
+    object syntax); template sequences escaped so HCL reads them as text."""
+    cloud_init = spec.get("cloud_init") or {}
+    lines = [f'resource "ochami_boot_template" "{name}" {{', f"  name = {_hcl_string(name)}"]
+    if spec.get("description"):
+        lines.append(f"  description = {_hcl_string(spec['description'])}")
+    lines.append(f"  boot_sets = jsonencode({_hcl_json(spec['boot_sets'])})")
+    if "meta_data" in cloud_init:
+        lines.append(f"  cloud_init_meta_data = jsonencode({_hcl_json(cloud_init['meta_data'])})")
+    if "user_data" in cloud_init:
+        lines.append(f"  cloud_init_user_data = {_hcl_string(cloud_init['user_data'])}")
+    if cloud_init.get("description"):
+        lines.append(f"  cloud_init_description = {_hcl_string(cloud_init['description'])}")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _hcl_json(value: Any) -> str:
+    return _escaped(json.dumps(value, indent=2)).replace("\n", "\n  ")
+
+
+def _hcl_string(text: str) -> str:
+    return _escaped(json.dumps(text))
+
+
+def _escaped(text: str) -> str:
+    return text.replace("${", "$${").replace("%{", "%%{")
