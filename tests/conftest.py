@@ -13,7 +13,7 @@ import hostlist
 import pytest
 from moto import mock_aws
 
-from ochami_provider import cancellation
+from ochami_provider import BootSessionProvider, cancellation
 from ochami_provider.clients import Services
 from ochami_provider.config import ProviderConfig
 from ochami_provider.session_journal import ENVIRONMENT as JOURNAL
@@ -128,6 +128,19 @@ def template_props(sim_url: str, **overrides: Any) -> dict[str, Any]:
     }
     props.update(overrides)
     return props
+
+
+def session_props(sim: SimServer, template: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A reboot session's checked inputs over `template` (a created template's outputs)."""
+    props = {
+        "name": "reboot-compute",
+        "template": {k: template[k] for k in ("name", "description", "boot_sets", "cloud_init")},
+        "operation": "reboot",
+        "poll_interval_seconds": 0.01,
+        "connection": {"uri": sim.url},
+        **extra,
+    }
+    return BootSessionProvider().check({}, props).inputs
 
 
 # The contract tests' backends (simulator and real services), shared with the real e2e test.

@@ -21,7 +21,7 @@ from ochami_provider.history import (
 )
 from ochami_provider.models.history import author
 from ochami_provider.sim import Fleet, SimServer
-from tests.conftest import nodes, template_props
+from tests.conftest import nodes, session_props, template_props
 
 SECRET = "4dabf18193072939515e22adb298388d"
 
@@ -31,19 +31,6 @@ def _apply(provider: BootTemplateProvider, olds: dict[str, Any], props: dict[str
     outs = provider.update("t", olds, inputs).outs if olds else provider.create(inputs).outs
     assert outs is not None
     return {**inputs, **outs}
-
-
-def _session(sim: SimServer, template: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    keys = ("name", "description", "boot_sets", "cloud_init")
-    props = {
-        "name": "reboot-compute",
-        "template": {k: template[k] for k in keys},
-        "operation": "reboot",
-        "poll_interval_seconds": 0.01,
-        "connection": {"uri": sim.url},
-        **extra,
-    }
-    return BootSessionProvider().check({}, props).inputs
 
 
 def _export(*resources: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +100,7 @@ def test_each_session_run_is_kept_with_what_it_powered_and_its_outcome(
     for node in compute:
         fleet.nodes[node].power = "on"
     provider = BootSessionProvider()
-    props = _session(sim, template)
+    props = session_props(sim, template)
     outs = provider.create(props).outs
     assert outs is not None and outs["status"] == "failed"
     retried = provider.update("id", outs, props).outs
@@ -134,7 +121,7 @@ def _recorded_stack(fleet: Fleet, sim: SimServer) -> tuple[dict[str, Any], list[
     first = _apply(provider, {}, props)
     for node in nodes(first["hosts"]["compute"]):
         fleet.nodes[node].power = "on"
-    session = BootSessionProvider().create(_session(sim, first)).outs
+    session = BootSessionProvider().create(session_props(sim, first)).outs
     assert session is not None
     props["boot_sets"]["compute"]["kernel_parameters"] = "console=ttyS1"
     second = _apply(provider, first, props)

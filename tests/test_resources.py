@@ -17,7 +17,7 @@ from ochami_provider.errors import InvalidInputError
 from ochami_provider.lifecycle import SessionLifecycle, TemplateLifecycle
 from ochami_provider.models.session import SessionInputs
 from ochami_provider.sim import Fleet, SimServer
-from tests.conftest import nodes, template_props
+from tests.conftest import nodes, session_props, template_props
 
 SPEC_KEYS = ("name", "description", "boot_sets", "cloud_init")
 
@@ -233,21 +233,9 @@ def test_delete_removes_everything_it_wrote(fleet: Fleet, sim: SimServer) -> Non
     assert fleet.cloud_init_groups == {}
 
 
-def _session_props(sim: SimServer, template: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    props = {
-        "name": "reboot-compute",
-        "template": {k: template[k] for k in SPEC_KEYS},
-        "operation": "reboot",
-        "poll_interval_seconds": 0.01,
-        "connection": {"uri": sim.url},
-        **extra,
-    }
-    return BootSessionProvider().check({}, props).inputs
-
-
 def test_session_reboots_every_node_and_records_results(fleet: Fleet, sim: SimServer) -> None:
     _, template = _created(sim)
-    result = BootSessionProvider().create(_session_props(sim, template))
+    result = BootSessionProvider().create(session_props(sim, template))
     outs = result.outs
     assert outs is not None
     assert outs["status"] == "completed" and outs["error_message"] == ""
@@ -264,7 +252,7 @@ def test_failed_nodes_are_retried_alone_on_the_next_up(fleet: Fleet, sim: SimSer
     bad = nodes(template["hosts"]["compute"])[2]
     fleet.power_failures[bad] = 3  # fails the first run and its one retry
     provider = BootSessionProvider()
-    props = _session_props(sim, template)
+    props = session_props(sim, template)
     outs = provider.create(props).outs
     assert outs is not None
     assert outs["status"] == "failed" and outs["retry_count"] == 1
@@ -296,7 +284,7 @@ def test_a_rolling_reboot_stops_at_its_failure_budget_and_the_next_up_continues(
     bad = compute[5]  # in the second of three batches
     fleet.power_failures[bad] = 2  # its first try and its one retry
     provider = BootSessionProvider()
-    props = _session_props(sim, template, batch_size=4, max_failed=0)
+    props = session_props(sim, template, batch_size=4, max_failed=0)
     outs = provider.create(props).outs
     assert outs is not None and outs["status"] == "failed"
     touched = [[t.xname for t in tr.tasks] for tr in fleet.transitions.values()]
@@ -324,7 +312,7 @@ def test_a_run_that_failed_before_resolving_its_nodes_runs_again_in_full(
     must run the session again, not fail it again with nothing to do."""
     _, template = _created(sim)
     provider = BootSessionProvider()
-    props = _session_props(sim, template)
+    props = session_props(sim, template)
     fleet.faults.add("smd", "GET", "/groups", status=503, times=None)
     outs = provider.create(props).outs
     assert outs is not None and outs["status"] == "failed" and outs["node_count"] == 0
@@ -339,7 +327,7 @@ def test_a_run_that_failed_before_resolving_its_nodes_runs_again_in_full(
 def test_stage_writes_config_and_powers_nothing(fleet: Fleet, sim: SimServer) -> None:
     _, template = _created(sim)
     fleet.bootparams.clear()  # someone wiped BSS: a stage session puts it back
-    outs = BootSessionProvider().create(_session_props(sim, template, operation="stage")).outs
+    outs = BootSessionProvider().create(session_props(sim, template, operation="stage")).outs
     assert outs is not None and outs["status"] == "completed"
     assert sorted(fleet.bootparams) == nodes(template["hosts"]["compute"])
     assert fleet.transitions == {}
@@ -354,7 +342,7 @@ def test_boot_leaves_nodes_on_the_current_version_and_reboots_the_rest(
     compute = nodes(template["hosts"]["compute"])
 
     def boot(name: str, template: dict[str, Any]) -> dict[str, Any]:
-        props = _session_props(
+        props = session_props(
             sim, template, name=name, operation="boot", template_writes=template["written"]
         )
         outs = BootSessionProvider().create(props).outs
@@ -386,7 +374,7 @@ def test_limit_narrows_the_session(fleet: Fleet, sim: SimServer) -> None:
     first = nodes(template["hosts"]["compute"])[0]
     outs = (
         BootSessionProvider()
-        .create(_session_props(sim, template, operation="boot", limit=[first]))
+        .create(session_props(sim, template, operation="boot", limit=[first]))
         .outs
     )
     assert outs is not None and outs["results"]["succeeded"] == first
@@ -413,9 +401,9 @@ def test_a_stack_that_requires_a_limit_refuses_sessions_that_name_none(
         assert "ochami:sessionLimitRequired" in failures[0].reason
         assert "`*` for every node" in failures[0].reason
     assert fleet.count(writes_only=True) == before
-    stage = _session_props(sim, template, operation="stage", connection=guarded)
+    stage = session_props(sim, template, operation="stage", connection=guarded)
     assert stage is not None  # writes configuration only: no limit needed
-    every = _session_props(sim, template, limit=["*"], connection=guarded)
+    every = session_props(sim, template, limit=["*"], connection=guarded)
     outs = BootSessionProvider().create(every).outs
     assert outs is not None and outs["status"] == "completed"
     assert nodes(outs["results"]["succeeded"]) == nodes(template["hosts"]["compute"])
@@ -430,7 +418,7 @@ def test_nodes_disabled_or_locked_in_smd_are_skipped_and_reported(
     compute = nodes(template["hosts"]["compute"])
     fleet.nodes[compute[0]].enabled = False
     fleet.nodes[compute[1]].locked = True
-    outs = BootSessionProvider().create(_session_props(sim, template)).outs
+    outs = BootSessionProvider().create(session_props(sim, template)).outs
     assert outs is not None and outs["status"] == "completed"
     results = outs["results"]
     assert results["skipped"] == {
@@ -449,7 +437,7 @@ def test_nodes_disabled_or_locked_in_smd_are_skipped_and_reported(
     assert powered == set(compute[2:])
     # include_disabled: the disabled node is acted on; the locked one is still left alone.
     again = BootSessionProvider().create(
-        _session_props(sim, template, name="again", include_disabled=True)
+        session_props(sim, template, name="again", include_disabled=True)
     )
     assert again.outs is not None
     assert list(again.outs["results"]["skipped"].values()) == [compute[1]]
@@ -465,7 +453,7 @@ def test_hooks_run_before_the_first_power_action_and_after_the_session(
     said = tmp_path / "hooks.log"
     pre = f'echo "pre $OCHAMI_SESSION $OCHAMI_OPERATION $OCHAMI_NODES $OCHAMI_NODE_COUNT" >> {said}'
     post = f'echo "post $OCHAMI_SESSION_STATUS $OCHAMI_NODES" >> {said}'
-    props = _session_props(sim, template, pre_command=pre, post_command=post)
+    props = session_props(sim, template, pre_command=pre, post_command=post)
     outs = BootSessionProvider().create(props).outs
     assert outs is not None and outs["status"] == "completed"
     count = len(nodes(compute))
@@ -475,7 +463,7 @@ def test_hooks_run_before_the_first_power_action_and_after_the_session(
     ]
     # A failing pre_command: the session fails saying why, and nothing is powered.
     before = len(fleet.transitions)
-    failing = _session_props(
+    failing = session_props(
         sim,
         template,
         name="drain-fails",
@@ -493,7 +481,7 @@ def test_hooks_run_before_the_first_power_action_and_after_the_session(
     assert len(fleet.transitions) == before
     assert "never" not in said.read_text()
     # A failing post_command (resume) fails the session after its nodes were powered.
-    resume_fails = _session_props(sim, template, name="resume-fails", post_command="exit 1")
+    resume_fails = session_props(sim, template, name="resume-fails", post_command="exit 1")
     outs = BootSessionProvider().create(resume_fails).outs
     assert outs is not None and outs["status"] == "failed"
     assert nodes(outs["results"]["succeeded"]) == nodes(compute)
@@ -505,7 +493,7 @@ def test_a_session_recorded_before_a_field_existed_does_not_run_again(sim: SimSe
     copies) must not make recorded sessions look changed: a changed template reruns a
     session, and a reboot session reruns by rebooting."""
     _, template = _created(sim)
-    news = _session_props(sim, template)
+    news = session_props(sim, template)
     olds = copy.deepcopy(news)
     del olds["boot_settle_seconds"], olds["include_disabled"]
     del olds["template"]["boot_sets"]["compute"]["node_roles_groups"]
@@ -520,7 +508,7 @@ def test_a_session_recorded_before_a_field_existed_does_not_run_again(sim: SimSe
 
 def test_limit_matching_nothing_fails_the_session(sim: SimServer) -> None:
     _, template = _created(sim)
-    outs = BootSessionProvider().create(_session_props(sim, template, limit=["x3000c0s0b0n0"])).outs
+    outs = BootSessionProvider().create(session_props(sim, template, limit=["x3000c0s0b0n0"])).outs
     assert outs is not None and outs["status"] == "failed"
     assert "resolve to no node" in outs["error_message"]
 
@@ -539,7 +527,7 @@ def test_a_node_that_comes_on_and_hangs_is_restarted_by_the_retry(
     outs = (
         BootSessionProvider()
         .create(
-            _session_props(
+            session_props(
                 sim, template, operation="boot", booted_when="bootscript", boot_timeout_seconds=1
             )
         )
@@ -558,7 +546,7 @@ def test_a_node_that_comes_on_and_hangs_is_restarted_by_the_retry(
 def test_session_delete_leaves_power_alone_unless_asked(fleet: Fleet, sim: SimServer) -> None:
     _, template = _created(sim)
     provider = BootSessionProvider()
-    outs = provider.create(_session_props(sim, template, operation="boot")).outs
+    outs = provider.create(session_props(sim, template, operation="boot")).outs
     assert outs is not None
     count = len(fleet.transitions)
     provider.delete("id", outs)
@@ -585,7 +573,7 @@ def test_a_10000_node_session_records_ranges_counts_and_failures_by_error() -> N
             BootTemplateProvider().create(BootTemplateProvider().check({}, props).inputs).outs
         )
         assert template is not None
-        inputs = _session_props(sim, template, boot_timeout_seconds=0.5)
+        inputs = session_props(sim, template, boot_timeout_seconds=0.5)
         outs = BootSessionProvider().create(inputs).outs
     assert outs is not None and outs["status"] == "failed"
     results = outs["results"]
@@ -613,7 +601,7 @@ def test_write_requests_do_not_grow_with_the_fleet(size: int) -> None:
             BootTemplateProvider().create(BootTemplateProvider().check({}, props).inputs).outs
         )
         assert template is not None and template["node_count"] == size
-        outs = BootSessionProvider().create(_session_props(sim, template)).outs
+        outs = BootSessionProvider().create(session_props(sim, template)).outs
         assert outs is not None and outs["results"]["succeeded_count"] == size
     by_service: dict[str, int] = {}
     for service, method, _path in fleet.requests:
@@ -717,7 +705,7 @@ def test_a_template_change_reruns_a_session_only_for_the_nodes_whose_boot_change
     that boot set's nodes (within its limit) alone, as an update, and says so at preview."""
     template = _two_set_template(sim)
     provider = BootSessionProvider()
-    props = _session_props(sim, template, limit=["compute"])
+    props = session_props(sim, template, limit=["compute"])
     outs = provider.create(props).outs
     assert outs is not None and outs["status"] == "completed"
     compute = nodes(template["hosts"]["compute"])
@@ -789,7 +777,7 @@ def test_a_failed_post_command_runs_again_alone_on_the_next_up(
     flag, said = tmp_path / "slurmctld-up", tmp_path / "resumed"
     resume = f'test -f {flag} || {{ touch {flag}; exit 1; }}; echo "$OCHAMI_NODES" >> {said}'
     provider = BootSessionProvider()
-    props = _session_props(sim, template, post_command=resume)
+    props = session_props(sim, template, post_command=resume)
     outs = provider.create(props).outs
     assert outs is not None and outs["status"] == "failed"
     assert provider.diff("id", outs, props).changes is True
@@ -809,7 +797,7 @@ def test_a_session_whose_boot_script_bss_cannot_render_powers_nothing(
     polled for 20 minutes. Now BSS is asked for one node's script per boot set first."""
     template = _two_set_template(sim)
     fleet.faults.add("bss", "GET", "/bootscript", kind="status", status=404, times=None)
-    outs = BootSessionProvider().create(_session_props(sim, template)).outs
+    outs = BootSessionProvider().create(session_props(sim, template)).outs
     assert outs is not None and outs["status"] == "failed"
     assert "BSS cannot render the boot script of" in outs["error_message"]
     assert "no node was powered" in outs["error_message"]
@@ -823,7 +811,7 @@ def test_progress_is_said_when_it_changes_not_on_every_poll(fleet: Fleet, sim: S
     fleet.power_delay = 0.3
     said: list[str] = []
     core = SessionLifecycle(log=said.append, warn=said.append)
-    record = core.create(SessionInputs.from_props(_session_props(sim, template)))
+    record = core.create(SessionInputs.from_props(session_props(sim, template)))
     assert record.status == "completed"
     polls = [line for line in said if "in progress of" in line]
     assert len(polls) >= 2 and len(polls) == len(set(polls)), polls  # no line said twice
@@ -850,9 +838,9 @@ def test_a_session_over_another_stacks_template_is_refused_at_check(
     """Issue 21: a session whose template came from another configuration (remote state)
     'applied' with a warning and failed every apply after; it is refused at preview."""
     _, template = _created(sim, deployment="tf/site-a")
-    props = {**_session_props(sim, template), "deployment": "tf/site-b"}
+    props = {**session_props(sim, template), "deployment": "tf/site-b"}
     _, problems = BootSessionProvider().core.check({}, props)
     assert [p.field for p in problems] == ["template"]
     assert "booted by template 'compute' of stack 'tf/site-a'" in problems[0].message
-    own = {**_session_props(sim, template), "deployment": "tf/site-a"}
+    own = {**session_props(sim, template), "deployment": "tf/site-a"}
     assert BootSessionProvider().core.check({}, own)[1] == []

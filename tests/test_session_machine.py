@@ -283,18 +283,19 @@ def test_a_node_that_asks_again_within_the_settle_window_is_in_a_boot_loop() -> 
     assert "again 32s after the first time" in error and "kernel or initrd" in error
 
 
-def test_power_on_leaves_nodes_that_were_on_unverified_and_restarts_a_silent_one() -> None:
-    machine = _machine(
-        _spec(
-            operation="boot",
-            booted_when="bootscript",
-            boot_timeout_seconds=5,
-            retry={"max_retries": 1},
-        ),
-        T,
+def _booting_all_off() -> SessionMachine:
+    """A `boot` proven by boot-script fetches within 5 s, one retry, every node found off."""
+    spec = _spec(
+        operation="boot", booted_when="bootscript", boot_timeout_seconds=5, retry={"max_retries": 1}
     )
+    machine = _machine(spec, T)
     _through_power(machine)
-    machine.on_surveyed({}, {}, T)  # all off; NODES[0] is switched on before PCS acts
+    machine.on_surveyed({}, {}, T)
+    return machine
+
+
+def test_power_on_leaves_nodes_that_were_on_unverified_and_restarts_a_silent_one() -> None:
+    machine = _booting_all_off()  # NODES[0] is switched on before PCS acts
     machine.on_power_started("tr-1", 1000, frozenset({NODES[0]}))
     machine.on_polled(True, _ok(*NODES), T)
     assert machine.next_action() == CheckBoots((NODES[1], NODES[2]), 1000)
@@ -319,17 +320,7 @@ def test_power_on_leaves_nodes_that_were_on_unverified_and_restarts_a_silent_one
 def test_one_retry_powers_on_the_nodes_whose_on_failed_then_restarts_the_silent_ones() -> None:
     """An On step where one node's power failed and one came on but never asked BSS: the one
     retry is two power runs, On then a restart, and the retry budget counts it once."""
-    machine = _machine(
-        _spec(
-            operation="boot",
-            booted_when="bootscript",
-            boot_timeout_seconds=5,
-            retry={"max_retries": 1},
-        ),
-        T,
-    )
-    _through_power(machine)
-    machine.on_surveyed({}, {}, T)
+    machine = _booting_all_off()
     machine.on_power_started("tr-1", 1000)
     refused = NodePower("failed", "giving up after 4 attempt(s): connection refused")
     machine.on_polled(True, {**_ok(NODES[0], NODES[1]), NODES[2]: refused}, T)

@@ -32,7 +32,7 @@ class TemplateWrite(BaseModel):
     by: str = ""
     # The nodes each boot set was written for.
     hosts: dict[str, NodeList] = Field(default_factory=dict)
-    # The field-level change lines a preview shows (at most MAX_CHANGES_SHOWN).
+    # The write's field-level change lines, as its `changes` output (at most 50).
     changes: list[str] = Field(default_factory=list)
     # The normalized spec of this version, as the `spec` output holds it: what a roll back
     # declares again (`ochami-boot history --show NAME@VERSION`).
