@@ -131,10 +131,10 @@ def node_at(recorded: Recorded, node: str, at: datetime) -> NodeAt:
         (
             (name, writes_then[-1])
             for name, writes in recorded.templates.items()
-            if (writes_then := [w for w in writes if _when(w.at) <= at])
+            if (writes_then := [w for w in writes if parse_time(w.at) <= at])
             and writes_then[-1].boot_set_of(node) is not None
         ),
-        key=lambda found: _when(found[1].at),
+        key=lambda found: parse_time(found[1].at),
         default=None,
     )
     ran = max(
@@ -142,9 +142,9 @@ def node_at(recorded: Recorded, node: str, at: datetime) -> NodeAt:
             (name, run)
             for name, runs in recorded.sessions.items()
             for run in runs
-            if run.started_at and _when(run.started_at) <= at and run.acted_on(node)
+            if run.started_at and parse_time(run.started_at) <= at and run.acted_on(node)
         ),
-        key=lambda found: _when(str(found[1].started_at)),
+        key=lambda found: parse_time(str(found[1].started_at)),
         default=None,
     )
     return NodeAt(
@@ -201,7 +201,3 @@ def parse_time(text: str) -> datetime:
             " is given: 2026-11-24T10:00+01:00)",
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _when(text: str) -> datetime:
-    return parse_time(text)
