@@ -158,8 +158,9 @@ def node_at(recorded: Recorded, node: str, at: datetime) -> NodeAt:
     )
 
 
-def version_spec(recorded: Recorded, template: str, version: str) -> dict[str, Any]:
-    """The spec of `template` at `version` (or a unique prefix of it), defaults left out."""
+def version_spec(recorded: Recorded, template: str, version: str) -> tuple[str, dict[str, Any]]:
+    """The whole version `version` names (it may be a unique prefix) and the spec of
+    `template` at it, defaults left out."""
     writes = _writes(recorded, template)
     found = {w.version: w for w in writes if w.version.startswith(version) and w.spec}
     if len(found) != 1:
@@ -168,8 +169,9 @@ def version_spec(recorded: Recorded, template: str, version: str) -> dict[str, A
         raise InvalidInputError(
             "version", version, f"{version!r} {said} of template {template!r}; recorded: {known}"
         )
-    spec = next(iter(found.values())).spec
-    return BootTemplateSpec.model_validate(spec).model_dump(mode="json", exclude_defaults=True)
+    [(whole, write)] = found.items()
+    spec = BootTemplateSpec.model_validate(write.spec)
+    return whole, spec.model_dump(mode="json", exclude_defaults=True)
 
 
 def _writes(recorded: Recorded, template: str) -> list[TemplateWrite]:

@@ -78,7 +78,7 @@ def history(args: argparse.Namespace) -> int:
     name, _, version = str(args.show).partition("@")
     if not version:
         raise InvalidInputError("show", args.show, "--show takes NAME@VERSION")
-    spec = version_spec(recorded, name, version)
+    version, spec = version_spec(recorded, name, version)
     if args.json:
         print(json.dumps({"name": name, **spec}, indent=2))
     elif args.hcl:

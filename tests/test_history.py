@@ -168,6 +168,7 @@ def test_show_gives_a_version_back_as_stack_yaml_and_as_hcl(
     assert main(["history", "--export", str(path), "--show", f"compute@{version}"]) == 0
     yaml = capsys.readouterr().out
     assert "ochami-boot:templates:" in yaml and "console=ttyS0,115200 quiet" in yaml
+    assert f"# compute at version {first['version']}," in yaml  # the whole version
     assert main(["history", "--export", str(path), "--show", f"compute@{version}", "--hcl"]) == 0
     hcl = capsys.readouterr().out
     assert hcl.startswith('resource "ochami_boot_template" "compute" {')
