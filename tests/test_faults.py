@@ -12,7 +12,8 @@ from ochami_provider import BootSessionProvider, BootTemplateProvider
 from ochami_provider.errors import ServiceError, ServiceUnreachable
 from ochami_provider.sim import Fleet, SimServer
 from tests.conftest import nodes as expanded
-from tests.test_resources import _created, _session_props
+from tests.conftest import session_props
+from tests.test_resources import _created
 
 
 def _template_inputs(sim: SimServer, **connection: Any) -> dict[str, Any]:
@@ -115,7 +116,7 @@ def test_a_refused_power_request_is_not_repeated_and_the_session_fails_truthfull
     _, template = _created(sim)
     fleet.faults.add("pcs", "POST", "/transitions", kind="status", status=503, times=None)
     provider = BootSessionProvider()
-    props = _session_props(sim, template)
+    props = session_props(sim, template)
     outs = provider.create(props).outs
     assert outs is not None and outs["status"] == "failed"
     assert "HTTP 503" in outs["error_message"]
@@ -142,7 +143,7 @@ def test_nodes_that_never_finish_time_out_alone_and_are_retried_alone(
     stuck = nodes[3]
     fleet.stuck.add(stuck)
     provider = BootSessionProvider()
-    props = _session_props(sim, template, timeout_seconds=0.5, retry={"max_retries": 0})
+    props = session_props(sim, template, timeout_seconds=0.5, retry={"max_retries": 0})
     outs = provider.create(props).outs
     assert outs is not None and outs["status"] == "failed"
     assert list(outs["results"]["failed"]) == [stuck]
