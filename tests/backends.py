@@ -23,7 +23,9 @@ from ochami_provider.clients import Services
 from ochami_provider.config import ProviderConfig
 from ochami_provider.models import BootSessionSpec
 from ochami_provider.models.owner import Stake
+from ochami_provider.models.power import PowerProgress
 from ochami_provider.models.session import SessionState
+from ochami_provider.ports import Power
 from ochami_provider.session_runner import run_session
 from ochami_provider.sim import Fleet, SimServer
 from ochami_provider.template_writer import remove_template
@@ -207,17 +209,36 @@ def redfish_backend(
         yield real_backend(request.getfixturevalue("real_redfish_stack"))
 
 
+def until(condition: Callable[[], bool], within: float, every: float, what: str = "") -> None:
+    """Wait for `condition`, failing the test after `within` seconds (saying `what`)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, what or f"not within {within:g}s"
+        time.sleep(every)
+
+
+def finished(power: Power, run: str, within: float, every: float) -> PowerProgress:
+    """Where the power run stood when it ended; the test fails, saying where it stood, if it
+    has not ended after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not (progress := power.progress(run)).finished:
+        assert time.monotonic() < deadline, progress
+        time.sleep(every)
+    return progress
+
+
 def set_power(services: Services, node: str, want: Literal["on", "off"], timeout: float) -> None:
     """Power `node` to `want` unless it is there already, and wait until the backend says so."""
     if services.power.power_states([node]) == {node: want}:
         return
-    run = services.power.start(want, [node])
-    deadline = time.monotonic() + timeout
-    while not services.power.progress(run).finished or services.power.power_states([node]) != {
-        node: want
-    }:
-        assert time.monotonic() < deadline, f"{node} did not come {want} within {timeout:g}s"
-        time.sleep(0.5)
+    started = time.monotonic()
+    finished(services.power, services.power.start(want, [node]), timeout, 0.5)
+    until(
+        lambda: services.power.power_states([node]) == {node: want},
+        max(timeout - (time.monotonic() - started), 0.0),
+        0.5,
+        f"{node} did not come {want} within {timeout:g}s",
+    )
 
 
 def reboot_two(backend: Backend, name: str, stake: Stake, timeout: float) -> SessionState:

@@ -21,7 +21,7 @@ from ochami_provider.models.owner import Owner, Stake
 from ochami_provider.models.power import PowerProgress
 from ochami_provider.ports import Power
 from ochami_provider.reservations import NodeReservation
-from tests.backends import Backend, reboot_two, set_power
+from tests.backends import Backend, finished, reboot_two, set_power, until
 
 STAKE = Stake(Owner("pcs-contract", "ochami-boot/contract"))
 # One power step on the real PCS: its 15 s confirmation sleep, a sweep, sushy's 1-11 s.
@@ -29,11 +29,7 @@ STEP_SECONDS = 120
 
 
 def _finished(power: Power, run: str) -> PowerProgress:
-    deadline = time.monotonic() + STEP_SECONDS
-    while not (progress := power.progress(run)).finished:
-        assert time.monotonic() < deadline, progress
-        time.sleep(0.5)
-    return progress
+    return finished(power, run, STEP_SECONDS, every=0.5)
 
 
 def test_a_restart_of_a_node_that_is_off_is_refused_in_pcs_words(power_backend: Backend) -> None:
@@ -121,10 +117,7 @@ def test_a_reboot_session_powers_on_the_off_node_and_restarts_the_on_node(
 
 
 def _until(condition: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    until(condition, timeout, every=0.2)
 
 
 def test_pcs_holds_the_nodes_of_a_transition_sent_without_deputy_keys(

@@ -26,7 +26,7 @@ from ochami_provider.ports import Power
 from ochami_provider.reservations import NodeReservation
 from ochami_provider.session_runner import run_session
 from ochami_provider.template_writer import remove_template
-from tests.backends import Backend, reboot_two
+from tests.backends import Backend, finished, reboot_two
 
 STAKE = Stake(Owner("redfish-contract", "ochami-boot/contract"))
 # sushy applies a change up to 11 s later; the reads come a second apart.
@@ -34,11 +34,7 @@ STEP_SECONDS = 60
 
 
 def _finished(power: Power, run: str) -> PowerProgress:
-    deadline = time.monotonic() + STEP_SECONDS
-    while not (progress := power.progress(run)).finished:
-        assert time.monotonic() < deadline, progress
-        time.sleep(0.2)
-    return progress
+    return finished(power, run, STEP_SECONDS, every=0.2)
 
 
 def _statuses(progress: PowerProgress) -> dict[str, str]:

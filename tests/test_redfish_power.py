@@ -18,7 +18,7 @@ from ochami_provider.errors import InvalidInputError
 from ochami_provider.models.power import PowerProgress
 from ochami_provider.models.records import ComponentEndpoint
 from ochami_provider.sim import Fleet, SimServer
-from tests.backends import Backend, power_fleet, sim_redfish_backend
+from tests.backends import Backend, finished, power_fleet, sim_redfish_backend
 
 
 @pytest.fixture
@@ -29,11 +29,7 @@ def redfish(tmp_path: Path) -> Iterator[Backend]:
 
 
 def _finished(power: RedfishPower, run: str, timeout: float = 20) -> PowerProgress:
-    deadline = time.monotonic() + timeout
-    while not (progress := power.progress(run)).finished:
-        assert time.monotonic() < deadline, progress
-        time.sleep(0.05)
-    return progress
+    return finished(power, run, timeout, every=0.05)
 
 
 def test_a_bmc_that_fails_fails_its_node_alone_in_its_own_words(redfish: Backend) -> None:
