@@ -103,7 +103,11 @@ if copy_from:
         copied = source.require_output(f"template:{source_name}:spec").apply(
             lambda spec, o=overrides: apply_overrides(spec, o)
         )
-        declared[name] = declare(name, copied)
+        # Whether the source stack kept this spec secret is known only once the reference
+        # resolves, after the template's secret outputs are fixed: a copy is kept secret unless
+        # its entry says `secret_cloud_init: false`, so a copied secret is never stored in the
+        # clear (issue 24, item 4: a copy's spec and history were).
+        declared[name] = declare(name, copied, secret=options.get("secret_cloud_init") is not False)
 
 for name, spec in sessions.items():
     options = {k: v for k, v in spec.items() if k not in SESSION_OPTIONS}

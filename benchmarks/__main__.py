@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import lab_boot, preview, scale_output, session_apply, tofu_plan
+from . import history_size, lab_boot, preview, scale_output, session_apply, tofu_plan
 
 # What a section says when its measurement was left out (`--previews ""` and the like).
 NOT_RUN = "(not measured in this run)"
@@ -94,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     for nodes in args.scale:
         print(f"preview lines and state size, {nodes} nodes", file=sys.stderr)
         scales.append(scale_output.measure(nodes))
+    print("history size", file=sys.stderr)
+    histories = [
+        history_size.measure(nodes, layout)
+        for nodes in args.scale
+        for layout in history_size.LAYOUTS
+    ]
 
     lab_runs: list[lab_boot.LabRun] = []
     if args.lab_rounds and lab_boot.available():
@@ -160,6 +166,14 @@ def main(argv: list[str] | None = None) -> int:
         "lines `pulumi preview --diff` prints for (c), and the size of the stack's state file.",
         "",
         *(scale_output.table(scales) if scales else [NOT_RUN]),
+        "",
+        "## History in the state",
+        "",
+        "A template's 50 kept writes and a session's 50 kept runs (`ochami:historyLength`'s",
+        "default) as the state stores them, after 100 of each; layouts in",
+        "`benchmarks/history_size.py`. Issue 24's goal: under 200 KiB at 10,000 nodes.",
+        "",
+        *(history_size.table(histories) if histories else [NOT_RUN]),
         "",
         "## Boot truth on real VMs",
         "",

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import InvalidInputError
-from .models.history import SessionRun, TemplateWrite
+from .models.history import SessionRun, TemplateWrite, recorded_entries
 from .models.template import BootTemplateSpec
 
 # How the Pulumi engine marks a secret value in a stack export (`--show-secrets` adds
@@ -46,9 +46,12 @@ class NodeAt:
 
 # Reading -----------------------------------------------------------------------------------
 def from_pulumi_export(document: Mapping[str, Any], source: str) -> Recorded:
-    """From `pulumi stack export [--show-secrets]`: the dynamic resources' outputs."""
+    """From `pulumi stack export [--show-secrets]`, or from a checkpoint file of a diy backend
+    (`{"checkpoint": {"latest": ...}}`; one per update under `.pulumi/history/`, secrets
+    encrypted): the dynamic resources' outputs."""
     recorded = Recorded(source)
-    resources = (document.get("deployment") or {}).get("resources") or []
+    deployment = document.get("deployment") or (document.get("checkpoint") or {}).get("latest")
+    resources = (deployment or {}).get("resources") or []
     for resource in resources:
         outputs = resource.get("outputs") or {}
         if "history" not in outputs:
@@ -103,9 +106,11 @@ def _plain(value: Any) -> Any:
 
 def _add(recorded: Recorded, name: str, template: bool, history: list[Any]) -> None:
     if template:
-        recorded.templates[name] = [TemplateWrite.model_validate(e) for e in history]
+        recorded.templates[name] = [
+            TemplateWrite.model_validate(e) for e in recorded_entries(history)
+        ]
     else:
-        recorded.sessions[name] = [SessionRun.model_validate(e) for e in history]
+        recorded.sessions[name] = [SessionRun.model_validate(e) for e in recorded_entries(history)]
 
 
 # Asking -------------------------------------------------------------------------------------

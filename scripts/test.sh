@@ -3,7 +3,8 @@
 # services, run the test suite (the end-to-end tests drive the real `pulumi` CLI; the contract
 # tests and one end-to-end test run against the real SMD, BSS and cloud-init server too; the lab
 # test boots two QEMU VMs from the real BSS; the Terraform-protocol provider runs under OpenTofu,
-# built from the Go module proxy, and under Terraform where it is installed).
+# built from the Go module proxy, and under Terraform where it is installed; both engines keep
+# state on PostgreSQL and on versitygw's S3, also built from the Go module proxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -14,6 +15,7 @@ ENGINE_BIN=$(PYTHON="$PWD/.venv/bin/python" bash scripts/engine.sh)
 PYTHON="$PWD/.venv/bin/python" bash scripts/openchami-setup.sh >/dev/null
 bash scripts/lab-setup.sh >/dev/null
 TOFU_BIN=$(bash scripts/tofu.sh)
-export PATH="$PWD/.venv/bin:$ENGINE_BIN:$TOFU_BIN:$PATH" OCHAMI_E2E=required OCHAMI_REAL=required
-export OCHAMI_LAB=required OCHAMI_TOFU=required
+S3_BIN=$(bash scripts/versitygw.sh)
+export PATH="$PWD/.venv/bin:$ENGINE_BIN:$TOFU_BIN:$S3_BIN:$PATH" OCHAMI_E2E=required OCHAMI_REAL=required
+export OCHAMI_LAB=required OCHAMI_TOFU=required OCHAMI_TEAM=required
 .venv/bin/python -m pytest "$@"

@@ -5,6 +5,8 @@ The benchmarks proper run with `bash scripts/bench.sh`, outside the test run.
 
 from __future__ import annotations
 
+from benchmarks.history_size import measure as measure_history
+from benchmarks.history_size import table as history_table
 from benchmarks.measure import per_service
 from benchmarks.session_apply import apply_once, table
 
@@ -37,3 +39,11 @@ def test_a_session_over_redfish_sends_one_reset_and_two_reads_per_node() -> None
         assert run.requests["redfish POST"] == nodes
         assert run.requests["redfish GET"] == 2 * nodes
         assert "pcs POST" not in run.requests
+
+
+def test_the_history_size_follows_how_fragmented_node_sets_are_not_how_many_nodes() -> None:
+    small, large = measure_history(100, "dense"), measure_history(2000, "dense")
+    # One hostlist run per chassis either way: the same order of size at 20 times the nodes.
+    assert 0.5 < large.total / small.total < 2
+    assert measure_history(2000, "every 7th out").total > 2 * large.total
+    assert history_table([small])[-1].startswith("| 100 | dense |")

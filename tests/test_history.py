@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 
 from ochami_provider import BootSessionProvider, BootTemplateProvider
 from ochami_provider.cli import main
@@ -19,7 +20,16 @@ from ochami_provider.history import (
     parse_time,
     versions,
 )
-from ochami_provider.models.history import author
+from ochami_provider.models.history import (
+    SAME,
+    SessionHistory,
+    SessionRun,
+    TemplateHistory,
+    TemplateWrite,
+    author,
+)
+from ochami_provider.models.session import SessionRecord
+from ochami_provider.models.template import TemplateState
 from ochami_provider.sim import Fleet, SimServer
 from tests.conftest import nodes, session_props, template_props
 
@@ -233,6 +243,57 @@ def test_a_tofu_state_and_its_show_json_are_read_alike(fleet: Fleet, sim: SimSer
             first["version"],
             second["version"],
         ]
+
+
+def test_a_diy_backends_checkpoint_of_an_earlier_update_reads_as_its_export() -> None:
+    """Pulumi v3.274.1 copies the checkpoint of every update to `.pulumi/history/` on each diy
+    backend (file, s3, postgres): an older state than the bounded history keeps."""
+    write = {"version": "0123456789abcdef", "at": "2026-11-01T10:00:00+00:00", "by": "a@h"}
+    export = _export({"name": "compute", "history": [write]})
+    checkpoint = {"version": 3, "checkpoint": {"stack": "s", "latest": export["deployment"]}}
+    recorded = from_pulumi_export(checkpoint, "checkpoint")
+    assert [w.version for w in versions(recorded, "compute")] == [write["version"]]
+
+
+def test_a_node_set_repeated_from_the_entry_before_is_recorded_once_and_read_back_whole() -> None:
+    holes = [f"x1000c0s{s}b0n{n}" for s in range(8) for n in range(2) if (s, n) != (3, 1)]
+    others = ["x1000c1s0b0n0"]
+    writes = [
+        TemplateWrite(version=v, at="2026-11-01T10:00:00+00:00", hosts=h)
+        for v, h in (("a", {"compute": holes}), ("b", {"compute": holes}), ("c", {"c": others}))
+    ]
+    runs = [
+        SessionRun(operation="reboot", status=s, acted={"soft-restart": holes}, failed=f)
+        for s, f in (("failed", others), ("failed", others), ("completed", []))
+    ]
+    # As the template's and the session's state record them.
+    state = TemplateState.model_construct(history=writes)
+    template = json.loads(json.dumps(state.model_dump(mode="json", include={"history"})))
+    hosts = [w["hosts"] for w in template["history"]]
+    assert hosts[0]["compute"] not in ("", SAME) and hosts[1:] == [
+        {"compute": SAME},
+        {"c": "x1000c1s0b0n0"},
+    ]
+    session = SessionRecord.model_construct(history=runs).model_dump(
+        mode="json", include={"history"}
+    )
+    assert [r["acted"]["soft-restart"] for r in session["history"]][1:] == [SAME, SAME]
+    assert [r["failed"] for r in session["history"]] == ["x1000c1s0b0n0", SAME, ""]
+
+    # Read back, by the state's own model and by `ochami-boot history`'s reader alike.
+    def sets(entries: list[TemplateWrite]) -> list[dict[str, set[str]]]:
+        return [{k: set(v) for k, v in w.hosts.items()} for w in entries]
+
+    back = TypeAdapter(TemplateHistory).validate_python(template["history"])
+    assert sets(back) == sets(writes)
+    reread = from_pulumi_export(_export({"name": "t", "history": template["history"]}), "s")
+    assert sets(reread.templates["t"]) == sets(writes)
+    runs_back = TypeAdapter(SessionHistory).validate_python(session["history"])
+    assert [(set(r.acted["soft-restart"]), r.failed) for r in runs_back] == [
+        (set(holes), others),
+        (set(holes), others),
+        (set(holes), []),
+    ]
 
 
 def test_an_export_without_its_secrets_says_so() -> None:

@@ -126,3 +126,6 @@ def test_the_opentofu_block_runs_verbatim(tmp_path: Path) -> None:
     assert "OpenTofu has been successfully initialized" in output, output
     assert "Apply complete! Resources: 2 added" in output, output
     assert re.search(r'session = "completed"', output), output
+    # The example's encryption.tf: the state on disk is ciphertext, its user-data unreadable.
+    state = (project / "examples" / "terraform" / "cluster-a" / "terraform.tfstate").read_text()
+    assert "encrypted_data" in state and "slurmd" not in state

@@ -8,9 +8,9 @@ from __future__ import annotations
 import getpass
 import socket
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from .hostlists import NodeList
 
@@ -83,3 +83,68 @@ def author() -> str:
     except (KeyError, OSError):  # no passwd entry (a container's uid)
         user = "unknown"
     return f"{user}@{socket.gethostname()}"
+
+
+# How a history is recorded. Most writes of a template are for the nodes of the write before,
+# and most runs of a session power the nodes of the run before: a node set equal to the one
+# of the entry before is recorded as SAME. A hostlist with holes (drained nodes, scattered
+# failures) is kilobytes at 10,000 nodes; recorded once, 50 entries stay under the 200 KiB
+# goal (benchmarks/history_size.py).
+SAME = "="
+_NODE_SETS = ("hosts", "acted", "failed")
+
+
+def _packed(entries: Sequence[BaseModel]) -> list[dict[str, Any]]:
+    recorded: list[dict[str, Any]] = []
+    before: dict[str, Any] = {}
+    for entry in entries:
+        dumped = entry.model_dump(mode="json")
+        out = dict(dumped)
+        for name in _NODE_SETS:
+            value, earlier = dumped.get(name), before.get(name)
+            if isinstance(value, dict) and isinstance(earlier, dict):
+                out[name] = {k: SAME if v and v == earlier.get(k) else v for k, v in value.items()}
+            elif isinstance(value, str) and value and value == earlier:
+                out[name] = SAME
+        recorded.append(out)
+        before = dumped
+    return recorded
+
+
+def _unpacked(raw: Any) -> Any:
+    """Recorded entries with each SAME replaced by the entry before's node set."""
+    if not isinstance(raw, list):
+        return raw
+    entries: list[Any] = []
+    before: dict[str, Any] = {}
+    for item in raw:
+        if not isinstance(item, dict):
+            entries.append(item)
+            before = item.model_dump(mode="json") if isinstance(item, BaseModel) else {}
+            continue
+        entry = dict(item)
+        for name in _NODE_SETS:
+            value, earlier = entry.get(name), before.get(name)
+            if isinstance(value, dict):
+                entry[name] = {
+                    k: (earlier or {}).get(k, []) if v == SAME else v for k, v in value.items()
+                }
+            elif value == SAME:
+                entry[name] = earlier if earlier is not None else []
+        entries.append(entry)
+        before = entry
+    return entries
+
+
+TemplateHistory = Annotated[
+    list[TemplateWrite], BeforeValidator(_unpacked), PlainSerializer(_packed, return_type=list)
+]
+SessionHistory = Annotated[
+    list[SessionRun], BeforeValidator(_unpacked), PlainSerializer(_packed, return_type=list)
+]
+
+
+def recorded_entries(raw: Any) -> list[Any]:
+    """A recorded history (SAME marks unfolded), for readers of a state (history.py)."""
+    unfolded = _unpacked(raw)
+    return unfolded if isinstance(unfolded, list) else []

@@ -18,7 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from .history import SessionRun
+from .history import SessionHistory
 from .hostlists import NodeList, compact
 from .names import ResourceName
 from .owner import Owner, Ownership, Stake
@@ -341,7 +341,7 @@ class SessionRecord(SessionState):
     template_name: str = ""
     template_version: str = ""
     # The session's last runs, oldest first (`ochami:historyLength` of them).
-    history: list[SessionRun] = Field(default_factory=list)
+    history: SessionHistory = Field(default_factory=list)
 
     @classmethod
     def output_keys(cls) -> tuple[str, ...]:

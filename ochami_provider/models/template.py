@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from . import kernel_params
 from .cloud_config import validate_cloud_config
 from .group_data import GroupEntry
-from .history import TemplateWrite
+from .history import TemplateHistory
 from .hostlists import NodeList
 from .names import Arch, GroupLabel, ResourceName, Role, Xname
 from .owner import Ownership, Stake
@@ -256,7 +256,7 @@ class TemplateState(BaseModel):
     # session leaves it alone).
     written: dict[str, NodeList] = Field(default_factory=dict)
     # The template's last writes, oldest first (`ochami:historyLength` of them).
-    history: list[TemplateWrite] = Field(default_factory=list)
+    history: TemplateHistory = Field(default_factory=list)
 
     @classmethod
     def output_keys(cls) -> tuple[str, ...]:

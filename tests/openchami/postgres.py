@@ -100,6 +100,17 @@ class Postgres:
                 capture_output=True,
             )
 
+    def query(self, database: str, sql: str) -> str:
+        """`sql`'s rows as psql prints them unaligned, one per line, as the superuser."""
+        done = subprocess.run(
+            [_pg_bin("psql"), "-h", self.host, "-p", str(self.port), "-U", "postgres"]
+            + ["-d", database, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout
+
     def stop(self) -> None:
         # SIGINT: PostgreSQL's "fast" shutdown (ends open sessions, then exits cleanly).
         stop_process_group(self._process, signal.SIGINT, timeout=30)

@@ -16,9 +16,20 @@ provider "ochami" {
   uri = var.uri
 }
 
+# Where cluster-a's state is: its directory beside this one by default; on a team's shared
+# backend, that backend's settings for cluster-a (README, "Working as a team"), e.g.
+#   { backend = "pg", config = { conn_str = "postgres://...", schema_name = "cluster_a" } }
+variable "cluster_a_state" {
+  type = object({ backend = string, config = any })
+  default = {
+    backend = "local"
+    config  = { path = "../cluster-a/terraform.tfstate" }
+  }
+}
+
 data "terraform_remote_state" "cluster_a" {
-  backend = "local"
-  config  = { path = "${path.module}/../cluster-a/terraform.tfstate" }
+  backend = var.cluster_a_state.backend
+  config  = var.cluster_a_state.config
 }
 
 locals {
