@@ -5,7 +5,7 @@ power outside a stack; and BOS session templates imported as boot templates.
     ochami-boot power status|on|off|reboot --node HOSTLIST [--graceful] [--dry-run]
     ochami-boot import-bos FILE|- [--name NAME] [--output STACK_FILE [--replace]] [--offline]
     ochami-boot history (--stack NAME | --export FILE | --tf-state FILE) (--template NAME |
-                        --node XNAME --at TIME | --show NAME@VERSION) [--json]
+                        --node XNAME --at TIME | --show NAME@VERSION) [--checkpoints [DIR]] [--json]
 
 The connection settings of `status` and `power` are the provider's (`ochami:*` stack config
 keys as flags: `--uri`, `--smd-uri`, ..., `--ca-bundle`), falling back to the environment as

@@ -31,6 +31,11 @@ class Recorded:
     sessions: dict[str, list[SessionRun]] = field(default_factory=dict)
     # Resources whose history is encrypted (a stack exported without --show-secrets).
     sealed: list[str] = field(default_factory=list)
+    # Entries older than the kept history, taken from earlier states (`with_older`), and how
+    # many states were read for them, of which how many had their history encrypted.
+    older: int = 0
+    earlier_states: int = 0
+    earlier_sealed: int = 0
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,37 @@ def _add(recorded: Recorded, name: str, template: bool, history: list[Any]) -> N
         ]
     else:
         recorded.sessions[name] = [SessionRun.model_validate(e) for e in recorded_entries(history)]
+
+
+def with_older(recorded: Recorded, earlier: list[Recorded]) -> Recorded:
+    """`recorded` with the entries of earlier states (a diy backend's checkpoints) that its
+    bounded history no longer keeps, in time order. An entry is the same in two states when
+    its version (a run: its start and operation) and time are."""
+    templates = {name: list(writes) for name, writes in recorded.templates.items()}
+    sessions = {name: list(runs) for name, runs in recorded.sessions.items()}
+    older = 0
+    for state in earlier:
+        for name, writes in state.templates.items():
+            kept = templates.setdefault(name, [])
+            seen = {(w.version, w.at) for w in kept}
+            fresh = [w for w in writes if (w.version, w.at) not in seen]
+            older += len(fresh)
+            templates[name] = sorted([*fresh, *kept], key=lambda w: w.at)
+        for name, runs in state.sessions.items():
+            kept_runs = sessions.setdefault(name, [])
+            started = {(r.started_at, r.operation) for r in kept_runs}
+            new = [r for r in runs if (r.started_at, r.operation) not in started]
+            older += len(new)
+            sessions[name] = sorted([*new, *kept_runs], key=lambda r: r.started_at or "")
+    return Recorded(
+        recorded.source,
+        templates,
+        sessions,
+        recorded.sealed,
+        older=recorded.older + older,
+        earlier_states=recorded.earlier_states + len(earlier),
+        earlier_sealed=recorded.earlier_sealed + sum(1 for s in earlier if s.sealed),
+    )
 
 
 # Asking -------------------------------------------------------------------------------------

@@ -2,22 +2,27 @@
 
     ochami-boot history (--stack NAME [--cwd DIR] | --export FILE|- | --tf-state FILE|-)
                         (--template NAME | --node XNAME --at TIME | --show NAME@VERSION [--hcl])
-                        [--json]
+                        [--checkpoints [DIR]] [--json]
 
 `--stack` runs `pulumi stack export --show-secrets` (the stack's passphrase or secrets provider
 must be at hand, as for `pulumi up`); `--export` reads what that printed. `--tf-state` reads a
 state file (`terraform.tfstate`, `tofu state pull`) or `tofu show -json`. Exit status 2 for an
-unknown template, version or node, or a source that cannot be read.
+unknown template, version or node, or a source that cannot be read. `--checkpoints` adds what
+the earlier states of a Pulumi diy backend kept (its `.pulumi/history/<project>/<stack>`).
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from ruamel.yaml import YAML
 
 from .errors import InvalidInputError
 from .history import (
@@ -29,10 +34,14 @@ from .history import (
     parse_time,
     version_spec,
     versions,
+    with_older,
 )
 from .models.history import TemplateWrite
 from .models.hostlists import compact
 from .stack_file import render
+
+# `--checkpoints` alone: the backend's own directory of them.
+BACKEND_CHECKPOINTS = "backend"
 
 
 class HistorySourceError(Exception):
@@ -51,6 +60,15 @@ def add_history(commands: Any) -> None:
     source.add_argument("--export", help="what `pulumi stack export --show-secrets` printed")
     source.add_argument("--tf-state", help="a Tofu state file, or `tofu show -json` (- for stdin)")
     command.add_argument("--cwd", type=Path, help="with --stack: the Pulumi project's directory")
+    command.add_argument(
+        "--checkpoints",
+        nargs="?",
+        const=BACKEND_CHECKPOINTS,
+        metavar="DIR",
+        help="also read the earlier states in DIR (a diy backend's"
+        " .pulumi/history/<project>/<stack>; alone, with --stack on a file:// backend: its"
+        " own) for entries older than the kept history",
+    )
     question = command.add_mutually_exclusive_group(required=True)
     question.add_argument("--template", help="this template's versions, newest first")
     question.add_argument("--node", help="what this node was given --at a time")
@@ -62,6 +80,9 @@ def add_history(commands: Any) -> None:
 
 def history(args: argparse.Namespace) -> int:
     recorded = _read(args)
+    if args.checkpoints is not None:
+        recorded = with_older(recorded, _checkpoints(args))
+        print(_older_text(recorded), file=sys.stderr if args.json else sys.stdout)
     if args.template is not None:
         writes = versions(recorded, args.template)
         if args.json:
@@ -113,6 +134,75 @@ def _read(args: argparse.Namespace) -> Recorded:
     return from_tf_state(_json(_text(args.tf_state), source), source)
 
 
+def _checkpoints(args: argparse.Namespace) -> list[Recorded]:
+    """The states of a diy backend's checkpoint files: `<stack>-<ns>.checkpoint.json[.gz]`
+    (one per update), and `<stack>.json.<ns>` (PULUMI_RETAIN_CHECKPOINTS)."""
+    where = Path(args.checkpoints).expanduser()
+    if args.checkpoints == BACKEND_CHECKPOINTS:
+        where = _backend_checkpoints(args)
+    if not where.is_dir():
+        raise HistorySourceError(f"--checkpoints {where}: not a directory")
+    files = sorted(
+        p
+        for p in where.iterdir()
+        if ".checkpoint.json" in p.name or p.name.rpartition(".")[2].isdigit()
+    )
+    states = []
+    for path in files:
+        try:
+            raw = path.read_bytes()
+            text = gzip.decompress(raw).decode() if path.suffix == ".gz" else raw.decode()
+        except (OSError, gzip.BadGzipFile, UnicodeDecodeError) as error:
+            raise HistorySourceError(f"{path}: cannot be read ({error})") from None
+        states.append(from_pulumi_export(_json(text, str(path)), str(path)))
+    return states
+
+
+def _backend_checkpoints(args: argparse.Namespace) -> Path:
+    """Where a file:// backend keeps the stack's checkpoints (Pulumi v3.274.1's layout)."""
+    if args.stack is None:
+        raise HistorySourceError("--checkpoints without DIR needs --stack; name the directory")
+    cwd = args.cwd or Path.cwd()
+    url = os.environ.get("PULUMI_BACKEND_URL") or _whoami_url(cwd)
+    if not url.startswith("file://"):
+        scheme = url.partition("://")[0]
+        raise HistorySourceError(
+            f"--checkpoints reads a file:// backend's own; on {scheme}:// copy its"
+            " .pulumi/history/<project>/<stack>/ objects to a directory and name it"
+        )
+    try:
+        project = yaml_name((cwd / "Pulumi.yaml").read_text())
+    except OSError:
+        raise HistorySourceError(
+            f"{cwd}: no Pulumi.yaml (the project's directory: --cwd)"
+        ) from None
+    root = Path(url.removeprefix("file://")).expanduser()
+    stack = str(args.stack).rpartition("/")[2]
+    return root / ".pulumi" / "history" / project / stack
+
+
+def _whoami_url(cwd: Path) -> str:
+    try:
+        done = subprocess.run(
+            ["pulumi", "whoami", "--json"], cwd=cwd, capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        raise HistorySourceError("--checkpoints needs the `pulumi` command on PATH") from None
+    try:
+        return str(json.loads(done.stdout)["url"])
+    except (ValueError, KeyError, TypeError):
+        raise HistorySourceError(f"`pulumi whoami --json` failed: {done.stderr.strip()}") from None
+
+
+def yaml_name(pulumi_yaml: str) -> str:
+    """The project's name from Pulumi.yaml."""
+    document = YAML(typ="safe").load(pulumi_yaml) or {}
+    name = document.get("name") if isinstance(document, dict) else None
+    if not isinstance(name, str):
+        raise HistorySourceError("Pulumi.yaml names no project")
+    return name
+
+
 def _text(path: str) -> str:
     if path == "-":
         return sys.stdin.read()
@@ -133,6 +223,19 @@ def _json(text: str, source: str) -> dict[str, Any]:
 
 
 # Saying it ---------------------------------------------------------------------------------
+def _older_text(recorded: Recorded) -> str:
+    sealed = (
+        f"; {recorded.earlier_sealed} kept their history encrypted (secret_cloud_init),"
+        " and are not read"
+        if recorded.earlier_sealed
+        else ""
+    )
+    return (
+        f"{recorded.older} entr{'y' if recorded.older == 1 else 'ies'} older than the kept"
+        f" history, from {recorded.earlier_states} earlier state(s){sealed}"
+    )
+
+
 def _versions_text(template: str, writes: list[TemplateWrite]) -> str:
     if not writes:
         return f"template {template}: no writes recorded (a state from before history)"

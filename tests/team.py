@@ -9,10 +9,13 @@ byte it stores, as text, to grep.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
 import shutil
+import signal
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -155,6 +158,25 @@ def _blob_text(row: str) -> str:
     if isinstance(blob, dict) and isinstance(blob.get("data"), str) and len(blob) == 1:
         return base64.b64decode(blob["data"]).decode("utf-8", "replace")
     return row
+
+
+def lose_host(run: subprocess.Popen[str], checkout: Path) -> None:
+    """What losing the host does to a run: SIGKILL to the engine's process group and to every
+    process working in or started from the checkout (the engine starts its language host and
+    providers outside its group; left alive, a provider would go on with the session)."""
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait(timeout=30)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if str(checkout) in cmdline or cwd.startswith(str(checkout)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc.name), signal.SIGKILL)
 
 
 def hcl(value: object) -> str:

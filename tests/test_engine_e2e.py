@@ -6,16 +6,19 @@ fail rather than skip when the engine is missing.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -333,6 +336,68 @@ def _history(project: Project, *args: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def test_history_answers_an_admins_three_questions_after_three_versions_and_rolls_back(
+    project: Project, fleet: Fleet
+) -> None:
+    """Issue 24: which version a node ran at a time; when the cluster was configured, by whom,
+    what changed; last week's template back, declared again."""
+    times: list[str] = []
+    for params in ("console=ttyS0 quiet", "console=ttyS0 quiet splash", "console=ttyS0"):
+        project.write_config(params)
+        project.run("up", "--yes")
+        times.append(datetime.now(UTC).isoformat(timespec="seconds"))
+        time.sleep(1.1)  # the history's times are to the second
+    versions = json.loads(_history(project, "--template", "compute-image", "--json"))
+    assert len(versions) == 3 and len({v["version"] for v in versions}) == 3
+    assert {v["by"] for v in versions} == {f"{getpass.getuser()}@{socket.gethostname()}"}
+    assert any(
+        "'console=ttyS0 quiet splash' -> 'console=ttyS0'" in c for c in versions[0]["changes"]
+    )
+    # What x1000c0s0b0n0 was given after the second up, and the session run that booted it.
+    node = sorted(fleet.nodes)[0]
+    said = json.loads(_history(project, "--node", node, "--at", times[1], "--json"))
+    assert said["version"] == versions[1]["version"] and said["boot_set"] == "compute"
+    assert said["run"]["template_version"] in {versions[1]["version"], versions[2]["version"]}
+    assert said["run"]["status"] == "completed"
+    # The first version back: its YAML pasted into the stack file as it is printed.
+    shown = _history(project, "--show", f"compute-image@{versions[2]['version'][:8]}")
+    path = project.path / "stacks" / f"Pulumi.{STACK}.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["config"]["ochami-boot:templates"] = yaml.safe_load(shown)
+    path.write_text(yaml.safe_dump(config))
+    project.run("up", "--yes")
+    assert project.outputs()["template:compute-image:version"] == versions[2]["version"]
+    assert {owned(r["params"]) for r in fleet.bootparams.values()} == {
+        "console=ttyS0 quiet ochami.template=compute-image@ochami-boot/e2e"
+    }
+    runs = json.loads(_history(project, "--node", node, "--at", "2100-01-01", "--json"))
+    assert runs["version"] == versions[2]["version"]
+
+
+def test_entries_the_kept_history_dropped_come_back_from_the_backends_checkpoints(
+    project: Project,
+) -> None:
+    """Pulumi's diy backend copies every update's checkpoint to .pulumi/history; with
+    `ochami:historyLength: 1` the state keeps one write, and `--checkpoints` the rest."""
+    project.run("config", "set", "ochami:historyLength", "1")
+    project.run("up", "--yes")
+    project.write_config("console=ttyS0")
+    project.run("up", "--yes")
+    kept = json.loads(_history(project, "--template", "compute-image", "--json"))
+    assert len(kept) == 1
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ochami-boot"), "history", "--stack", STACK]
+        + ["--cwd", str(project.path), "--checkpoints", "--template", "compute-image"],
+        env=project.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 entry older than the kept history, from 2 earlier state(s)" in done.stdout
+    assert "compute-image: 2 write(s)" in done.stdout and kept[0]["version"] in done.stdout
 
 
 @pytest.mark.parametrize("marked", [True, False], ids=["secret_cloud_init", "secret-only"])

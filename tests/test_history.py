@@ -296,6 +296,47 @@ def test_a_node_set_repeated_from_the_entry_before_is_recorded_once_and_read_bac
     ]
 
 
+def _write(version: str, at: str) -> dict[str, Any]:
+    return {"version": version, "at": at, "by": "a@h", "hosts": {"compute": "x1000c0s0b0n0"}}
+
+
+def test_checkpoints_give_back_the_entries_the_bounded_history_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A history kept to one entry (ochami:historyLength 1) and three earlier states of the
+    stack: what each kept, less what the current state still keeps, in time order."""
+    first, second, third = (
+        _write("1111111111111111", "2026-11-01T10:00:00+00:00"),
+        _write("2222222222222222", "2026-11-08T10:00:00+00:00"),
+        _write("3333333333333333", "2026-11-15T10:00:00+00:00"),
+    )
+    now = tmp_path / "export.json"
+    now.write_text(json.dumps(_export({"name": "compute", "history": [third]})))
+    directory = tmp_path / "checkpoints"
+    directory.mkdir()
+    sealed = {SECRET: "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:..."}
+    for n, history in enumerate(([first], [second], [third], sealed)):
+        deployment = _export({"name": "compute", "history": history})["deployment"]
+        state = {"version": 3, "checkpoint": {"stack": "s", "latest": deployment}}
+        (directory / f"s-{n}.checkpoint.json").write_text(json.dumps(state))
+    (directory / "s-0.history.json").write_text("{}")  # an update's summary: not a state
+    assert main(["history", "--export", str(now), "--template", "compute"]) == 0
+    assert "1111111111111111" not in capsys.readouterr().out
+    command = ["history", "--export", str(now), "--checkpoints", str(directory)]
+    assert main([*command, "--template", "compute", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert [w["version"] for w in json.loads(out)] == [third["version"], second["version"]] + [
+        first["version"]
+    ]
+    assert "2 entries older than the kept history, from 4 earlier state(s); 1 kept" in err
+    at = "2026-11-09T00:00"
+    assert main([*command, "--node", "x1000c0s0b0n0", "--at", at, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["version"] == second["version"]
+    # Without a directory it reads the stack's backend; an export has none.
+    assert main(["history", "--export", str(now), "--checkpoints", "--template", "c"]) == 2
+    assert "needs --stack" in capsys.readouterr().err
+
+
 def test_an_export_without_its_secrets_says_so() -> None:
     sealed = {SECRET: "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:..."}
     recorded = from_pulumi_export(_export({"name": "compute", "history": sealed}), "stack s")

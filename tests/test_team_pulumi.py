@@ -8,9 +8,7 @@ simulated cluster.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ import pytest
 import yaml
 
 from ochami_provider.sim import Fleet, SimServer
-from tests.team import KINDS, SharedBackend, TeamServers, needs_servers, team_servers
+from tests.team import KINDS, SharedBackend, TeamServers, lose_host, needs_servers, team_servers
 from tests.test_engine_e2e import ENGINE, ROOT, STACK, TOKEN, Project, _set_secret_user_data, owned
 
 pytestmark = [
@@ -127,8 +125,7 @@ def test_a_lock_left_by_a_killed_up_refuses_the_next_until_pulumi_cancel_clears_
     while not fleet.transitions:  # killed mid-session, as when its host goes down
         assert lost.poll() is None
         time.sleep(0.05)
-    os.killpg(lost.pid, signal.SIGKILL)
-    lost.wait(timeout=30)
+    lose_host(lost, alice.path)
     fleet.power_delay = 0.01
     assert backend.pulumi_locks(), "the killed up took its lock with it"
     bob = _teammate(tmp_path, alice, sim, backend)

@@ -6,10 +6,8 @@ and 4). The configurations are examples/terraform's, as a team would check them 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +23,7 @@ from tests.team import (
     SharedBackend,
     TeamServers,
     copy_example,
+    lose_host,
     needs_servers,
     team_servers,
     tofu_backend_block,
@@ -148,8 +147,7 @@ def test_a_lock_left_by_a_killed_apply_is_freed_by_pg_and_by_force_unlock_on_s3(
     _edit(alice, "quiet nosplash", "quiet")
     fleet.power_delay = 3.0
     lost = _holding(alice, backend)
-    os.killpg(lost.pid, signal.SIGKILL)  # as when its host goes down
-    lost.wait(timeout=30)
+    lose_host(lost, alice.path)
     fleet.power_delay = 0.01
     if backend.kind == "postgres":
         # An advisory lock lives as long as the connection that took it.

@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -222,9 +223,14 @@ def _lifecycle(config: Config, services: Services, nodes: list[str], token: str)
 
 def _history(source: list[str], config: Config, stdin: str | None = None) -> str:
     """`ochami-boot history --template compute-image --json` in the configuration's directory."""
+    return _ask(config, *source, "--template", "compute-image", "--json", stdin=stdin)
+
+
+def _ask(config: Config, *args: str, stdin: str | None = None) -> str:
+    """`ochami-boot history ARGS` in the configuration's directory: what it printed."""
     ochami_boot = Path(sys.executable).with_name("ochami-boot")
     done = subprocess.run(
-        [str(ochami_boot), "history", *source, "--template", "compute-image", "--json"],
+        [str(ochami_boot), "history", *args],
         cwd=config.path,
         input=stdin,
         capture_output=True,
@@ -242,6 +248,43 @@ def test_init_plan_apply_drift_import_destroy_against_the_simulator(
     config.write({"uri": sim.url}, "console=ttyS0 quiet")
     with Services.from_config(_sim_settings(sim)) as services:
         _lifecycle(config, services, sorted(fleet.nodes), TOKEN)
+
+
+def test_history_answers_an_admins_three_questions_after_three_versions_and_rolls_back(
+    tmp_path: Path, engine: str, fleet: Fleet, sim: SimServer
+) -> None:
+    """Issue 24, through the engine: three versions, the session run each time; what a node
+    was given after the second; the first back, its `--hcl` block pasted over the resource."""
+    config = _configuration(tmp_path, engine)
+    times: list[str] = []
+    for n, params in enumerate(("console=ttyS0 quiet", "console=ttyS0 quiet splash", "ro")):
+        config.write({"uri": sim.url}, params)
+        if n == 0:
+            config.run("init", "-input=false")
+        config.run("apply", "-auto-approve", "-input=false")
+        times.append(datetime.now(UTC).isoformat(timespec="seconds"))
+        time.sleep(1.1)  # the history's times are to the second
+    versions = json.loads(_history(["--tf-state", "terraform.tfstate"], config))
+    assert len(versions) == 3 and len({v["version"] for v in versions}) == 3
+    assert all(v["by"] and v["changes"] for v in versions)
+    node = sorted(fleet.nodes)[0]
+    said = json.loads(
+        _ask(config, "--tf-state", "terraform.tfstate", "--node", node, "--at", times[1], "--json")
+    )
+    assert said["version"] == versions[1]["version"] and said["run"]["status"] == "completed"
+    show = f"compute-image@{versions[2]['version']}"
+    block = _ask(config, "--tf-state", "terraform.tfstate", "--show", show, "--hcl")
+    main = (config.path / "main.tf").read_text()
+    start = main.index('resource "ochami_boot_template" "compute" {')
+    end = main.index('resource "ochami_boot_session"')
+    pasted = block.replace('"compute-image" {', '"compute" {', 1)
+    (config.path / "main.tf").write_text(main[:start] + pasted + "\n\n" + main[end:])
+    config.run("apply", "-auto-approve", "-input=false")
+    outputs = json.loads(config.run("output", "-json").stdout)
+    assert outputs["version"]["value"] == versions[2]["version"]
+    assert {r["params"].split(" ochami.")[0] for r in fleet.bootparams.values()} == {
+        "console=ttyS0 quiet"
+    }
 
 
 def test_a_failed_session_is_recorded_and_the_next_apply_retries_only_its_failed_node(
