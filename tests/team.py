@@ -17,12 +17,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from ochami_provider.sim import Fleet
 from tests.openchami.postgres import Postgres
 from tests.openchami.versitygw import REGION, Versitygw
 
@@ -177,6 +179,17 @@ def lose_host(run: subprocess.Popen[str], checkout: Path) -> None:
         if str(checkout) in cmdline or cwd.startswith(str(checkout)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(proc.name), signal.SIGKILL)
+
+
+def reservations_lapse(fleet: Fleet) -> None:
+    """Until they lapse, a killed run's SMD reservations refuse its nodes to every other run
+    (its provider might still be alive, on a host that is only unreachable). The test shortened
+    them (`reservation_minute`); later ones are minutes long again."""
+    deadline = time.monotonic() + 30
+    while fleet.reservation_holders():
+        assert time.monotonic() < deadline, "the reservations never lapsed"
+        time.sleep(0.2)
+    fleet.reservation_minute = 60.0
 
 
 def hcl(value: object) -> str:

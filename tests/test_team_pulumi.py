@@ -18,7 +18,15 @@ import pytest
 import yaml
 
 from ochami_provider.sim import Fleet, SimServer
-from tests.team import KINDS, SharedBackend, TeamServers, lose_host, needs_servers, team_servers
+from tests.team import (
+    KINDS,
+    SharedBackend,
+    TeamServers,
+    lose_host,
+    needs_servers,
+    reservations_lapse,
+    team_servers,
+)
 from tests.test_engine_e2e import ENGINE, ROOT, STACK, TOKEN, Project, _set_secret_user_data, owned
 
 pytestmark = [
@@ -121,6 +129,7 @@ def test_a_lock_left_by_a_killed_up_refuses_the_next_until_pulumi_cancel_clears_
 ) -> None:
     alice = _started(tmp_path, sim, backend)
     fleet.power_delay = 3.0
+    fleet.reservation_minute = 2.0  # the killed run's SMD reservations lapse in 4 s, not 120
     lost = _holding(alice, backend)
     while not fleet.transitions:  # killed mid-session, as when its host goes down
         assert lost.poll() is None
@@ -133,6 +142,7 @@ def test_a_lock_left_by_a_killed_up_refuses_the_next_until_pulumi_cancel_clears_
     assert refused.returncode != 0 and "currently locked" in refused.stdout + refused.stderr
     bob.run("cancel", "--yes")
     assert backend.pulumi_locks() == []
+    reservations_lapse(fleet)
     bob.run("up", "--yes")
     assert bob.outputs()["session:boot-compute:status"] == "completed"
     assert {owned(r["params"]) for r in fleet.bootparams.values()} == {

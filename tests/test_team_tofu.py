@@ -25,6 +25,7 @@ from tests.team import (
     copy_example,
     lose_host,
     needs_servers,
+    reservations_lapse,
     team_servers,
     tofu_backend_block,
 )
@@ -146,7 +147,11 @@ def test_a_lock_left_by_a_killed_apply_is_freed_by_pg_and_by_force_unlock_on_s3(
     _apply(alice)
     _edit(alice, "quiet nosplash", "quiet")
     fleet.power_delay = 3.0
+    fleet.reservation_minute = 2.0  # the killed run's SMD reservations lapse in 4 s, not 120
     lost = _holding(alice, backend)
+    while not fleet.transitions:  # killed mid-session
+        assert lost.poll() is None
+        time.sleep(0.05)
     lose_host(lost, alice.path)
     fleet.power_delay = 0.01
     if backend.kind == "postgres":
@@ -161,6 +166,7 @@ def test_a_lock_left_by_a_killed_apply_is_freed_by_pg_and_by_force_unlock_on_s3(
         found = re.search(r"Lock Info:\s+ID:\s+(\S+)", refused.stdout + refused.stderr)
         assert refused.returncode != 0 and found, refused.stdout + refused.stderr
         alice.run("force-unlock", "-force", found.group(1))
+    reservations_lapse(fleet)
     _apply(alice)
     assert {r["params"].split(" ochami.")[0] for r in fleet.bootparams.values()} == {
         "console=ttyS0,115200 ip=dhcp quiet",
