@@ -18,7 +18,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,6 +160,28 @@ def _blob_text(row: str) -> str:
     if isinstance(blob, dict) and isinstance(blob.get("data"), str) and len(blob) == 1:
         return base64.b64decode(blob["data"]).decode("utf-8", "replace")
     return row
+
+
+def holding(
+    argv: list[str], cwd: Path, env: dict[str, str], locked: Callable[[], bool]
+) -> subprocess.Popen[str]:
+    """`argv` (an `up` or `apply`) started in a process group of its own, once `locked` says
+    it holds its lock in the backend."""
+    run = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not locked():
+        if run.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"no lock was ever taken: {run.communicate()[0]}")
+        time.sleep(0.05)
+    return run
 
 
 def lose_host(run: subprocess.Popen[str], checkout: Path) -> None:

@@ -225,6 +225,21 @@ def test_wrong_token_fails_up_with_a_clear_error(project: Project, fleet: Fleet)
     assert fleet.bootparams == {}
 
 
+def copying_stack(uri: str, boot_set_overrides: dict[str, Any]) -> str:
+    """The stack file of cluster B: its own OpenCHAMI, no templates of its own, the e2e
+    stack's compute-image copied as gpu-image with `boot_set_overrides`."""
+    copy = {"name": "gpu-image", "overrides": {"boot_sets": boot_set_overrides}}
+    config = {
+        "ochami:uri": uri,
+        "ochami:verifyArtifacts": "false",
+        "ochami-boot:copyFrom": {
+            "stack": f"organization/ochami-boot/{STACK}",
+            "templates": {"compute-image": copy},
+        },
+    }
+    return str(yaml.safe_dump({"config": config}))
+
+
 def test_stack_reference_copies_a_template_with_overrides(project: Project, fleet: Fleet) -> None:
     project.run("up", "--yes")
     other = Fleet.generate(4, groups={"gpu": range(4)}, power_delay=0.01)
@@ -232,29 +247,9 @@ def test_stack_reference_copies_a_template_with_overrides(project: Project, flee
         # Cluster B: same backend and project, its own OpenCHAMI, no templates of its own.
         stack_b = project.path / "stacks" / "Pulumi.e2e-b.yaml"
         stack_b.write_text(
-            yaml.safe_dump(
-                {
-                    "config": {
-                        "ochami:uri": sim_b.url,
-                        "ochami:verifyArtifacts": "false",
-                        "ochami-boot:copyFrom": {
-                            "stack": f"organization/ochami-boot/{STACK}",
-                            "templates": {
-                                "compute-image": {
-                                    "name": "gpu-image",
-                                    "overrides": {
-                                        "boot_sets": {
-                                            "compute": {
-                                                "kernel_parameters": "console=ttyS1",
-                                                "node_groups": ["gpu"],
-                                            }
-                                        }
-                                    },
-                                }
-                            },
-                        },
-                    }
-                }
+            copying_stack(
+                sim_b.url,
+                {"compute": {"kernel_parameters": "console=ttyS1", "node_groups": ["gpu"]}},
             )
         )
         project.run("stack", "init", "e2e-b")

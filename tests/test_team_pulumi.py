@@ -15,19 +15,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ochami_provider.sim import Fleet, SimServer
 from tests.team import (
     KINDS,
     SharedBackend,
     TeamServers,
+    holding,
     lose_host,
     needs_servers,
     reservations_lapse,
     team_servers,
 )
-from tests.test_engine_e2e import ENGINE, ROOT, STACK, TOKEN, Project, _set_secret_user_data, owned
+from tests.test_engine_e2e import (
+    ENGINE,
+    STACK,
+    TOKEN,
+    Project,
+    _history,
+    _set_secret_user_data,
+    copying_stack,
+    owned,
+)
 
 pytestmark = [
     pytest.mark.skipif(not ENGINE, reason="Pulumi engine not on PATH (scripts/engine.sh)"),
@@ -107,21 +116,8 @@ def test_two_ups_of_one_stack_at_once_the_second_is_refused_and_writes_nothing(
 
 def _holding(project: Project, backend: SharedBackend) -> subprocess.Popen[str]:
     """`pulumi up` started, once it holds the stack's lock."""
-    up = subprocess.Popen(
-        ["pulumi", "up", "--yes", "--non-interactive"],
-        cwd=project.path,
-        env=project.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while not backend.pulumi_locks():
-        if up.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"no lock was ever taken: {up.communicate()[0]}")
-        time.sleep(0.05)
-    return up
+    up = ["pulumi", "up", "--yes", "--non-interactive"]
+    return holding(up, project.path, project.env, lambda: bool(backend.pulumi_locks()))
 
 
 def test_a_lock_left_by_a_killed_up_refuses_the_next_until_pulumi_cancel_clears_it(
@@ -150,19 +146,6 @@ def test_a_lock_left_by_a_killed_up_refuses_the_next_until_pulumi_cancel_clears_
     }
 
 
-def _history(project: Project, *args: str) -> str:
-    done = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "ochami-boot"), "history", "--stack", STACK]
-        + ["--cwd", str(project.path), *args],
-        env=project.env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def test_a_teammate_copies_the_stack_across_the_backend_asks_its_history_and_no_secret_is_stored(
     tmp_path: Path, fleet: Fleet, sim: SimServer, backend: SharedBackend
 ) -> None:
@@ -177,25 +160,7 @@ def test_a_teammate_copies_the_stack_across_the_backend_asks_its_history_and_no_
     other = Fleet.generate(4, groups={"gpu": range(4)}, power_delay=0.01)
     with SimServer(other) as sim_b:
         (bob.path / "stacks" / "Pulumi.cluster-b.yaml").write_text(
-            yaml.safe_dump(
-                {
-                    "config": {
-                        "ochami:uri": sim_b.url,
-                        "ochami:verifyArtifacts": "false",
-                        "ochami-boot:copyFrom": {
-                            "stack": f"organization/ochami-boot/{STACK}",
-                            "templates": {
-                                "compute-image": {
-                                    "name": "gpu-image",
-                                    "overrides": {
-                                        "boot_sets": {"compute": {"node_groups": ["gpu"]}}
-                                    },
-                                }
-                            },
-                        },
-                    }
-                }
-            )
+            copying_stack(sim_b.url, {"compute": {"node_groups": ["gpu"]}})
         )
         bob.run("stack", "init", "cluster-b")
         bob.run("up", "--yes", "--stack", "cluster-b")

@@ -23,6 +23,7 @@ from tests.team import (
     SharedBackend,
     TeamServers,
     copy_example,
+    holding,
     lose_host,
     needs_servers,
     reservations_lapse,
@@ -123,21 +124,8 @@ def test_two_applies_of_one_configuration_at_once_the_second_is_refused_and_writ
 
 def _holding(config: Config, backend: SharedBackend) -> subprocess.Popen[str]:
     """`tofu apply` started, once it holds the state's lock."""
-    apply = subprocess.Popen(
-        [config.engine, "apply", "-auto-approve", "-input=false", "-no-color"],
-        cwd=config.path,
-        env=config.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while not backend.tofu_locked("cluster-a"):
-        if apply.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"no lock was ever taken: {apply.communicate()[0]}")
-        time.sleep(0.05)
-    return apply
+    apply = [config.engine, "apply", "-auto-approve", "-input=false", "-no-color"]
+    return holding(apply, config.path, config.env, lambda: backend.tofu_locked("cluster-a"))
 
 
 def test_a_lock_left_by_a_killed_apply_is_freed_by_pg_and_by_force_unlock_on_s3(
