@@ -98,7 +98,8 @@ def measure(nodes: int, layout: str) -> HistorySize:
             spec=_spec(version),
         )
         writes = appended(writes, write, DEFAULT_HISTORY_LENGTH)
-        failed = compute[1 + version :: max(1, len(compute) // max(failures, 1))][:failures]
+        step = max(1, len(compute) // max(failures, 1))
+        failed = compute[version % step :: step][:failures]
         errors = {f"node did not boot within 600 s (error {e})": 10 for e in range(ERRORS_KEPT)}
         run = SessionRun(
             started_at=at,
@@ -137,3 +138,12 @@ def table(results: list[HistorySize]) -> list[str]:
             f" | {'met' if r.total < GOAL_BYTES else '**missed**'} (< 200 KiB) |"
         )
     return rows
+
+
+def main() -> None:
+    """`python -m benchmarks.history_size`: this table alone (scripts/bench.sh has it too)."""
+    print("\n".join(table([measure(n, layout) for n in (100, 10_000) for layout in LAYOUTS])))
+
+
+if __name__ == "__main__":
+    main()
