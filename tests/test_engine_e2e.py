@@ -357,6 +357,14 @@ def test_history_answers_an_admins_three_questions_after_three_versions_and_roll
     assert said["version"] == versions[1]["version"] and said["boot_set"] == "compute"
     assert said["run"]["template_version"] in {versions[1]["version"], versions[2]["version"]}
     assert said["run"]["status"] == "completed"
+    # Two runs at least: the first version's, and the one the last change reran.
+    run_versions = {
+        json.loads(_history(project, "--node", node, "--at", t, "--json"))["run"][
+            "template_version"
+        ]
+        for t in (times[0], times[2])
+    }
+    assert run_versions == {versions[2]["version"], versions[0]["version"]}
     # The first version back: its YAML pasted into the stack file as it is printed.
     shown = _history(project, "--show", f"compute-image@{versions[2]['version'][:8]}")
     path = project.path / "stacks" / f"Pulumi.{STACK}.yaml"

@@ -272,6 +272,14 @@ def test_history_answers_an_admins_three_questions_after_three_versions_and_roll
         _ask(config, "--tf-state", "terraform.tfstate", "--node", node, "--at", times[1], "--json")
     )
     assert said["version"] == versions[1]["version"] and said["run"]["status"] == "completed"
+    # Two runs at least: the first version's, and the one the last change reran.
+    run_versions = {
+        json.loads(
+            _ask(config, "--tf-state", "terraform.tfstate", "--node", node, "--at", t, "--json")
+        )["run"]["template_version"]
+        for t in (times[0], times[2])
+    }
+    assert run_versions == {versions[2]["version"], versions[0]["version"]}
     show = f"compute-image@{versions[2]['version']}"
     block = _ask(config, "--tf-state", "terraform.tfstate", "--show", show, "--hcl")
     main = (config.path / "main.tf").read_text()
