@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .config import ProviderConfig
+from .extras import needs
 
 if TYPE_CHECKING:
     from .pulumi_adapter import (
@@ -33,5 +34,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _PULUMI_NAMES:
-        return getattr(importlib.import_module(".pulumi_adapter", __name__), name)
+        with needs("the Pulumi front end (BootTemplate, BootSession)"):
+            adapter = importlib.import_module(".pulumi_adapter", __name__)
+        return getattr(adapter, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

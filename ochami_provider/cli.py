@@ -30,6 +30,7 @@ from .cli_import import BadInput, add_import_bos, import_bos
 from .clients.services import Services
 from .config import CONFIG_KEYS, CONFIG_NAMESPACE, ProviderConfig, from_sources
 from .errors import InvalidInputError, OchamiError
+from .extras import needs
 from .history_command import HistorySourceError, add_history, history
 from .models.names import normalize_xname
 from .models.problems import problems_from
@@ -107,6 +108,13 @@ def _connection_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--bmc-insecure", action="store_true", help="skip TLS verification of the BMCs (Redfish)"
     )
+
+
+def sim_main() -> None:
+    """`ochami-sim`: the simulator, or one line naming the extra to install."""
+    with needs("ochami-sim", exit_=True):
+        from .sim.__main__ import main as serve
+    serve()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

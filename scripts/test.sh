@@ -5,12 +5,23 @@
 # test boots two QEMU VMs from the real BSS; the Terraform-protocol provider runs under OpenTofu,
 # built from the Go module proxy, and under Terraform where it is installed; both engines keep
 # state on PostgreSQL and on versitygw's S3, also built from the Go module proxy).
+#
+# --fast: the unit and simulator tiers alone (pytest -m "unit or sim"; tiers in
+# tests/conftest.py), with nothing to build: no engine, no real service, no VM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+FAST=
+if [ "${1:-}" = "--fast" ]; then
+  FAST=1
+  shift
+fi
 bash scripts/setup.sh
 .venv/bin/ruff format --check .
 .venv/bin/ruff check .
 .venv/bin/mypy
+if [ -n "$FAST" ]; then
+  exec .venv/bin/python -m pytest -m "unit or sim" "$@"
+fi
 ENGINE_BIN=$(PYTHON="$PWD/.venv/bin/python" bash scripts/engine.sh)
 PYTHON="$PWD/.venv/bin/python" bash scripts/openchami-setup.sh >/dev/null
 bash scripts/lab-setup.sh >/dev/null

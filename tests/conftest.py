@@ -30,6 +30,53 @@ def pytest_configure(config: pytest.Config) -> None:
     signal.signal(signal.SIGTERM, interrupted)
 
 
+# Each test's tiers, as markers (registered in pyproject.toml): `bash scripts/test.sh --fast`
+# runs `unit` and `sim`; `.ci/run` runs them all. A file named here is that tier; the others
+# are `sim` when they start the simulator (its fixture, its class, a backend parametrized
+# "sim") and `unit` otherwise; a contract check against the real services is `real`.
+_FILE_TIERS = {
+    "test_engine_e2e": ("engine",),
+    "test_readme": ("engine", "tofu"),
+    "test_lab_e2e": ("lab", "engine", "real"),
+    "test_real_e2e": ("real", "engine"),
+    "test_tofu_e2e": ("tofu",),
+    "test_team_pulumi": ("team", "engine"),
+    "test_team_tofu": ("team", "tofu"),
+    "test_benchmarks": ("sim",),
+}
+_CONTRACTS = {
+    "test_contract",
+    "test_boot_service_contract",
+    "test_metadata_service_contract",
+    "test_pcs_contract",
+    "test_redfish_contract",
+}
+
+
+def _tiers(item: pytest.Item) -> tuple[str, ...]:
+    stem = item.path.stem
+    callspec = getattr(item, "callspec", None)
+    params = set(callspec.id.split("-")) if callspec is not None else set()
+    real = "real" in params or "real_stack" in getattr(item, "fixturenames", ())
+    tiers = _FILE_TIERS.get(stem)
+    if tiers is not None:
+        return (*tiers, "real") if real and "real" not in tiers else tiers
+    kind = ("contract",) if stem in _CONTRACTS else ()
+    if real:
+        return (*kind, "real")
+    module = getattr(item, "module", None)
+    simulated = "sim" in params or "sim" in getattr(item, "fixturenames", ())
+    if simulated or hasattr(module, "SimServer"):
+        return (*kind, "sim")
+    return (*kind, "unit")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for tier in _tiers(item):
+            item.add_marker(tier)
+
+
 @pytest.fixture(autouse=True)
 def _no_ochami_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test (nor an engine it starts) reads the machine's `ochami` config files: the tests

@@ -1,9 +1,10 @@
 """`ochami_boot_session`: SessionLifecycle behind Terraform's plan and apply.
 
 `template` takes the template resource's `spec` output and `template_writes` its `written`
-output (what `boot` compares the nodes' last boot-script fetch with). Changing the template,
-operation, limit or `graceful` plans a replacement (a new run); a failed or cancelled run plans
-an update that retries its failed nodes, as the next `pulumi up` does.
+output (what `boot` compares the nodes' last boot-script fetch with). Changing the operation,
+limit or `graceful` plans a replacement (a new run); changing the template plans an update that
+reruns the session for the nodes whose boot changed; a failed or cancelled run plans an update
+that retries its failed nodes, as the next `pulumi up` does.
 
 A session that fails on create is recorded with a warning rather than an error: Terraform
 taints a resource whose create ends in an error and replaces it on the next apply, which would
@@ -157,7 +158,7 @@ class BootSessionResource:
     def replaces(self, current: State, planned: State) -> list[str]:
         """Attributes whose change means a new run: the core's rule, defaults filled, so an
         upgrade that adds a field to the template's spec does not rerun a session. An input
-        not known yet replaces it if it is one that reruns it (template, operation, ...)."""
+        not known yet replaces it if it is one that reruns it (operation, limit, ...)."""
         unknown = [k for k in INPUTS if is_unknown(planned.get(k))]
         known = {**planned, **{k: current.get(k) for k in unknown}}
         found = self.core.diff(self.props(current), self.props(known)).replaces
