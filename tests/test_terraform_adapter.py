@@ -1,21 +1,29 @@
-"""The Terraform adapter's conversions, in process and without a `tofu` binary: Terraform
-values to the core's props and back, what plans a replacement, and a schema that follows the
-models (issue 25, items 1 and 5)."""
+"""The Terraform adapter in process, without a `tofu` binary: Terraform values to the core's
+props and back, what plans a replacement, a schema that follows the models, and the provider
+functions (issue 25, items 1, 3 and 5)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from tf.function import CallContext
 from tf.schema import Attribute
 from tf.types import Unknown
+from tf.utils import Diagnostics
 
 from ochami_provider.models.session import BootSessionSpec, SessionRecord
 from ochami_provider.models.template import BootTemplateSpec, TemplateState
 from ochami_provider.terraform_adapter._provider import OchamiProvider
 from ochami_provider.terraform_adapter.boot_session import BootSessionResource
 from ochami_provider.terraform_adapter.boot_template import BootTemplateResource
+from ochami_provider.terraform_adapter.functions import (
+    HostlistCompress,
+    HostlistExpand,
+    LimitNodes,
+)
 
 SPEC = {
     "name": "compute-image",
@@ -116,3 +124,39 @@ def test_a_templates_values_become_props_and_its_state_its_outputs(
     outputs = resource.outputs({"name": "compute-image"}, state)
     assert outputs["id"] == "compute-image" and outputs["version"] == "0123456789abcdef"
     assert outputs["changes"] == ["boot_sets.compute: added"] and outputs["history"] == []
+
+
+def _call(function: type[HostlistExpand | HostlistCompress | LimitNodes], *args: Any) -> Any:
+    ctx = CallContext(Diagnostics(), function.get_name())
+    result = function().call(ctx, list(args))
+    errors = [d.summary for d in ctx.diagnostics.diagnostics]
+    return errors[0] if errors else result
+
+
+def test_the_hostlist_functions_expand_and_fold_node_names() -> None:
+    assert _call(HostlistExpand, "x1000c0s[0-1]b0n[0-1]") == [
+        "x1000c0s0b0n0",
+        "x1000c0s0b0n1",
+        "x1000c0s1b0n0",
+        "x1000c0s1b0n1",
+    ]
+    assert _call(HostlistCompress, ["x1000c0s1b0n0", "x1000c0s0b0n[0-1]", "x1000c0s1b0n1"]) == (
+        "x1000c0s[0-1]b0n[0-1]"
+    )
+    said = _call(HostlistExpand, "x1000c0s[0-1b0n0")
+    assert "hostlist_expand" in said and "hostlist" in said and "x1000c0s[0-1b0n0" in said
+    said = _call(HostlistCompress, ["x1000c0s0b0n0", "compute"])
+    assert "nodes[1]" in said and "'compute' is not a node xname" in said
+
+
+def test_limit_nodes_applies_the_bos_grammar_to_a_node_list_offline() -> None:
+    nodes = [f"x1000c0s{s}b0n{n}" for s in range(4) for n in range(2)]
+    assert _call(LimitNodes, ["*", "!x1000c0s[0-2]b0n[0-1]"], nodes) == [
+        "x1000c0s3b0n0",
+        "x1000c0s3b0n1",
+    ]
+    assert _call(LimitNodes, ["x1000c0s[0-1]b0n0,&x1000c0s1b0n[0-1]"], nodes) == ["x1000c0s1b0n0"]
+    assert _call(LimitNodes, ["x1000c9s0b0n0"], nodes) == []  # not one of the nodes
+    said = _call(LimitNodes, ["compute"], nodes)
+    assert "limit[0]" in said and "'compute' is not a node xname" in said
+    assert "empty term" in _call(LimitNodes, ["x1000c0s0b0n0,"], nodes)

@@ -295,6 +295,44 @@ def test_history_answers_an_admins_three_questions_after_three_versions_and_roll
     }
 
 
+FUNCTIONS_TF = """
+terraform {
+  required_providers {
+    ochami = { source = "openchami/ochami" }
+  }
+}
+
+locals {
+  nodes = provider::ochami::hostlist_expand("x1000c0s[0-3]b0n[0-1]")
+}
+
+output "kept" {
+  value = provider::ochami::limit_nodes(["*", "!x1000c0s[0-2]b0n[0-1]"], local.nodes)
+}
+output "folded" { value = provider::ochami::hostlist_compress(local.nodes) }
+output "count" { value = length(local.nodes) }
+"""
+
+
+def test_the_provider_functions_work_in_a_configuration_and_name_a_bad_argument(
+    tmp_path: Path, engine: str
+) -> None:
+    """Offline: no provider block, no service (OpenTofu 1.7+, Terraform 1.8+)."""
+    config = _configuration(tmp_path, engine)
+    (config.path / "main.tf").write_text(FUNCTIONS_TF)
+    config.run("init", "-input=false")
+    config.run("apply", "-auto-approve", "-input=false")
+    outputs = json.loads(config.run("output", "-json").stdout)
+    assert outputs["kept"]["value"] == ["x1000c0s3b0n0", "x1000c0s3b0n1"]
+    assert outputs["folded"]["value"] == "x1000c0s[0-3]b0n[0-1]"
+    assert outputs["count"]["value"] == 8
+    (config.path / "main.tf").write_text(
+        FUNCTIONS_TF.replace('"x1000c0s[0-3]b0n[0-1]"', '"compute["')
+    )
+    code, out = config.plan_exit()
+    assert code == 1 and "is not a hostlist" in out and "compute[" in out, out
+
+
 def test_a_failed_session_is_recorded_and_the_next_apply_retries_only_its_failed_node(
     tmp_path: Path, engine: str, fleet: Fleet, sim: SimServer
 ) -> None:

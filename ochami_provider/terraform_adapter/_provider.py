@@ -29,6 +29,7 @@ from ..config import CONFIG_KEYS, CONFIG_NAMESPACE, ProviderConfig, from_sources
 from ..errors import InvalidInputError, OchamiError
 from ..lifecycle import Connector, SessionLifecycle, TemplateLifecycle, holds
 from ..models.problems import Problem, problems_from
+from .functions import FUNCTIONS
 
 PROVIDER_ADDRESS = "registry.opentofu.org/openchami/ochami"
 # Provider block attributes (the stack config keys, snake_case) -> ProviderConfig field, type.
@@ -241,7 +242,10 @@ class OchamiProvider:
         return [NodesDataSource]
 
     def get_functions(self) -> list[Any]:
-        return []
+        return list(FUNCTIONS)
+
+    def new_function(self, klass: Any) -> Any:
+        return klass()
 
     def new_resource(self, klass: type[Resource]) -> Resource:
         return klass(self)
