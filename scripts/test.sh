@@ -7,7 +7,8 @@
 # state on PostgreSQL and on versitygw's S3, also built from the Go module proxy).
 #
 # --fast: the unit and simulator tiers alone (pytest -m "unit or sim"; tiers in
-# tests/conftest.py), with nothing to build: no engine, no real service, no VM.
+# tests/conftest.py), over every core (pytest-xdist), with nothing to build: no engine, no real
+# service, no VM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FAST=
@@ -20,7 +21,7 @@ bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
 if [ -n "$FAST" ]; then
-  exec .venv/bin/python -m pytest -m "unit or sim" "$@"
+  exec .venv/bin/python -m pytest -m "unit or sim" -n auto "$@"
 fi
 ENGINE_BIN=$(PYTHON="$PWD/.venv/bin/python" bash scripts/engine.sh)
 PYTHON="$PWD/.venv/bin/python" bash scripts/openchami-setup.sh >/dev/null
