@@ -171,7 +171,7 @@ def _backend_checkpoints(args: argparse.Namespace) -> Path:
             " .pulumi/history/<project>/<stack>/ objects to a directory and name it"
         )
     try:
-        project = yaml_name((cwd / "Pulumi.yaml").read_text())
+        project = _project_name((cwd / "Pulumi.yaml").read_text())
     except OSError:
         raise HistorySourceError(
             f"{cwd}: no Pulumi.yaml (the project's directory: --cwd)"
@@ -194,7 +194,7 @@ def _whoami_url(cwd: Path) -> str:
         raise HistorySourceError(f"`pulumi whoami --json` failed: {done.stderr.strip()}") from None
 
 
-def yaml_name(pulumi_yaml: str) -> str:
+def _project_name(pulumi_yaml: str) -> str:
     """The project's name from Pulumi.yaml."""
     document = YAML(typ="safe").load(pulumi_yaml) or {}
     name = document.get("name") if isinstance(document, dict) else None
