@@ -22,36 +22,6 @@ from .openchami_services import SERVICES, Service
 # The services, their default paths under `uri` and their own URI settings: one row each.
 DEFAULT_PATHS: dict[Service, str] = {name: row.default_path for name, row in SERVICES.items()}
 
-# Stack-config key (namespace `ochami:`) for each field.
-CONFIG_KEYS: dict[str, str] = {
-    "cluster": "cluster",
-    "uri": "uri",
-    "smd_uri": "smdUri",
-    "bss_uri": "bssUri",
-    "cloud_init_uri": "cloudInitUri",
-    "pcs_uri": "pcsUri",
-    "token": "token",
-    "ca_bundle": "caBundle",
-    "insecure": "insecure",
-    "timeout_seconds": "timeout",
-    "verify_artifacts": "verifyArtifacts",
-    "verify_targets": "verifyTargets",
-    "s3_endpoint_url": "s3EndpointUrl",
-    "session_limit_required": "sessionLimitRequired",
-    "boot_backend": "bootBackend",
-    "group_data_backend": "groupDataBackend",
-    "power_backend": "powerBackend",
-    "bmc_credentials": "bmcCredentials",
-    "bmc_ca_bundle": "bmcCaBundle",
-    "bmc_insecure": "bmcInsecure",
-    "bmc_scheme": "bmcScheme",
-    "bmc_parallelism": "bmcParallelism",
-    "history_length": "historyLength",
-    "boot_service_uri": "bootServiceUri",
-    "metadata_service_uri": "metadataServiceUri",
-    "enable_auth": "enableAuth",
-    "config_file": "configFile",
-}
 CONFIG_NAMESPACE = "ochami"
 
 
@@ -60,56 +30,134 @@ class ProviderConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    cluster: str | None = None
-    uri: str | None = None
-    smd_uri: str | None = Field(default=None, alias="smdUri")
-    bss_uri: str | None = Field(default=None, alias="bssUri")
-    cloud_init_uri: str | None = Field(default=None, alias="cloudInitUri")
-    pcs_uri: str | None = Field(default=None, alias="pcsUri")
-    token: SecretStr | None = None
-    ca_bundle: str | None = Field(default=None, alias="caBundle")
-    insecure: bool = False
-    timeout_seconds: float = Field(default=30.0, gt=0, alias="timeout")
-    verify_artifacts: bool = Field(default=True, alias="verifyArtifacts")
-    # `check` (so `pulumi preview`) reads SMD and BSS: unknown or empty groups, unknown nodes,
-    # and nodes another template boots are refused before anything is written.
-    verify_targets: bool = Field(default=True, alias="verifyTargets")
-    s3_endpoint_url: str | None = Field(default=None, alias="s3EndpointUrl")
-    # Sessions that may power nodes off or reboot them (boot, reboot, shutdown) must name their
-    # nodes in `limit` (`*` for all): the guard against a wide reboot by mistake (BOS's
-    # session_limit_required).
-    session_limit_required: bool = Field(default=False, alias="sessionLimitRequired")
-    # Which service holds what each node boots, and each group's cloud-init data: OpenCHAMI
-    # v0.1's BSS and cloud-init server, or v0.2's boot-service and metadata-service.
-    boot_backend: Literal["bss", "boot-service"] = Field(default="bss", alias="bootBackend")
+    cluster: str | None = Field(
+        default=None,
+        description="The cluster's name in the `ochami` config file; its token is read from"
+        " `<CLUSTER>_ACCESS_TOKEN`, as the `ochami` CLI reads it.",
+    )
+    uri: str | None = Field(
+        default=None,
+        description="The cluster's base URI; each service is at its default path under it"
+        " (SMD at `/hsm/v2`, BSS at `/boot/v1`, ...) unless its own URI is set.",
+    )
+    smd_uri: str | None = Field(default=None, alias="smdUri", description="SMD's own URI.")
+    bss_uri: str | None = Field(default=None, alias="bssUri", description="BSS's own URI.")
+    cloud_init_uri: str | None = Field(
+        default=None, alias="cloudInitUri", description="The cloud-init server's own URI."
+    )
+    pcs_uri: str | None = Field(default=None, alias="pcsUri", description="PCS's own URI.")
+    token: SecretStr | None = Field(
+        default=None,
+        description="The access token (a JWT); unset: `<CLUSTER>_ACCESS_TOKEN`. Never printed.",
+        json_schema_extra={"sensitive": True},
+    )
+    ca_bundle: str | None = Field(
+        default=None, alias="caBundle", description="A CA bundle file for the services' TLS."
+    )
+    insecure: bool = Field(
+        default=False, description="Accept any TLS certificate from the services (tests only)."
+    )
+    timeout_seconds: float = Field(
+        default=30.0, gt=0, alias="timeout", description="Seconds each HTTP request may take."
+    )
+    verify_artifacts: bool = Field(
+        default=True,
+        alias="verifyArtifacts",
+        description="Check at plan that each kernel and initrd URL answers (HEAD), so a typo"
+        " never reaches a node's boot.",
+    )
+    verify_targets: bool = Field(
+        default=True,
+        alias="verifyTargets",
+        description="Check at plan, in SMD and BSS, that the groups exist and are not empty,"
+        " that the nodes exist, and that no other template boots them, before anything is"
+        " written.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        alias="s3EndpointUrl",
+        description="The S3 endpoint of `s3://` artifact URLs (MinIO, Ceph RGW, AWS): where"
+        " they are checked, and where `import-bos` reads IMS manifests.",
+    )
+    session_limit_required: bool = Field(
+        default=False,
+        alias="sessionLimitRequired",
+        description="Sessions that may power nodes off or reboot them (boot, reboot, shutdown)"
+        " must name their nodes in `limit` (`*` for all): the guard against a wide reboot by"
+        " mistake (BOS `session_limit_required`).",
+    )
+    boot_backend: Literal["bss", "boot-service"] = Field(
+        default="bss",
+        alias="bootBackend",
+        description="Which service holds what each node boots: OpenCHAMI v0.1's BSS or v0.2's"
+        " boot-service.",
+    )
     group_data_backend: Literal["cloud-init", "metadata-service"] = Field(
-        default="cloud-init", alias="groupDataBackend"
+        default="cloud-init",
+        alias="groupDataBackend",
+        description="Which service holds each group's cloud-init data: v0.1's cloud-init"
+        " server or v0.2's metadata-service.",
     )
-    # What powers nodes: PCS, or (`redfish`, for sites without PCS) the product itself,
-    # talking Redfish to each node's BMC at the address SMD holds for it.
-    power_backend: Literal["pcs", "redfish"] = Field(default="pcs", alias="powerBackend")
-    # With `redfish`: a file of BMC user names and passwords (`bmc_credentials.py`); only
-    # its path is kept, so no password reaches state. Without it, OCHAMI_BMC_USERNAME and
-    # OCHAMI_BMC_PASSWORD.
-    bmc_credentials: str | None = Field(default=None, alias="bmcCredentials")
-    # The CA that signed the BMCs' certificates; `bmcInsecure` accepts any (BMCs often have
-    # self-signed ones; PCS never checks them).
-    bmc_ca_bundle: str | None = Field(default=None, alias="bmcCaBundle")
-    bmc_insecure: bool = Field(default=False, alias="bmcInsecure")
-    # `http` only for BMC emulators served without TLS (the simulator's).
-    bmc_scheme: Literal["https", "http"] = Field(default="https", alias="bmcScheme")
-    # How many BMCs are asked at once.
-    bmc_parallelism: int = Field(default=64, ge=1, le=1024, alias="bmcParallelism")
-    # How many writes each template, and runs each session, keeps in state (0: none).
+    power_backend: Literal["pcs", "redfish"] = Field(
+        default="pcs",
+        alias="powerBackend",
+        description="What powers nodes: PCS, or (`redfish`, for sites without PCS) this"
+        " provider itself, talking Redfish to each node's BMC at the address SMD holds.",
+    )
+    bmc_credentials: str | None = Field(
+        default=None,
+        alias="bmcCredentials",
+        description="With `redfish`: a file of BMC user names and passwords; only its path is"
+        " kept, so no password reaches state. Unset: OCHAMI_BMC_USERNAME and"
+        " OCHAMI_BMC_PASSWORD.",
+    )
+    bmc_ca_bundle: str | None = Field(
+        default=None,
+        alias="bmcCaBundle",
+        description="The CA that signed the BMCs' certificates.",
+    )
+    bmc_insecure: bool = Field(
+        default=False,
+        alias="bmcInsecure",
+        description="Accept any BMC certificate (BMCs often have self-signed ones; PCS never"
+        " checks them).",
+    )
+    bmc_scheme: Literal["https", "http"] = Field(
+        default="https",
+        alias="bmcScheme",
+        description="`http` only for BMC emulators served without TLS.",
+    )
+    bmc_parallelism: int = Field(
+        default=64, ge=1, le=1024, alias="bmcParallelism", description="BMCs asked at once."
+    )
     history_length: int = Field(
-        default=DEFAULT_HISTORY_LENGTH, ge=0, le=1000, alias="historyLength"
+        default=DEFAULT_HISTORY_LENGTH,
+        ge=0,
+        le=1000,
+        alias="historyLength",
+        description="How many writes each template, and runs each session, keeps in state"
+        " (0: none).",
     )
-    boot_service_uri: str | None = Field(default=None, alias="bootServiceUri")
-    metadata_service_uri: str | None = Field(default=None, alias="metadataServiceUri")
-    # False (the ochami file's `enable-auth: false`): no token is sent, whatever is set.
-    enable_auth: bool = Field(default=True, alias="enableAuth")
-    # The one `ochami` config file to read instead of /etc/ochami and ~/.config/ochami.
-    config_file: str | None = Field(default=None, alias="configFile")
+    boot_service_uri: str | None = Field(
+        default=None, alias="bootServiceUri", description="boot-service's own URI (v0.2)."
+    )
+    metadata_service_uri: str | None = Field(
+        default=None,
+        alias="metadataServiceUri",
+        description="metadata-service's own URI (v0.2).",
+    )
+    enable_auth: bool = Field(
+        default=True,
+        alias="enableAuth",
+        description="false (the ochami file's `enable-auth: false`): no token is sent,"
+        " whatever is set.",
+    )
+    config_file: str | None = Field(
+        default=None,
+        alias="configFile",
+        description="The one `ochami` config file to read instead of /etc/ochami and"
+        " ~/.config/ochami.",
+    )
 
     @field_validator(
         "uri",
@@ -156,6 +204,12 @@ class ProviderConfig(BaseModel):
     def public_dict(self) -> dict[str, Any]:
         """Everything but the token, for state and logs."""
         return self.model_dump(by_alias=True, exclude={"token"}, exclude_none=True)
+
+
+# Stack-config key (namespace `ochami:`) of each field: its alias (camelCase), or its name.
+CONFIG_KEYS: dict[str, str] = {
+    name: info.alias or name for name, info in ProviderConfig.model_fields.items()
+}
 
 
 def _field_name(key: str) -> str:

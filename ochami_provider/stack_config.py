@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .config import CONFIG_KEYS, CONFIG_NAMESPACE
+from .models.inputs import SESSION_FIELDS, flat_name, session_spec_data
 from .models.problems import Problem, field_problems
 from .models.session import BootSessionSpec
 from .models.template import BootTemplateSpec
@@ -27,14 +28,10 @@ KNOWN_KEYS = {
 }
 # Template keys that are options of the resource, not part of the template's spec.
 TEMPLATE_OPTIONS = ("adopt", "secret_cloud_init")
-# Session keys of the program beyond the spec: `max_retries` becomes the spec's retry policy.
-SESSION_OPTIONS = (
-    "template",
-    "max_retries",
-    "shutdown_on_delete",
-    "connection",
-    "fail_up_on_error",
-)
+# Session keys of the program beyond the spec (the spec's are models/inputs.SESSION_FIELDS,
+# `max_retries` among them).
+SESSION_OPTIONS = ("template", "shutdown_on_delete", "connection", "fail_up_on_error")
+_SESSION_KEYS = {f.name for f in SESSION_FIELDS}
 _FLAGS = ("adopt", "secret_cloud_init", "shutdown_on_delete", "fail_up_on_error")
 # A template every session field can be checked against while its own template is checked
 # where it is declared.
@@ -121,17 +118,14 @@ def _session_problems(name: str, spec: Any, declared: set[str]) -> list[Problem]
                 f"{path}.template", f"names no template of this stack (declared: {known})", template
             )
         )
-    data: dict[str, Any] = {k: v for k, v in spec.items() if k not in SESSION_OPTIONS}
-    if "max_retries" in spec:
-        data["retry"] = {"max_retries": spec["max_retries"]}
+    # Keys that are neither options nor fields go to the model too, for it to name the typo.
+    data: dict[str, Any] = {
+        k: v for k, v in spec.items() if k not in SESSION_OPTIONS and k not in _SESSION_KEYS
+    }
+    data.update(session_spec_data(spec))
     found = field_problems(
         BootSessionSpec, {"name": name, "template": _ANY_TEMPLATE, **data}, prefix=""
     )
     return problems + [
-        Problem(f"{NAMESPACE}:{path}.{_stack_key(p.field)}", p.message, p.value) for p in found
+        Problem(f"{NAMESPACE}:{path}.{flat_name(p.field)}", p.message, p.value) for p in found
     ]
-
-
-def _stack_key(field: str) -> str:
-    """The spec's field as the stack file spells it."""
-    return "max_retries" if field == "retry.max_retries" else field

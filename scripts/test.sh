@@ -20,6 +20,7 @@ bash scripts/setup.sh
 .venv/bin/ruff format --check .
 .venv/bin/ruff check .
 .venv/bin/mypy
+bash scripts/docs.sh --check
 if [ -n "$FAST" ]; then
   exec .venv/bin/python -m pytest -m "unit or sim" -n auto "$@"
 fi

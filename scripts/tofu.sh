@@ -7,7 +7,7 @@
 # a `replace` binds only the main module, so a small wrapper module takes the same
 # replacements before it builds github.com/opentofu/opentofu/cmd/tofu.
 set -euo pipefail
-VERSION="${OCHAMI_TOFU_VERSION:-v1.10.10}"
+VERSION="${OCHAMI_TOFU_VERSION:-v1.12.6}"
 CACHE="${OCHAMI_TOFU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ochami-provider/opentofu}"
 MODULE=github.com/opentofu/opentofu
 

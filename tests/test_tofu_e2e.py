@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -331,6 +332,84 @@ def test_the_provider_functions_work_in_a_configuration_and_name_a_bad_argument(
     )
     code, out = config.plan_exit()
     assert code == 1 and "is not a hostlist" in out and "compute[" in out, out
+
+
+EXAMPLES = ROOT / "examples"
+
+
+def _examples(tmp_path: Path, engine: str, sim: SimServer, *examples: str) -> Config:
+    """A configuration of the registry examples (examples/, shown in docs/): the provider
+    block pointed at the simulator, with no artifact check (no image server answers the
+    examples' URLs), its token read as the example says, from CLUSTER_A_ACCESS_TOKEN."""
+    config = _configuration(tmp_path, engine)
+    provider = (EXAMPLES / "provider" / "provider.tf").read_text()
+    pointed = f'uri = "{sim.url}"\n  verify_artifacts = false'
+    provider, count = re.subn(r'\buri\s*=\s*"[^"]*"', pointed, provider)
+    assert count == 1, provider
+    (config.path / "provider.tf").write_text(provider)
+    for example in examples:
+        source = EXAMPLES / example
+        (config.path / source.relative_to(EXAMPLES).as_posix().replace("/", "--")).write_text(
+            source.read_text()
+        )
+    config.env["CLUSTER_A_ACCESS_TOKEN"] = TOKEN
+    return config
+
+
+EVERY_EXAMPLE = (
+    "resources/ochami_boot_template/resource.tf",
+    "resources/ochami_boot_session/resource.tf",
+    "data-sources/ochami_nodes/data-source.tf",
+    "functions/hostlist_expand/function.tf",
+    "functions/hostlist_compress/function.tf",
+    "functions/limit_nodes/function.tf",
+)
+
+
+def test_every_registry_example_plans_against_the_simulator_and_writes_nothing(
+    tmp_path: Path, engine: str, fleet: Fleet, sim: SimServer
+) -> None:
+    listed = {p.relative_to(EXAMPLES).as_posix() for p in EXAMPLES.rglob("*.tf")}
+    assert {e for e in listed if not e.startswith("terraform/")} == {
+        *EVERY_EXAMPLE,
+        "provider/provider.tf",
+        "resources/ochami_boot_template/import-by-string-id.tf",
+    }
+    config = _examples(tmp_path, engine, sim, *EVERY_EXAMPLE)
+    config.run("init", "-input=false")
+    code, out = config.plan_exit()
+    assert code == 2, out
+    assert "ochami_boot_template.compute will be created" in out, out
+    assert "ochami_boot_session.compute will be created" in out, out
+    assert "limited_nodes" in out and "compute_rows" in out, out
+    with Services.from_config(_sim_settings(sim)) as services:
+        assert services.bss.get(sorted(fleet.nodes)) == {}, "a plan wrote to BSS"
+
+
+def test_the_import_block_example_takes_a_written_template_and_then_plans_no_change(
+    tmp_path: Path, engine: str, fleet: Fleet, sim: SimServer
+) -> None:
+    """The template is written, its state lost (`state rm`); the example's `import` block
+    takes it back at the next apply, which writes nothing, and the plan after shows no
+    change."""
+    config = _examples(tmp_path, engine, sim, "resources/ochami_boot_template/resource.tf")
+    config.run("init", "-input=false")
+    config.run("apply", "-auto-approve", "-input=false")
+    nodes = sorted(fleet.nodes)
+    with Services.from_config(_sim_settings(sim)) as services:
+        written = services.bss.get(nodes)
+        assert {r.kernel for r in written.values()} == {
+            "https://images.example.org/compute/2026.11/vmlinuz"
+        }
+        config.run("state", "rm", "ochami_boot_template.compute")
+        source = EXAMPLES / "resources" / "ochami_boot_template" / "import-by-string-id.tf"
+        (config.path / "import.tf").write_text(source.read_text())
+        code, out = config.plan_exit()
+        assert code == 2 and "1 to import" in out, out
+        config.run("apply", "-auto-approve", "-input=false")
+        assert services.bss.get(nodes) == written, "the import wrote to BSS"
+        code, out = config.plan_exit()
+        assert code == 0, out
 
 
 def test_a_failed_session_is_recorded_and_the_next_apply_retries_only_its_failed_node(

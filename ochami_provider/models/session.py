@@ -74,72 +74,153 @@ def _of(value: int | str, total: int, rounding: Callable[[float], int]) -> int:
 
 class RetrySpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    # Power attempts after the first, each on the nodes that failed the one before.
-    max_retries: int = Field(default=1, ge=0, le=10)
+    max_retries: int = Field(
+        default=1,
+        ge=0,
+        le=10,
+        description="Power attempts after the first, each on the nodes that failed the one"
+        " before (0 to 10). Front ends spell it `max_retries`, beside the other settings.",
+    )
 
 
 class BootSessionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: ResourceName
-    template: BootTemplateSpec
-    operation: Operation
-    # Narrow the template's nodes to these xnames or SMD group labels (BOS `limit`).
-    limit: list[str] = Field(default_factory=list)
-    # How nodes that are on are restarted. false (BOS's reboot): the OS is asked to shut down
-    # and the node is forced off if still on after `task_deadline_minutes`, then powered on
-    # (PCS's Hard-Restart; over Redfish a ForceRestart, at once). true: only the OS is asked
-    # (Soft-Restart, GracefulRestart); a node whose OS ignores it fails at the deadline.
-    graceful: bool = False
-    timeout_seconds: float = Field(default=1800.0, gt=0, le=7 * 24 * 3600)
-    poll_interval_seconds: float = Field(default=5.0, gt=0, le=600)
-    # How long a power step waits for each node (PCS's taskDeadlineMinutes): for a node whose
-    # OS ignores a graceful shutdown, how long it runs on before it is forced off. 5, as
-    # BOS's max_power_off_wait_time of 300 s.
-    task_deadline_minutes: int = Field(default=5, ge=1, le=1440)
-    retry: RetrySpec = Field(default_factory=RetrySpec)
-    # When a node that was powered on counts as booted: `bootscript` once it has asked BSS for its
-    # boot script after the transition started (its firmware reached the network boot);
-    # `cmdline` once `probe_command` shows its running kernel command line carrying the
-    # template's owner and version markers (boot_probe: the node runs it); `power` as soon as
-    # PCS confirms the power state, and nothing more is checked.
-    booted_when: BootedWhen = "bootscript"
-    # For `cmdline`: a local shell command that prints `node: kernel command line` for the
-    # nodes in $OCHAMI_NODES (hostlist) or $OCHAMI_NODES_FILE, as `pdsh -w "$OCHAMI_NODES" cat
-    # /proc/cmdline` does. Run every poll interval, each run within hook_timeout_seconds.
-    probe_command: str | None = Field(default=None, min_length=1, validate_default=True)
-    # How long after the transition started a node may take to ask for its boot script.
-    boot_timeout_seconds: float = Field(default=600.0, gt=0, le=24 * 3600)
-    # How long after its first fetch a node must not ask again for the boot to count. The iPXE
-    # script BSS serves retries (`sleep 30`, then asks again) when the kernel or initrd it
-    # names does not load: a second fetch in this window is a boot loop. 0: the first fetch
-    # proves the boot; 45 catches BSS's retry.
-    boot_settle_seconds: float = Field(default=0.0, ge=0, le=3600)
-    # When the template last wrote each node's BSS record (its `written` output: Unix seconds
-    # -> nodes). `boot` leaves alone a node that is on and asked for its boot script after
-    # that; a node with no write time counts as written at 0.
-    template_writes: dict[str, NodeList] = Field(default_factory=dict)
-    # Act on nodes SMD marks disabled too (BOS's include_disabled); otherwise they are skipped.
-    include_disabled: bool = False
-    # Local shell commands before the first power action and after the session ends (drain,
-    # resume), with OCHAMI_NODES (hostlist), OCHAMI_NODE_COUNT, OCHAMI_SESSION and
-    # OCHAMI_OPERATION in their environment (and OCHAMI_SESSION_STATUS after). A failing
-    # pre_command stops the session before any power action; a failing post_command fails it.
-    pre_command: str | None = Field(default=None, min_length=1)
-    post_command: str | None = Field(default=None, min_length=1)
-    hook_timeout_seconds: float = Field(default=600.0, gt=0, le=24 * 3600)
-    # A rolling session: power the nodes this many at a time (a count, or '10%' of them), each
-    # batch one PCS transition, verified (and retried) before the next starts.
-    batch_size: BatchSize | None = None
-    # The failure budget (a count, or '5%' of the nodes): once more nodes than this have
-    # failed, no further batch starts; the nodes not reached are skipped, the session fails,
-    # and the next `up` continues with them.
-    max_failed: FailureBudget | None = None
-    # A template change makes a `boot` or `reboot` session due again for the nodes whose boot
-    # it changed (their boot set's kernel, initrd, parameters or cloud-init data), and only
-    # for them. False: a template change never runs the session; a site that wants to choose
-    # the moment changes a session field (or replaces the session) when it is ready.
-    rerun_on_template_change: bool = True
+    name: ResourceName = Field(
+        description="The session's name (BOS session `name`); its runs and journal notes are"
+        " keyed by it. Pulumi and the stack file default it to the resource's name."
+    )
+    template: BootTemplateSpec = Field(
+        description="The template to apply: the template resource's `spec` output (BOS"
+        " `template_name`, here the template itself, so a session applies one version)."
+    )
+    operation: Operation = Field(
+        description="`boot` (power on the nodes that are off; reboot those that run another"
+        " version), `reboot` (restart those on, power on those off), `shutdown` (power off) or"
+        " `stage` (write the boot configuration, power nothing). BOS `operation`."
+    )
+    limit: list[str] = Field(
+        default_factory=list,
+        description="Narrow the template's nodes (BOS `limit`): xnames, hostlists, SMD groups,"
+        " partitions or roles, comma-separated terms applied left to right; `&term` keeps only"
+        " the nodes also in it, `!term` takes them away, `*` is every node of the template.",
+    )
+    graceful: bool = Field(
+        default=False,
+        description="How nodes that are on are restarted. false (BOS's reboot): the OS is asked"
+        " to shut down and the node is forced off if still on after `task_deadline_minutes`,"
+        " then powered on (PCS Hard-Restart; Redfish ForceRestart, at once). true: only the OS"
+        " is asked (Soft-Restart, GracefulRestart); a node whose OS ignores it fails at the"
+        " deadline.",
+    )
+    timeout_seconds: float = Field(
+        default=1800.0,
+        gt=0,
+        le=7 * 24 * 3600,
+        description="Seconds the whole session may take, power steps and boot checks"
+        " included; nodes not done by then fail (at most a week).",
+    )
+    poll_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        description="Seconds between two reads of the power transition and of the nodes'"
+        " boot-script fetches.",
+    )
+    task_deadline_minutes: int = Field(
+        default=5,
+        ge=1,
+        le=1440,
+        description="Minutes a power step waits for each node (PCS `taskDeadlineMinutes`):"
+        " for a node whose OS ignores a graceful shutdown, how long it runs on before it is"
+        " forced off. 5 is BOS's `max_power_off_wait_time` of 300 s.",
+    )
+    retry: RetrySpec = Field(
+        default_factory=RetrySpec, description="The retry policy: `max_retries`."
+    )
+    booted_when: BootedWhen = Field(
+        default="bootscript",
+        description="When a node that was powered on counts as booted: `bootscript` once it"
+        " has asked BSS for its boot script after the transition started (its firmware reached"
+        " the network boot); `cmdline` once `probe_command` shows its running kernel command"
+        " line carrying the template's owner and version markers; `power` as soon as the power"
+        " service confirms the power state.",
+    )
+    probe_command: str | None = Field(
+        default=None,
+        min_length=1,
+        validate_default=True,
+        description="For `booted_when = cmdline`: a local shell command that prints `node:"
+        " kernel command line` for the nodes in $OCHAMI_NODES (a hostlist) or"
+        ' $OCHAMI_NODES_FILE, as `pdsh -w "$OCHAMI_NODES" cat /proc/cmdline` does; run every'
+        " poll interval, each run within `hook_timeout_seconds`.",
+    )
+    boot_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        le=24 * 3600,
+        description="Seconds after the power transition started that a node may take to ask"
+        " BSS for its boot script.",
+    )
+    boot_settle_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=3600,
+        description="Seconds after its first boot-script fetch that a node must not ask again"
+        " for its boot to count: the iPXE script BSS serves asks again 30 s after a kernel or"
+        " initrd fails to load, so a second fetch is a boot loop. 0: the first fetch proves the"
+        " boot; 45 catches BSS's retry.",
+    )
+    template_writes: dict[str, NodeList] = Field(
+        default_factory=dict,
+        description="When the template last wrote each node's BSS record: its `written` output"
+        " (Unix seconds -> nodes). `boot` leaves alone a node that is on and asked for its boot"
+        " script after that; a node with no write time counts as written at 0.",
+    )
+    include_disabled: bool = Field(
+        default=False,
+        description="Act on nodes SMD marks disabled too (BOS `include_disabled`); otherwise"
+        " they are skipped.",
+    )
+    pre_command: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A local shell command run before the first power action (drain the nodes"
+        " in the scheduler), with OCHAMI_NODES (hostlist), OCHAMI_NODE_COUNT, OCHAMI_SESSION"
+        " and OCHAMI_OPERATION in its environment. If it fails, nothing is powered.",
+    )
+    post_command: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A local shell command run after the session ends (resume the nodes), with"
+        " the same environment and OCHAMI_SESSION_STATUS. If it fails, the session fails.",
+    )
+    hook_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        le=24 * 3600,
+        description="Seconds each run of `pre_command`, `post_command` and `probe_command` may"
+        " take.",
+    )
+    batch_size: BatchSize | None = Field(
+        default=None,
+        description="A rolling session: power the nodes this many at a time (a count, or"
+        " '10%' of them), each batch one power transition, verified (and retried) before the"
+        " next starts. Unset: every node at once.",
+    )
+    max_failed: FailureBudget | None = Field(
+        default=None,
+        description="The failure budget (a count, or '5%' of the nodes): once more nodes than"
+        " this have failed, no further batch starts; the nodes not reached are skipped, the"
+        " session fails, and the next apply continues with them. Unset: no budget.",
+    )
+    rerun_on_template_change: bool = Field(
+        default=True,
+        description="A template change makes a `boot` or `reboot` session due again for the"
+        " nodes whose boot it changed (their boot set's kernel, initrd, parameters or cloud-init"
+        " data), and only for them. false: a template change never runs the session; change a"
+        " session field (or replace the session) when the moment is right.",
+    )
 
     @field_validator("probe_command")
     @classmethod
@@ -255,27 +336,42 @@ class SessionResults(BaseModel):
 class SessionState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: SessionStatus = "pending"
-    phase: str = "created"
-    error_message: str = ""
-    retry_count: int = 0
-    created: str
-    started_at: str | None = None
-    completed_at: str | None = None
-    # From start to end, once it ended (as `cray bos v2 sessions status` shows it).
-    duration_seconds: float | None = None
-    operation: Operation
-    # The power action in the power backend's own words (PCS: `Hard-Restart`); recorded
-    # states of releases before the power port call it `pcs_operation`.
-    power_operation: str | None = Field(
-        default=None, validation_alias=AliasChoices("power_operation", "pcs_operation")
+    status: SessionStatus = Field(
+        default="pending",
+        description="How the last run ended (BOS session `status`): `completed` when every"
+        " node succeeded; a `failed` or `cancelled` one is retried by the next apply, for the"
+        " nodes that did not succeed.",
     )
-    transition_ids: list[str] = Field(default_factory=list)
-    node_count: int = 0
-    results: SessionResults = Field(default_factory=SessionResults)
-    # This run's id: its notes in the local journal (session_journal) are dropped once the
-    # engine's state shows it.
-    run_id: str = ""
+    phase: str = Field(default="created", description="Where the last run stopped.")
+    error_message: str = Field(default="", description="Why the last run failed, in one line.")
+    retry_count: int = Field(default=0, description="Power attempts after the first.")
+    created: str = Field(description="When the session was created (ISO 8601, UTC).")
+    started_at: str | None = Field(default=None, description="When the last run started.")
+    completed_at: str | None = Field(default=None, description="When the last run ended.")
+    duration_seconds: float | None = Field(
+        default=None,
+        description="From start to end, once it ended (as `cray bos v2 sessions status` shows it).",
+    )
+    operation: Operation
+    # Recorded states of releases before the power port call it `pcs_operation`.
+    power_operation: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("power_operation", "pcs_operation"),
+        description="The power action in the power service's own words (PCS: `Hard-Restart`).",
+    )
+    transition_ids: list[str] = Field(
+        default_factory=list, description="The PCS transitions the last run started."
+    )
+    node_count: int = Field(default=0, description="How many nodes the session applies to.")
+    results: SessionResults = Field(
+        default_factory=SessionResults,
+        description="Per-node results (JSON): succeeded and pending nodes as hostlists, failed"
+        " ones with their error and grouped by it, each node's phase, skipped nodes by why,"
+        " batches.",
+    )
+    # Its notes in the local journal (session_journal) are dropped once the engine's state
+    # shows it.
+    run_id: str = Field(default="", description="The last run's id.")
     # The nodes each power run of this run was sent, by the backend's name of the action:
     # kept in the run's history entry, not recorded as an output of its own.
     acted: dict[str, NodeList] = Field(default_factory=dict, exclude=True)
@@ -291,8 +387,11 @@ class SessionInputs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     spec: BootSessionSpec
-    # On destroy, power off the nodes the session booted (Soft-Off).
-    shutdown_on_delete: bool = False
+    shutdown_on_delete: bool = Field(
+        default=False,
+        description="On destroy, power off the nodes the session booted (PCS Soft-Off);"
+        " otherwise destroying the session powers nothing.",
+    )
     connection: dict[str, Any] | None = None
     # The session re-asserts its template's data with the template's own owner marker.
     ownership: Ownership = Ownership()
@@ -338,10 +437,15 @@ _RECORDED_BEFORE = ("pcs_operation",)
 class SessionRecord(SessionState):
     """What a BootSession records: its state, and which template version it applied."""
 
-    template_name: str = ""
-    template_version: str = ""
-    # The session's last runs, oldest first (`ochami:historyLength` of them).
-    history: SessionHistory = Field(default_factory=list)
+    template_name: str = Field(default="", description="The template the session applied.")
+    template_version: str = Field(
+        default="", description="The version of the template the last run applied."
+    )
+    history: SessionHistory = Field(
+        default_factory=list,
+        description="The session's last runs, oldest first (`history_length` of them; JSON):"
+        " what `ochami-boot history` reads.",
+    )
 
     @classmethod
     def output_keys(cls) -> tuple[str, ...]:

@@ -25,6 +25,9 @@ KERNEL_PARAMETERS_MAX_BYTES = 1536
 # The cloud-init server (v1.2.3) takes any size, but every node fetches its group's cloud-config
 # at every boot, and cloud-init's NoCloud/EC2-style sources commonly cap user-data at 16 KiB-64 KiB.
 USER_DATA_MAX_BYTES = 64 * 1024
+# A field that may carry a secret (the user-data, and every output that quotes it): the
+# engines hide it in plans (models/inputs.py reads the mark).
+SENSITIVE: dict[str, Any] = {"sensitive": True}
 
 
 def _artifact_url(value: str) -> str:
@@ -80,15 +83,42 @@ class _Strict(BaseModel):
 class BootSet(_Strict):
     """Kernel, initrd and parameters for a set of nodes (a BOS boot set without the manifest)."""
 
-    kernel: ArtifactUrl
-    initrd: ArtifactUrl | None = None
-    kernel_parameters: KernelParameters = ""
-    node_groups: list[GroupLabel] = Field(default_factory=list)
-    node_list: list[Xname] = Field(default_factory=list)
-    node_roles_groups: list[Role] = Field(default_factory=list)
-    # SMD partitions (hard partitions of the machine, `p1`), as OpenCHAMI RFD 73 asks.
-    node_partitions: list[GroupLabel] = Field(default_factory=list)
-    arch: Arch | None = None
+    kernel: ArtifactUrl = Field(
+        description="The kernel's URL (http://, https:// or s3://), as BSS serves it to iPXE."
+        " BOS takes it from the boot set's IMS manifest; `import-bos` reads that manifest."
+    )
+    initrd: ArtifactUrl | None = Field(default=None, description="The initrd's URL.")
+    kernel_parameters: KernelParameters = Field(
+        default="",
+        description="The kernel command line (BOS `kernel_parameters`), white space"
+        f" normalized; at most {KERNEL_PARAMETERS_MAX_BYTES} bytes, as the kernel truncates"
+        " at 2048 and BSS adds its own.",
+    )
+    node_groups: list[GroupLabel] = Field(
+        default_factory=list,
+        description="SMD group labels whose members boot this set (BOS `node_groups`); the"
+        " cloud-init data is written for these groups.",
+    )
+    node_list: list[Xname] = Field(
+        default_factory=list,
+        description="Node xnames that boot this set (BOS `node_list`); a node is in one boot"
+        " set's list at most.",
+    )
+    node_roles_groups: list[Role] = Field(
+        default_factory=list,
+        description="SMD roles whose nodes boot this set, `Compute` or `Compute_Worker` with a"
+        " sub-role (BOS `node_roles_groups`).",
+    )
+    node_partitions: list[GroupLabel] = Field(
+        default_factory=list,
+        description="SMD partitions (hard partitions of the machine, `p1`) whose members boot"
+        " this set, as OpenCHAMI RFD 73 asks.",
+    )
+    arch: Arch | None = Field(
+        default=None,
+        description="Only the nodes of this SMD architecture (X86, ARM, Other, Unknown; BOS"
+        " `arch`); unset: every architecture.",
+    )
 
     # Fields added after templates were first versioned: left out of the version while unset,
     # so an upgrade does not give every template a new version (and rewrite every node's
@@ -115,16 +145,38 @@ class BootSet(_Strict):
 class CloudInitSpec(_Strict):
     """Group data for the cloud-init server: meta-data and the group's cloud-config."""
 
-    meta_data: dict[str, Any] = Field(default_factory=dict)
-    user_data: CloudConfig | None = None
-    description: str = ""
+    meta_data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The groups' meta-data, as the node sees it under its group's name.",
+    )
+    user_data: CloudConfig | None = Field(
+        default=None,
+        description="The groups' cloud-config (`#cloud-config` YAML, checked before it is"
+        f" written), at most {USER_DATA_MAX_BYTES // 1024} KiB. Sensitive: it often carries"
+        " keys or passwords.",
+        json_schema_extra=SENSITIVE,
+    )
+    description: str = Field(
+        default="", description="The cloud-init group's description (the owner marker is added)."
+    )
 
 
 class BootTemplateSpec(_Strict):
-    name: ResourceName
-    description: str = ""
-    boot_sets: dict[ResourceName, BootSet] = Field(min_length=1)
-    cloud_init: CloudInitSpec | None = None
+    name: ResourceName = Field(
+        description="The template's name (BOS session template `name`): the owner marker of"
+        " every record it writes carries it, so renaming a template replaces it."
+    )
+    description: str = Field(default="", description="Free text for the readers of the stack.")
+    boot_sets: dict[ResourceName, BootSet] = Field(
+        min_length=1,
+        description="The boot sets by name (BOS `boot_sets`): kernel, initrd and parameters,"
+        " and the nodes that boot them.",
+    )
+    cloud_init: CloudInitSpec | None = Field(
+        default=None,
+        description="Runtime settings for the cloud-init server (v0.2: metadata-service),"
+        " written for every group the boot sets name (BOS `cfs`, here as cloud-init).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> BootTemplateSpec:
@@ -197,7 +249,12 @@ class TemplateInputs(BaseModel):
 
     spec: BootTemplateSpec
     connection: dict[str, Any] | None = None
-    adopt: bool = False
+    adopt: bool = Field(
+        default=False,
+        description="On create, take over cloud-init group data that already exists for the"
+        " template's groups (written by hand with the `ochami` CLI); destroy puts it back."
+        " Otherwise such data is a conflict, and nothing is written.",
+    )
     ownership: Ownership = Ownership()
 
     KEYS: ClassVar[tuple[str, ...]] = (
@@ -238,25 +295,46 @@ class TemplateState(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # The normalized spec as one document: what another stack copies (stack references).
-    spec: dict[str, Any]
-    version: str
-    # The nodes each boot set was written for, and the cloud-init groups the template owns.
-    hosts: dict[str, NodeList] = Field(default_factory=dict)
-    node_count: int = 0
-    cloud_init_groups: list[str] = Field(default_factory=list)
-    # The last write's field-level changes, and what the last read found different.
-    changes: list[str] = Field(default_factory=list)
-    drift: list[str] = Field(default_factory=list)
-    # Cloud-init data that existed before the template adopted its group (`adopt: true`), as
-    # the server held it: destroy puts it back rather than deleting the admin's data.
-    adopted: dict[str, GroupEntry] = Field(default_factory=dict)
-    # When the template last wrote each node's BSS record (Unix seconds -> nodes): a node that
-    # asked BSS for its boot script after that boots the template's current version (a `boot`
-    # session leaves it alone).
-    written: dict[str, NodeList] = Field(default_factory=dict)
-    # The template's last writes, oldest first (`ochami:historyLength` of them).
-    history: TemplateHistory = Field(default_factory=list)
+    spec: dict[str, Any] = Field(
+        description="The normalized spec as one document (JSON; sensitive, as it quotes the"
+        " user-data): what a session applies and another stack copies.",
+        json_schema_extra=SENSITIVE,
+    )
+    version: str = Field(
+        description="A content hash of the spec: the same spec always has the same version,"
+        " any change a new one. Every node's BSS record carries it."
+    )
+    hosts: dict[str, NodeList] = Field(
+        default_factory=dict, description="The nodes each boot set was written for (hostlists)."
+    )
+    node_count: int = Field(default=0, description="How many nodes the template boots.")
+    cloud_init_groups: list[str] = Field(
+        default_factory=list, description="The cloud-init groups the template owns."
+    )
+    changes: list[str] = Field(
+        default_factory=list, description="The last write's changes, field by field."
+    )
+    drift: list[str] = Field(
+        default_factory=list,
+        description="What the last refresh found changed in the services by hand.",
+    )
+    adopted: dict[str, GroupEntry] = Field(
+        default_factory=dict,
+        description="Cloud-init data that existed before the template adopted its group, as"
+        " the server held it (JSON): destroy puts it back rather than deleting it.",
+        json_schema_extra=SENSITIVE,
+    )
+    written: dict[str, NodeList] = Field(
+        default_factory=dict,
+        description="When the template last wrote each node's BSS record (Unix seconds ->"
+        " hostlist): a session's `template_writes`.",
+    )
+    history: TemplateHistory = Field(
+        default_factory=list,
+        description="The template's last writes, oldest first (`history_length` of them;"
+        " JSON): what `ochami-boot history` reads. Each write's spec quotes the user-data.",
+        json_schema_extra=SENSITIVE,
+    )
 
     @classmethod
     def output_keys(cls) -> tuple[str, ...]:

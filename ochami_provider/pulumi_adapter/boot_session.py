@@ -10,6 +10,7 @@ from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 
 from ..lifecycle import SessionLifecycle
 from ..lifecycle.session import RETRYABLE
+from ..models.inputs import SESSION_FIELDS, by_name, with_defaults
 from ..models.session import SessionInputs, SessionRecord
 from ._provider import (
     OchamiResourceProvider,
@@ -18,6 +19,8 @@ from ._provider import (
     warn,
     without_engine_keys,
 )
+
+_FIELDS = by_name(SESSION_FIELDS)
 
 
 class BootSessionProvider(OchamiResourceProvider):
@@ -88,23 +91,23 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
         operation: pulumi.Input[str],
         name: pulumi.Input[str] | None = None,
         limit: pulumi.Input[list[str]] | None = None,
-        graceful: pulumi.Input[bool] = False,
-        timeout_seconds: pulumi.Input[float] = 1800.0,
-        poll_interval_seconds: pulumi.Input[float] = 5.0,
-        task_deadline_minutes: pulumi.Input[int] = 5,
-        max_retries: pulumi.Input[int] = 1,
-        booted_when: pulumi.Input[str] = "bootscript",
-        boot_timeout_seconds: pulumi.Input[float] = 600.0,
-        boot_settle_seconds: pulumi.Input[float] = 0.0,
+        graceful: pulumi.Input[bool] | None = None,
+        timeout_seconds: pulumi.Input[float] | None = None,
+        poll_interval_seconds: pulumi.Input[float] | None = None,
+        task_deadline_minutes: pulumi.Input[int] | None = None,
+        max_retries: pulumi.Input[int] | None = None,
+        booted_when: pulumi.Input[str] | None = None,
+        boot_timeout_seconds: pulumi.Input[float] | None = None,
+        boot_settle_seconds: pulumi.Input[float] | None = None,
         probe_command: pulumi.Input[str] | None = None,
-        include_disabled: pulumi.Input[bool] = False,
+        include_disabled: pulumi.Input[bool] | None = None,
         pre_command: pulumi.Input[str] | None = None,
         post_command: pulumi.Input[str] | None = None,
-        hook_timeout_seconds: pulumi.Input[float] = 600.0,
+        hook_timeout_seconds: pulumi.Input[float] | None = None,
         batch_size: pulumi.Input[int | str] | None = None,
         max_failed: pulumi.Input[int | str] | None = None,
-        rerun_on_template_change: pulumi.Input[bool] = True,
-        shutdown_on_delete: pulumi.Input[bool] = False,
+        rerun_on_template_change: pulumi.Input[bool] | None = None,
+        shutdown_on_delete: pulumi.Input[bool] | None = None,
         connection: pulumi.Input[dict[str, Any]] | None = None,
         fail_up_on_error: bool = True,
         opts: pulumi.ResourceOptions | None = None,
@@ -116,29 +119,12 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
         # When the template wrote each node: what `boot` compares the nodes' last fetch with.
         # It also makes the session wait for the template's write.
         writes: Any = template.written if declared else {}
+        given = {k: v for k, v in locals().items() if k in _FIELDS}
         props: dict[str, Any] = {
+            **session_props(given),
             "name": name or resource_name,
             "template": template_spec,
-            "operation": operation,
-            "limit": limit or [],
-            "graceful": graceful,
-            "timeout_seconds": timeout_seconds,
-            "poll_interval_seconds": poll_interval_seconds,
-            "task_deadline_minutes": task_deadline_minutes,
-            "retry": {"max_retries": max_retries},
-            "booted_when": booted_when,
-            "boot_timeout_seconds": boot_timeout_seconds,
-            "boot_settle_seconds": boot_settle_seconds,
-            "probe_command": probe_command,
             "template_writes": writes,
-            "include_disabled": include_disabled,
-            "pre_command": pre_command,
-            "post_command": post_command,
-            "hook_timeout_seconds": hook_timeout_seconds,
-            "batch_size": batch_size,
-            "max_failed": max_failed,
-            "rerun_on_template_change": rerun_on_template_change,
-            "shutdown_on_delete": shutdown_on_delete,
             "connection": connection,
             "deployment": deployment(),
             **{key: None for key in SessionRecord.output_keys()},
@@ -164,6 +150,21 @@ class BootSession(pulumi.dynamic.Resource, module="ochami", name="BootSession"):
                 f"session {self._name} {status}: {error}; its results are recorded and the"
                 " next `pulumi up` retries the nodes that failed"
             )
+
+
+def session_props(given: dict[str, Any]) -> dict[str, Any]:
+    """The session's inputs as the provider records them: each one given, the model's default
+    for each one left unset (None), nested as the spec nests them (`retry.max_retries`)."""
+    flat = with_defaults(SESSION_FIELDS, given)
+    props: dict[str, Any] = {"operation": given.get("operation")}
+    for field in SESSION_FIELDS:
+        if field.required:
+            continue
+        target = props
+        for part in field.path[:-1]:
+            target = target.setdefault(part, {})
+        target[field.path[-1]] = flat[field.name]
+    return props
 
 
 _PROVIDER = BootSessionProvider()

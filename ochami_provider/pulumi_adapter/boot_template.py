@@ -8,6 +8,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 
 from ..lifecycle import TemplateLifecycle
+from ..models.inputs import TEMPLATE_FIELDS, with_defaults
 from ..models.owner import Ownership
 from ..models.template import TEMPLATE_SPEC_KEYS, TemplateInputs, TemplateState, normalized_spec
 from ._provider import (
@@ -76,10 +77,10 @@ class BootTemplate(pulumi.dynamic.Resource, module="ochami", name="BootTemplate"
         *,
         boot_sets: pulumi.Input[dict[str, Any]],
         name: pulumi.Input[str] | None = None,
-        description: pulumi.Input[str] = "",
+        description: pulumi.Input[str] | None = None,
         cloud_init: pulumi.Input[dict[str, Any]] | None = None,
         connection: pulumi.Input[dict[str, Any]] | None = None,
-        adopt: pulumi.Input[bool] = False,
+        adopt: pulumi.Input[bool] | None = None,
         secret_cloud_init: bool = False,
         deployment_templates: list[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
@@ -94,12 +95,11 @@ class BootTemplate(pulumi.dynamic.Resource, module="ochami", name="BootTemplate"
             # encrypted in state and hidden in diffs.
             cloud_init = pulumi.Output.secret(cloud_init)
             secret_outputs += ["cloud_init", "spec", "changes", "drift", "adopted", "history"]
+        given = {"description": description, "cloud_init": cloud_init, "adopt": adopt}
         props = {
-            "adopt": adopt,
+            **with_defaults(TEMPLATE_FIELDS, given),
             "name": name or resource_name,
-            "description": description,
             "boot_sets": boot_sets,
-            "cloud_init": cloud_init,
             "connection": connection,
             "deployment": deployment(),
             "deployment_templates": deployment_templates,

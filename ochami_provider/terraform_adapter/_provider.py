@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,44 +29,22 @@ from tf.utils import Diagnostics
 from ..config import CONFIG_KEYS, CONFIG_NAMESPACE, ProviderConfig, from_sources
 from ..errors import InvalidInputError, OchamiError
 from ..lifecycle import Connector, SessionLifecycle, TemplateLifecycle, holds
+from ..models.inputs import Kind, SchemaField, documented, fields_of
 from ..models.problems import Problem, problems_from
 from .functions import FUNCTIONS
 
 PROVIDER_ADDRESS = "registry.opentofu.org/openchami/ochami"
-# Provider block attributes (the stack config keys, snake_case) -> ProviderConfig field, type.
-_BLOCK: dict[str, tuple[str, types.TfType]] = {
-    "cluster": ("cluster", types.String()),
-    "uri": ("uri", types.String()),
-    "smd_uri": ("smd_uri", types.String()),
-    "bss_uri": ("bss_uri", types.String()),
-    "cloud_init_uri": ("cloud_init_uri", types.String()),
-    "pcs_uri": ("pcs_uri", types.String()),
-    "token": ("token", types.String()),
-    "ca_bundle": ("ca_bundle", types.String()),
-    "insecure": ("insecure", types.Bool()),
-    "timeout": ("timeout_seconds", types.Number()),
-    "verify_artifacts": ("verify_artifacts", types.Bool()),
-    "verify_targets": ("verify_targets", types.Bool()),
-    "s3_endpoint_url": ("s3_endpoint_url", types.String()),
-    "session_limit_required": ("session_limit_required", types.Bool()),
-    "boot_backend": ("boot_backend", types.String()),
-    "group_data_backend": ("group_data_backend", types.String()),
-    "power_backend": ("power_backend", types.String()),
-    "bmc_credentials": ("bmc_credentials", types.String()),
-    "bmc_ca_bundle": ("bmc_ca_bundle", types.String()),
-    "bmc_insecure": ("bmc_insecure", types.Bool()),
-    "bmc_scheme": ("bmc_scheme", types.String()),
-    "bmc_parallelism": ("bmc_parallelism", types.Number()),
-    "history_length": ("history_length", types.Number()),
-    "boot_service_uri": ("boot_service_uri", types.String()),
-    "metadata_service_uri": ("metadata_service_uri", types.String()),
-    "enable_auth": ("enable_auth", types.Bool()),
-    "config_file": ("config_file", types.String()),
+# Provider block attributes: the stack config keys, snake_case (`smdUri` is `smd_uri`), each
+# one ProviderConfig field.
+_FIELDS: dict[str, SchemaField] = {
+    re.sub(r"(?<!^)(?=[A-Z])", "_", CONFIG_KEYS[f.name]).lower(): f
+    for f in fields_of(ProviderConfig)
 }
+_BLOCK: dict[str, str] = {name: field.name for name, field in _FIELDS.items()}
 # A ProviderConfig field, or its stack-config spelling (pydantic's errors use either).
 _BY_FIELD = {
-    **{field: name for name, (field, _) in _BLOCK.items()},
-    **{CONFIG_KEYS[field]: name for name, (field, _) in _BLOCK.items()},
+    **{field: name for name, field in _BLOCK.items()},
+    **{CONFIG_KEYS[field]: name for name, field in _BLOCK.items()},
 }
 
 
@@ -102,7 +81,7 @@ def settings_from(config: Mapping[str, Any]) -> ProviderConfig:
     """The block's values over the environment; ValidationError names the ProviderConfig field."""
     given = {
         f"{CONFIG_NAMESPACE}:{CONFIG_KEYS[field]}": config.get(name)
-        for name, (field, _) in _BLOCK.items()
+        for name, field in _BLOCK.items()
         if config.get(name) not in (None, Unknown)
     }
     return from_sources(given.get)
@@ -127,6 +106,19 @@ class Json(types.NormalizedJson):  # type: ignore[misc]
         if value is None or value is Unknown:
             return value
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# The Terraform type of each kind of model field: a count or a percentage is a string ("10%"
+# or "4"), and what is neither a scalar, a list of strings nor nodes by time is JSON text.
+TF_TYPES: dict[Kind, types.TfType] = {
+    "bool": types.Bool(),
+    "number": types.Number(),
+    "string": types.String(),
+    "strings": types.List(types.String()),
+    "count_or_percent": types.String(),
+    "node_map": types.Map(types.String()),
+    "object": Json(),
+}
 
 
 def decoded(value: Any) -> Any:
@@ -178,12 +170,13 @@ class OchamiProvider:
         attributes = [
             Attribute(
                 name,
-                kind,
+                TF_TYPES[field.kind],
                 optional=True,
-                sensitive=name == "token",
-                description=f"`{CONFIG_NAMESPACE}:{CONFIG_KEYS[field]}` in a Pulumi stack",
+                sensitive=field.sensitive,
+                description=f"{documented(field)} Stack config:"
+                f" `{CONFIG_NAMESPACE}:{CONFIG_KEYS[field.name]}`.",
             )
-            for name, (field, kind) in _BLOCK.items()
+            for name, field in _FIELDS.items()
         ]
         attributes.append(
             Attribute(

@@ -32,10 +32,20 @@ from tf.utils import Diagnostics
 
 from ..errors import OchamiError
 from ..lifecycle.session import RERUN_KEYS, RETRYABLE
+from ..models.inputs import (
+    SESSION_FIELDS,
+    SESSION_OUTPUTS,
+    SESSION_TEMPLATE,
+    SchemaField,
+    documented,
+    flat_name,
+    session_spec_data,
+)
 from ..models.problems import field_problems
 from ..models.session import BootSessionSpec, SessionInputs, SessionRecord
 from ._provider import (
     DEPLOYMENT_ATTRIBUTE,
+    TF_TYPES,
     Json,
     OchamiProvider,
     decoded,
@@ -44,52 +54,25 @@ from ._provider import (
     report_error,
 )
 
-# Spec attributes (besides name, template and operation), with their Terraform types.
-_SETTINGS: dict[str, types.TfType] = {
-    "limit": types.List(types.String()),
-    "graceful": types.Bool(),
-    "timeout_seconds": types.Number(),
-    "poll_interval_seconds": types.Number(),
-    "task_deadline_minutes": types.Number(),
-    "booted_when": types.String(),
-    "boot_timeout_seconds": types.Number(),
-    "boot_settle_seconds": types.Number(),
-    "probe_command": types.String(),
-    "template_writes": types.Map(types.String()),
-    "include_disabled": types.Bool(),
-    "pre_command": types.String(),
-    "post_command": types.String(),
-    "hook_timeout_seconds": types.Number(),
-    "batch_size": types.String(),
-    "max_failed": types.String(),
-    "rerun_on_template_change": types.Bool(),
-}
-INPUTS = ("name", "template", "operation", *_SETTINGS, "max_retries", "shutdown_on_delete")
-_OUTPUT_TYPES: dict[str, types.TfType] = {
-    "status": types.String(),
-    "phase": types.String(),
-    "error_message": types.String(),
-    "retry_count": types.Number(),
-    "created": types.String(),
-    "started_at": types.String(),
-    "completed_at": types.String(),
-    "duration_seconds": types.Number(),
-    "power_operation": types.String(),
-    "transition_ids": types.List(types.String()),
-    "node_count": types.Number(),
-    "results": Json(),
-    "template_name": types.String(),
-    "template_version": types.String(),
-    "run_id": types.String(),
-    "history": Json(),
-}
+# Every input but the template, as the models define them (models/inputs.py).
+_FIELDS: dict[str, SchemaField] = {f.name: f for f in SESSION_FIELDS}
+INPUTS = ("template", *_FIELDS)
+_OUTPUTS: dict[str, SchemaField] = {f.name: f for f in SESSION_OUTPUTS}
 
 
 def where(field: str) -> str:
-    head = field.partition(".")[0].partition("[")[0]
-    if head == "retry":
-        return "max_retries"
+    head = flat_name(field).partition(".")[0].partition("[")[0]
     return head if head in INPUTS else "template"
+
+
+def _attribute(field: SchemaField) -> Attribute:
+    return Attribute(
+        field.name,
+        TF_TYPES[field.kind],
+        required=field.required,
+        optional=not field.required,
+        description=documented(field),
+    )
 
 
 class BootSessionResource:
@@ -105,18 +88,12 @@ class BootSessionResource:
     def get_schema(cls) -> Schema:
         attributes = [
             Attribute("id", types.String(), computed=True),
-            Attribute("name", types.String(), required=True),
-            Attribute(
-                "template",
-                Json(),
-                required=True,
-                description="the template resource's `spec`",
+            Attribute("template", Json(), required=True, description=documented(SESSION_TEMPLATE)),
+            *(_attribute(field) for field in _FIELDS.values()),
+            *(
+                Attribute(f.name, TF_TYPES[f.kind], computed=True, description=f.description)
+                for f in _OUTPUTS.values()
             ),
-            Attribute("operation", types.String(), required=True),
-            *(Attribute(name, kind, optional=True) for name, kind in _SETTINGS.items()),
-            Attribute("max_retries", types.Number(), optional=True),
-            Attribute("shutdown_on_delete", types.Bool(), optional=True),
-            *(Attribute(name, kind, computed=True) for name, kind in _OUTPUT_TYPES.items()),
             DEPLOYMENT_ATTRIBUTE,
         ]
         return Schema(
@@ -127,18 +104,9 @@ class BootSessionResource:
         )
 
     def props(self, state: State) -> dict[str, Any]:
-        props: dict[str, Any] = {
-            k: state[k] for k in ("name", "operation") if state.get(k) is not None
-        }
+        props = session_spec_data({k: _whole(_FIELDS[k], state.get(k)) for k in _FIELDS})
         if state.get("template") is not None:
             props["template"] = decoded(state["template"])
-        for key in _SETTINGS:
-            if state.get(key) is not None:
-                props[key] = state[key]
-        if state.get("max_retries") is not None:
-            props["retry"] = {"max_retries": int(state["max_retries"])}
-        if state.get("task_deadline_minutes") is not None:
-            props["task_deadline_minutes"] = int(state["task_deadline_minutes"])
         props["shutdown_on_delete"] = bool(state.get("shutdown_on_delete"))
         props["deployment"] = self.provider.recorded_deployment(state)
         for key in SessionRecord.output_keys():
@@ -189,13 +157,13 @@ class BootSessionResource:
             for note in notes:
                 ctx.diagnostics.add_warning(note, "")
             if notes:
-                return {**planned, **{k: Unknown for k in _OUTPUT_TYPES}}
+                return {**planned, **{k: Unknown for k in _OUTPUTS}}
         # Outputs change only when the session runs: created (a replacement is planned as a
         # create), a failed run retried, or nodes a template change made due. An input that
         # reruns nothing (a new template_writes, a template change that changes no node's
         # boot, a longer timeout) is recorded as it is.
         if current is None or current.get("status") in RETRYABLE:
-            return {**planned, **{k: Unknown for k in _OUTPUT_TYPES}}
+            return {**planned, **{k: Unknown for k in _OUTPUTS}}
         return planned
 
     def create(self, ctx: CreateContext, planned: State) -> State | None:
@@ -221,7 +189,7 @@ class BootSessionResource:
         # Outputs the plan kept (the session did not run: an input that reruns nothing, or the
         # `deployment` recorded once after an upgrade) stay as planned: the engine holds the
         # result to them.
-        kept = {k: planned[k] for k in _OUTPUT_TYPES if k in planned and not is_unknown(planned[k])}
+        kept = {k: planned[k] for k in _OUTPUTS if k in planned and not is_unknown(planned[k])}
         return {**self.outputs(planned, record), **kept}
 
     def delete(self, ctx: DeleteContext, current: State) -> None:
@@ -243,6 +211,12 @@ class BootSessionResource:
                 "power_operation": old["pcs_operation"],
             }
         return old
+
+
+def _whole(field: SchemaField, value: Any) -> Any:
+    """A Terraform number (a float or a Decimal) as the int a count field is."""
+    whole = isinstance(field.default, int) and not isinstance(field.default, bool)
+    return int(value) if whole and field.kind == "number" and value is not None else value
 
 
 def _unfinished(planned: State, record: SessionRecord) -> tuple[str, str]:

@@ -25,11 +25,20 @@ from tf.types import Unknown
 from tf.utils import Diagnostics
 
 from ..errors import OchamiError
+from ..models.inputs import (
+    BOOT_SET_FIELDS,
+    CLOUD_INIT_FIELDS,
+    TEMPLATE_FIELDS,
+    TEMPLATE_OUTPUTS,
+    SchemaField,
+    documented,
+)
 from ..models.owner import Ownership
 from ..models.problems import field_problems
 from ..models.template import BootTemplateSpec, TemplateInputs, TemplateState
 from ._provider import (
     DEPLOYMENT_ATTRIBUTE,
+    TF_TYPES,
     Json,
     OchamiProvider,
     decoded,
@@ -38,7 +47,10 @@ from ._provider import (
     report_error,
 )
 
-CLOUD_INIT = ("cloud_init_meta_data", "cloud_init_user_data", "cloud_init_description")
+# The cloud-init spec's fields, each an attribute of its own (the user-data sensitive).
+_CLOUD_INIT_FIELDS = {f"cloud_init_{f.name}": f for f in CLOUD_INIT_FIELDS}
+CLOUD_INIT = tuple(_CLOUD_INIT_FIELDS)
+_FIELDS = {f.name: f for f in TEMPLATE_FIELDS}
 INPUTS = ("name", "description", "boot_sets", *CLOUD_INIT, "adopt")
 # Outputs a write changes: unknown in a plan that writes.
 WRITTEN = (
@@ -81,42 +93,39 @@ class BootTemplateResource:
 
     @classmethod
     def get_schema(cls) -> Schema:
+        boot_sets = _FIELDS["boot_sets"]
+        keys = ", ".join(f.name for f in BOOT_SET_FIELDS)
         return Schema(
             version=2,
             description="A boot template: kernel, initrd and parameters per boot set in BSS,"
             " and cloud-init data for its groups.",
             attributes=[
                 Attribute("id", types.String(), computed=True),
-                Attribute("name", types.String(), required=True, requires_replace=True),
-                Attribute("description", types.String(), optional=True),
+                Attribute(
+                    "name",
+                    types.String(),
+                    required=True,
+                    requires_replace=True,
+                    description=documented(_FIELDS["name"]),
+                ),
+                _input("description", _FIELDS["description"]),
                 Attribute(
                     "boot_sets",
                     Json(),
                     required=True,
-                    description="jsonencode({<set> = {kernel, initrd, kernel_parameters,"
-                    " node_groups, node_list, node_roles_groups, node_partitions, arch}})",
+                    description=f"{documented(boot_sets)} `jsonencode({{<set> = {{{keys}}}}})`.",
                 ),
-                Attribute("cloud_init_meta_data", Json(), optional=True),
-                Attribute("cloud_init_user_data", types.String(), optional=True, sensitive=True),
-                Attribute("cloud_init_description", types.String(), optional=True),
-                Attribute("adopt", types.Bool(), optional=True),
-                Attribute("version", types.String(), computed=True),
-                Attribute("spec", Json(), computed=True, sensitive=True),
-                Attribute("hosts", types.Map(types.String()), computed=True),
-                Attribute("node_count", types.Number(), computed=True),
-                Attribute("cloud_init_groups", types.List(types.String()), computed=True),
-                Attribute("changes", types.List(types.String()), computed=True),
-                Attribute("drift", types.List(types.String()), computed=True),
-                Attribute("written", types.Map(types.String()), computed=True),
-                Attribute("adopted", Json(), computed=True, sensitive=True),
-                # Each write's spec quotes the user-data, as `spec` does.
-                Attribute(
-                    "history",
-                    Json(),
-                    computed=True,
-                    sensitive=True,
-                    description="the last writes, oldest first: [{version, at, by, hosts,"
-                    " changes, spec}] (ochami-boot history reads them)",
+                *(_input(name, f) for name, f in _CLOUD_INIT_FIELDS.items()),
+                _input("adopt", _FIELDS["adopt"]),
+                *(
+                    Attribute(
+                        f.name,
+                        TF_TYPES[f.kind],
+                        computed=True,
+                        sensitive=f.sensitive,
+                        description=f.description,
+                    )
+                    for f in TEMPLATE_OUTPUTS
                 ),
                 DEPLOYMENT_ATTRIBUTE,
             ],
@@ -259,6 +268,16 @@ class BootTemplateResource:
 
     def upgrade(self, ctx: Any, version: int, old: State) -> State:
         return old
+
+
+def _input(name: str, field: SchemaField) -> Attribute:
+    return Attribute(
+        name,
+        TF_TYPES[field.kind],
+        optional=True,
+        sensitive=field.sensitive,
+        description=documented(field),
+    )
 
 
 def attributes_of(spec: BootTemplateSpec) -> dict[str, Any]:

@@ -114,4 +114,8 @@ def _called(ctx: CallContext, compute: Any) -> Any:
         return None
 
 
-FUNCTIONS = [HostlistExpand, HostlistCompress, LimitNodes]
+FUNCTIONS: list[type[HostlistExpand | HostlistCompress | LimitNodes]] = [
+    HostlistExpand,
+    HostlistCompress,
+    LimitNodes,
+]
