@@ -160,3 +160,29 @@ def test_limit_nodes_applies_the_bos_grammar_to_a_node_list_offline() -> None:
     said = _call(LimitNodes, ["compute"], nodes)
     assert "limit[0]" in said and "'compute' is not a node xname" in said
     assert "empty term" in _call(LimitNodes, ["x1000c0s0b0n0,"], nodes)
+
+
+def test_the_cores_errors_become_diagnostics_in_one_place_and_other_errors_stay_bugs() -> None:
+    from ochami_provider.errors import InvalidInputError, OchamiError
+    from ochami_provider.terraform_adapter._provider import diagnosed
+    from ochami_provider.terraform_adapter.boot_session import where
+
+    diags = Diagnostics()
+    with diagnosed(diags, where) as fine:
+        pass
+    assert not fine.failed and diags.diagnostics == []
+    with diagnosed(diags, where) as bad:
+        raise InvalidInputError("retry.max_retries", 11, "is more than 10")
+    assert bad.failed
+    (found,) = diags.diagnostics
+    assert (found.severity, found.path) == ("error", ["max_retries"])
+    assert "retry.max_retries: is more than 10 (got 11)" == found.summary
+    with diagnosed(diags, where) as down:
+        raise OchamiError("SMD at http://smd/hsm/v2 did not answer\nafter 3 tries")
+    assert (
+        down.failed and diags.diagnostics[-1].summary == "SMD at http://smd/hsm/v2 did not answer"
+    )
+    assert "after 3 tries" in diags.diagnostics[-1].detail
+    with pytest.raises(KeyError), diagnosed(diags, where):
+        raise KeyError("a bug is not a diagnostic")
+    assert len(diags.diagnostics) == 2

@@ -15,7 +15,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,25 @@ def report_error(diags: Diagnostics, error: OchamiError, where: Callable[[str], 
         report(diags, error.problems, where)
     else:
         diags.add_error(str(error).splitlines()[0], detail=str(error))
+
+
+class Outcome:
+    """Whether the block under `diagnosed` failed; its error is a diagnostic already."""
+
+    failed = False
+
+
+@contextmanager
+def diagnosed(diags: Diagnostics, where: Callable[[str], str]) -> Iterator[Outcome]:
+    """The one place the core's errors become Terraform diagnostics: an OchamiError raised in
+    the block is reported (a bad input at the attribute `where` names) and `failed` set; any
+    other error is a bug, and goes up to the framework as one."""
+    outcome = Outcome()
+    try:
+        yield outcome
+    except OchamiError as error:
+        outcome.failed = True
+        report_error(diags, error, where)
 
 
 class OchamiProvider:

@@ -30,7 +30,6 @@ from tf.schema import Attribute, Schema
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from ..errors import OchamiError
 from ..lifecycle.session import RERUN_KEYS, RETRYABLE
 from ..models.inputs import (
     SESSION_FIELDS,
@@ -49,9 +48,9 @@ from ._provider import (
     Json,
     OchamiProvider,
     decoded,
+    diagnosed,
     is_unknown,
     report,
-    report_error,
 )
 
 # Every input but the template, as the models define them (models/inputs.py).
@@ -139,20 +138,18 @@ class BootSessionResource:
             # When the template wrote each node is known after its apply; check needs it not.
             news = self.props({k: v for k, v in planned.items() if k not in unknown})
             olds = self.props(current) if current else {}
-            try:
+            with diagnosed(ctx.diagnostics, where) as checked:
                 _, problems = self.core.check(olds, news)
-            except OchamiError as error:
-                report_error(ctx.diagnostics, error, where)
+            if checked.failed:
                 return planned
             report(ctx.diagnostics, problems, where)
         if current is not None and set(unknown) <= {"template_writes"}:
             # When the template will have written each node is known after apply only; which
             # nodes its change makes due is known now.
             known = {**planned, "template_writes": current.get("template_writes")}
-            try:
+            with diagnosed(ctx.diagnostics, where) as diffed:
                 notes = self.core.diff(self.props(current), self.props(known)).notes
-            except OchamiError as error:
-                report_error(ctx.diagnostics, error, where)
+            if diffed.failed:
                 return planned
             for note in notes:
                 ctx.diagnostics.add_warning(note, "")
@@ -167,10 +164,9 @@ class BootSessionResource:
         return planned
 
     def create(self, ctx: CreateContext, planned: State) -> State | None:
-        try:
+        with diagnosed(ctx.diagnostics, where) as created:
             record = self.core.create(SessionInputs.from_props(self.props(planned)))
-        except OchamiError as error:
-            report_error(ctx.diagnostics, error, where)
+        if created.failed:
             return None
         if record.status in RETRYABLE:
             ctx.diagnostics.add_warning(*_unfinished(planned, record))
@@ -178,11 +174,10 @@ class BootSessionResource:
 
     def update(self, ctx: UpdateContext, current: State, planned: State) -> State | None:
         before = SessionRecord.from_props(self.props(current))
-        try:
+        with diagnosed(ctx.diagnostics, where) as updated:
             due = self.core.due(self.props(current), self.props(planned)).nodes
             record = self.core.update(before, SessionInputs.from_props(self.props(planned)), due)
-        except OchamiError as error:
-            report_error(ctx.diagnostics, error, where)
+        if updated.failed:
             return current
         if record.status in RETRYABLE:
             ctx.diagnostics.add_error(*_unfinished(planned, record))
@@ -194,10 +189,8 @@ class BootSessionResource:
 
     def delete(self, ctx: DeleteContext, current: State) -> None:
         props = self.props(current)
-        try:
+        with diagnosed(ctx.diagnostics, where):
             self.core.delete(SessionInputs.from_props(props), SessionRecord.from_props(props))
-        except OchamiError as error:
-            report_error(ctx.diagnostics, error, where)
 
     def read(self, ctx: ReadContext, current: State) -> State:
         # A session is a record of something that happened; no service holds it.

@@ -24,7 +24,6 @@ from tf.schema import Attribute, Schema
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from ..errors import OchamiError
 from ..models.inputs import (
     BOOT_SET_FIELDS,
     CLOUD_INIT_FIELDS,
@@ -42,9 +41,9 @@ from ._provider import (
     Json,
     OchamiProvider,
     decoded,
+    diagnosed,
     is_unknown,
     report,
-    report_error,
 )
 
 # The cloud-init spec's fields, each an attribute of its own (the user-data sensitive).
@@ -182,10 +181,9 @@ class BootTemplateResource:
             return {**planned, **{k: Unknown for k in ("version", "spec", *WRITTEN)}}
         news = self.props(planned)
         olds = self.props(current) if current else {}
-        try:
+        with diagnosed(ctx.diagnostics, where) as checked:
             inputs, problems = self.core.check(olds, news)
-        except OchamiError as error:
-            report_error(ctx.diagnostics, error, where)
+        if checked.failed:
             return planned
         report(ctx.diagnostics, problems, where)
         if inputs is None or problems:
@@ -206,11 +204,10 @@ class BootTemplateResource:
 
     # Apply --------------------------------------------------------------------------------
     def create(self, ctx: CreateContext, planned: State) -> State | None:
-        try:
+        with diagnosed(ctx.diagnostics, where) as created:
             state = self.core.create(TemplateInputs.from_props(self.props(planned)))
-        except OchamiError as error:
+        if created.failed:
             # Nothing stays written: the writer put back what it had written before the error.
-            report_error(ctx.diagnostics, error, where)
             return None
         return self.outputs(planned, state)
 
@@ -220,10 +217,9 @@ class BootTemplateResource:
             # kept every output, and the engine holds the result to it.
             return {**current, **planned}
         before = TemplateState.from_props(self.props(current))
-        try:
+        with diagnosed(ctx.diagnostics, where) as updated:
             state = self.core.update(before, TemplateInputs.from_props(self.props(planned)))
-        except OchamiError as error:
-            report_error(ctx.diagnostics, error, where)
+        if updated.failed:
             return current
         return self.outputs(planned, state)
 
@@ -232,18 +228,15 @@ class BootTemplateResource:
         state = TemplateState.from_props(props)
         if state is None:
             return
-        try:
+        with diagnosed(ctx.diagnostics, where):
             self.core.delete(props, state)
-        except OchamiError as error:
-            report_error(ctx.diagnostics, error, where)
 
     # Refresh and import ---------------------------------------------------------------------
     def read(self, ctx: ReadContext, current: State) -> State | None:
         props = self.props(current)
-        try:
+        with diagnosed(ctx.diagnostics, where) as read:
             found = self.core.read(str(current["name"]), props)
-        except OchamiError as error:
-            report_error(ctx.diagnostics, error, where)
+        if read.failed:
             return current
         state = self.outputs(current, found.state)
         recorded = TemplateState.from_props(props)
@@ -255,11 +248,10 @@ class BootTemplateResource:
         return state
 
     def import_(self, ctx: ImportContext, id: str) -> State | None:
-        try:
+        with diagnosed(ctx.diagnostics, lambda _: "id") as imported_:
             deployment = self.provider.planned_deployment(None)
             inputs, state = self.core.import_(id, Ownership(deployment=deployment))
-        except OchamiError as error:
-            report_error(ctx.diagnostics, error, lambda _: "id")
+        if imported_.failed:
             return None
         imported = {k: None for k in INPUTS} | attributes_of(inputs.spec)
         imported["adopt"] = inputs.adopt or None

@@ -13,10 +13,9 @@ from tf.iface import Config, ReadDataContext, State
 from tf.schema import Attribute, Schema
 from tf.utils import Diagnostics
 
-from ..errors import OchamiError
 from ..models.names import normalize_xname
 from ..node_status import gather, rows
-from ._provider import Json, OchamiProvider, report_error
+from ._provider import Json, OchamiProvider, diagnosed
 
 
 class NodesDataSource:
@@ -66,13 +65,12 @@ class NodesDataSource:
     def read(self, ctx: ReadDataContext, config: Config) -> State | None:
         node = config.get("node")
         wanted = [normalize_xname(n) for n in hostlist.expand_hostlist(node)] if node else None
-        try:
+        with diagnosed(ctx.diagnostics, lambda _: "node") as gathered:
             services = self.provider.connector.services(None)
             found = gather(
                 services, nodes=wanted, group=config.get("group"), template=config.get("template")
             )
-        except OchamiError as error:
-            report_error(ctx.diagnostics, error, lambda _: "node")
+        if gathered.failed:
             return None
         return {
             **config,
