@@ -176,7 +176,7 @@ def test_the_cores_errors_become_diagnostics_in_one_place_and_other_errors_stay_
     assert bad.failed
     (found,) = diags.diagnostics
     assert (found.severity, found.path) == ("error", ["max_retries"])
-    assert "retry.max_retries: is more than 10 (got 11)" == found.summary
+    assert found.summary == "retry.max_retries: is more than 10 (got 11)"
     with diagnosed(diags, where) as down:
         raise OchamiError("SMD at http://smd/hsm/v2 did not answer\nafter 3 tries")
     assert (
