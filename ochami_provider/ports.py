@@ -121,6 +121,11 @@ class BootStore(Protocol):
         """Why the store cannot render `node`'s boot script now (its own words), else None."""
         ...
 
+    def boot_mac(self, node: str) -> str | None:
+        """The MAC `node`'s firmware asks for its boot script by, as the store's last read
+        of the inventory found it (no second read of every node's interfaces), else None."""
+        ...
+
 
 class GroupData(Protocol):
     """Where each SMD group's meta-data and user-data (cloud-config) are kept for its member

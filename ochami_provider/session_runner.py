@@ -441,7 +441,7 @@ def _preflight_boot_script(
     """Ask the boot store for the boot script of one node per boot set (by MAC, as its
     firmware will), and refuse the session with the store's own answer if it cannot render
     one: otherwise every node is powered, none can boot, and the session waits out its boot
-    timeout. One SMD read (the nodes' MACs) and one request per boot set."""
+    timeout. One request per boot set, by the MACs the store's read of the inventory found."""
     chosen = set(acting)
     firsts = {
         name: min(h for h in hosts if h in chosen)
@@ -450,9 +450,8 @@ def _preflight_boot_script(
     }
     if not firsts:
         return
-    macs = services.inventory.boot_macs()
     for set_name, node in sorted(firsts.items()):
-        mac = next(iter(macs.get(node, [])), None)
+        mac = services.boot.boot_mac(node)
         problem = services.boot.render_problem(node, mac)
         if problem is not None:
             store = services.boot.label

@@ -47,3 +47,15 @@ def test_the_history_size_follows_how_fragmented_node_sets_are_not_how_many_node
     assert 0.5 < large.total / small.total < 2
     assert measure_history(2000, "every 7th out").total > 2 * large.total
     assert history_table([small])[-1].startswith("| 100 | dense |")
+
+
+def test_the_largest_systems_benchmark_reads_as_many_requests_at_any_size() -> None:
+    from benchmarks.largest import measure_here, table_lines
+
+    small, larger = measure_here(20), measure_here(400)
+    for step in ("template", "check", "session", "status"):
+        assert getattr(small, step).requests == getattr(larger, step).requests, step
+    assert small.status.requests == {"smd": 2, "bss": 2, "pcs": 1}
+    assert small.status_lines == larger.status_lines
+    lines = table_lines([small, larger])
+    assert len(lines) == 2 + 2 * 5 and "| 400 | `ochami-boot status`" in "\n".join(lines)

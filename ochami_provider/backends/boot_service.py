@@ -311,6 +311,9 @@ class BootServiceStore:
     def last_fetches(self) -> Mapping[str, int] | None:
         return None
 
+    def boot_mac(self, node: str) -> str | None:
+        return next(iter(self._boot_macs().get(node, [])), None)
+
     def render_problem(self, node: str, mac: str | None) -> str | None:
         return None  # not `renders_ahead`: it answers every request with a script
 

@@ -118,6 +118,11 @@ class BssStore:
     def last_fetches(self) -> Mapping[str, int] | None:
         return self.bss.last_fetches()
 
+    def boot_mac(self, node: str) -> str | None:
+        if self._macs is None:
+            self._macs = self.inventory.boot_macs()
+        return next(iter(self._macs.get(node, [])), None)
+
     def render_problem(self, node: str, mac: str | None) -> str | None:
         try:
             self.bss.boot_script(mac=mac, name=node)
