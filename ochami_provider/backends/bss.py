@@ -63,7 +63,9 @@ class BssStore:
         shows the MAC one, which is what its iPXE gets."""
         records = BootRecords.of(self.bss.get_all())
         macs_by_host = self.inventory.boot_macs()
-        by_name = {h: _boot(r) for h, r in records.by_host.items()}
+        # Hosts that share a record share its Boot (boot_view compares each once).
+        boots = {id(r): _boot(r) for r in records.by_host.values()}
+        by_name = {h: boots[id(r)] for h, r in records.by_host.items()}
         owners = {h for h, macs in macs_by_host.items() if any(m in records.by_mac for m in macs)}
         nodes = sorted(set(records.by_host) | owners)
         return node_boots(boot_view(records, macs_by_host, nodes, by_name), macs_by_host)
@@ -171,11 +173,15 @@ def node_boots(
     """The neutral view of each host's record: the keys it lacks (`boot_view` keeps in its
     `hosts` and `macs` only the keys that hold the boot shown)."""
     found = {}
+    # One Boot per boot configuration: 100,000 hosts share a few.
+    boots: dict[tuple[str, str, str], Boot] = {}
     for host, record in view.items():
         missing = [BY_NAME] if not record.hosts else []
         if set(macs_by_host.get(host, ())) - set(record.macs):
             missing.append(BY_MAC)
-        found[host] = NodeBoot(_boot(record), tuple(missing), (*record.hosts, *record.macs))
+        config = record.boot_config
+        boot = boots.get(config) or boots.setdefault(config, _boot(record))
+        found[host] = NodeBoot(boot, tuple(missing), (*record.hosts, *record.macs))
     return found
 
 
@@ -194,6 +200,16 @@ def boot_view(
     configuration; a MAC missing from it has no record, or another one."""
     wanted = wanted or {}
     view: dict[str, BootParams] = {}
+    # Keys that share a record share one object (BootRecords.of), and hosts one wanted Boot:
+    # each record is compared with each wanted boot once, not once per host.
+    differs: dict[tuple[int, int], bool] = {}
+
+    def differ(record: BootParams, want: Boot | None) -> bool:
+        key = (id(record), id(want))
+        if key not in differs:
+            differs[key] = not _boot(record).same_boot(want)
+        return differs[key]
+
     for host in hosts:
         by_mac = [(m, records.by_mac[m]) for m in macs_by_host.get(host, []) if m in records.by_mac]
         candidates = [r for r in (records.by_host.get(host),) if r is not None]
@@ -201,7 +217,7 @@ def boot_view(
         if not candidates:
             continue
         want = wanted.get(host)
-        chosen = next((r for r in candidates if not _boot(r).same_boot(want)), candidates[0])
+        chosen = next((r for r in candidates if differ(r, want)), candidates[0])
         by_name = records.by_host.get(host)
         held = [host] if by_name is not None and by_name.boot_config == chosen.boot_config else []
         same = [m for m, r in by_mac if r.boot_config == chosen.boot_config]

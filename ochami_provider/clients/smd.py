@@ -9,6 +9,7 @@ from pydantic import TypeAdapter
 from ..errors import NotFoundError
 from ..models.names import is_node_xname
 from ..models.records import (
+    BootInterface,
     Component,
     ComponentEndpoint,
     EthernetInterface,
@@ -28,6 +29,7 @@ def _keys(reservations: list[Reservation]) -> list[dict[str, str]]:
 _ID_QUERY_LIMIT = 200
 # One validation of the whole list: 10,000 interfaces in a fraction of per-item calls.
 _INTERFACES = TypeAdapter(list[EthernetInterface])
+_BOOT_INTERFACES = TypeAdapter(list[BootInterface])
 _ENDPOINTS = TypeAdapter(list[ComponentEndpoint])
 
 
@@ -76,18 +78,21 @@ class SmdClient:
     def node_interfaces(self) -> list[EthernetInterface]:
         """Every node's network interfaces, in one request (discovery puts them in SMD's
         inventory); an SMD without that inventory answers none."""
+        return _INTERFACES.validate_python(self._node_interfaces())
+
+    def _node_interfaces(self) -> Any:
         try:
             body = self.transport.request(
                 "GET", "/Inventory/EthernetInterfaces", params={"type": "Node"}
             ).json()
         except NotFoundError:
             return []
-        return _INTERFACES.validate_python(body or [])
+        return body or []
 
     def boot_macs(self) -> dict[str, list[str]]:
         """Each node's MACs (lower case), the keys its iPXE asks BSS for a boot script by."""
         found: dict[str, list[str]] = {}
-        for interface in self.node_interfaces():
+        for interface in _BOOT_INTERFACES.validate_python(self._node_interfaces()):
             if interface.component_id and interface.mac:
                 found.setdefault(interface.component_id, []).append(interface.mac.lower())
         return {node: sorted(set(macs)) for node, macs in found.items()}
