@@ -25,9 +25,9 @@ from ochami_provider.models.template import BootTemplateSpec
 from ochami_provider.pulumi_adapter.boot_session import BootSession, session_props
 from ochami_provider.pulumi_adapter.boot_template import BootTemplate
 from ochami_provider.stack_config import stack_problems
-from ochami_provider.terraform_adapter._provider import TF_TYPES
 from ochami_provider.terraform_adapter.boot_session import BootSessionResource
 from ochami_provider.terraform_adapter.boot_template import BootTemplateResource
+from ochami_provider.terraform_adapter.values import TF_TYPES
 
 TEMPLATE = {"name": "t", "boot_sets": {"b": {"kernel": "http://h/k", "node_list": ["x0c0s0b0n0"]}}}
 # A value other than the model's default for every optional session field.

@@ -55,3 +55,18 @@ def test_pure_modules_import_no_client() -> None:
     assert "ochami_provider.planning" in loaded
     assert not [m for m in loaded if m.startswith("ochami_provider.clients")]
     assert "httpx" not in loaded
+
+
+def test_the_terraform_adapters_modules_import_one_way() -> None:
+    """The resources and data source take what they share from `values`; only the provider's
+    entry points (and the docs generator) import `_provider`: no import circle."""
+    adapter = PACKAGE / "terraform_adapter"
+    importers = set()
+    for path in adapter.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module == "_provider":
+                importers.add(path.name)
+    assert importers == {"plugin.py", "docs.py"}
+    values = ast.parse((adapter / "values.py").read_text())
+    local = {n.module for n in ast.walk(values) if isinstance(n, ast.ImportFrom) and n.level == 1}
+    assert local == set(), local

@@ -164,8 +164,8 @@ def test_limit_nodes_applies_the_bos_grammar_to_a_node_list_offline() -> None:
 
 def test_the_cores_errors_become_diagnostics_in_one_place_and_other_errors_stay_bugs() -> None:
     from ochami_provider.errors import InvalidInputError, OchamiError
-    from ochami_provider.terraform_adapter._provider import diagnosed
     from ochami_provider.terraform_adapter.boot_session import where
+    from ochami_provider.terraform_adapter.values import diagnosed
 
     diags = Diagnostics()
     with diagnosed(diags, where) as fine:

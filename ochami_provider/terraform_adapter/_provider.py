@@ -1,4 +1,5 @@
-"""The provider block and what the resources share: settings, problems as diagnostics, values.
+"""The provider block and the provider: its settings, its resources and functions (values.py
+holds what the resources share, so that they never import this module).
 
 The block takes the `ochami:*` stack config keys in Terraform's spelling (`uri`, `smd_uri`,
 `token`, ...); what it leaves unset comes from the environment as the `ochami` CLI reads it.
@@ -12,11 +13,9 @@ another directory, its state with it, still owns its nodes.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +27,14 @@ from tf.types import Unknown
 from tf.utils import Diagnostics
 
 from ..config import CONFIG_KEYS, CONFIG_NAMESPACE, ProviderConfig, from_sources
-from ..errors import InvalidInputError, OchamiError
-from ..lifecycle import Connector, SessionLifecycle, TemplateLifecycle, holds
-from ..models.inputs import Kind, SchemaField, documented, fields_of
-from ..models.problems import Problem, problems_from
+from ..lifecycle import Connector, SessionLifecycle, TemplateLifecycle
+from ..models.inputs import SchemaField, documented, fields_of
+from ..models.problems import problems_from
+from .boot_session import BootSessionResource
+from .boot_template import BootTemplateResource
 from .functions import FUNCTIONS
+from .nodes import NodesDataSource
+from .values import TF_TYPES, is_unknown, report
 
 PROVIDER_ADDRESS = "registry.opentofu.org/openchami/ochami"
 # Provider block attributes: the stack config keys, snake_case (`smdUri` is `smd_uri`), each
@@ -68,16 +70,6 @@ def _in_workspace(name: str) -> str:
     return f"{name}/{workspace}" if workspace and workspace != "default" else name
 
 
-# Each resource records the deployment its records carry.
-DEPLOYMENT_ATTRIBUTE = Attribute(
-    "deployment",
-    types.String(),
-    computed=True,
-    description="the owner its records carry: the provider block's `deployment`, or the"
-    " default when this resource was created",
-)
-
-
 def settings_from(config: Mapping[str, Any]) -> ProviderConfig:
     """The block's values over the environment; ValidationError names the ProviderConfig field."""
     given = {
@@ -92,81 +84,6 @@ def _block_attribute(field: str) -> str:
     """A ProviderConfig field as the provider block spells it."""
     head = field.split(".")[0]
     return _BY_FIELD.get(head, head)
-
-
-def is_unknown(value: Any) -> bool:
-    """True while a plan still waits for a value (or a part of one) not known yet."""
-    return holds(value, lambda v: v is Unknown)
-
-
-class Json(types.NormalizedJson):  # type: ignore[misc]
-    """JSON text as `jsonencode` writes it (sorted keys, no spaces): a value read back from
-    the services then differs from the configuration's only where its content does."""
-
-    def encode(self, value: Any) -> Any:
-        if value is None or value is Unknown:
-            return value
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-# The Terraform type of each kind of model field: a count or a percentage is a string ("10%"
-# or "4"), and what is neither a scalar, a list of strings nor nodes by time is JSON text.
-TF_TYPES: dict[Kind, types.TfType] = {
-    "bool": types.Bool(),
-    "number": types.Number(),
-    "string": types.String(),
-    "strings": types.List(types.String()),
-    "count_or_percent": types.String(),
-    "node_map": types.Map(types.String()),
-    "object": Json(),
-}
-
-
-def decoded(value: Any) -> Any:
-    """A JSON attribute's value: validation gets the configuration's text, plan and apply the
-    framework's decoded value. Text that is not JSON stays text, for the model to refuse."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def report(diags: Diagnostics, problems: Iterable[Problem], where: Callable[[str], str]) -> None:
-    """Each problem as an error (a warning, if it does not block) at the attribute `where`
-    maps its field to."""
-    for problem in problems:
-        if problem.blocks:
-            diags.add_error(str(problem), path=[where(problem.field)])
-        else:
-            diags.add_warning(str(problem), path=[where(problem.field)])
-
-
-def report_error(diags: Diagnostics, error: OchamiError, where: Callable[[str], str]) -> None:
-    if isinstance(error, InvalidInputError):
-        report(diags, error.problems, where)
-    else:
-        diags.add_error(str(error).splitlines()[0], detail=str(error))
-
-
-class Outcome:
-    """Whether the block under `diagnosed` failed; its error is a diagnostic already."""
-
-    failed = False
-
-
-@contextmanager
-def diagnosed(diags: Diagnostics, where: Callable[[str], str]) -> Iterator[Outcome]:
-    """The one place the core's errors become Terraform diagnostics: an OchamiError raised in
-    the block is reported (a bad input at the attribute `where` names) and `failed` set; any
-    other error is a bug, and goes up to the framework as one."""
-    outcome = Outcome()
-    try:
-        yield outcome
-    except OchamiError as error:
-        outcome.failed = True
-        report_error(diags, error, where)
 
 
 class OchamiProvider:
@@ -244,14 +161,9 @@ class OchamiProvider:
         return self.explicit_deployment or self.recorded_deployment(current)
 
     def get_resources(self) -> list[type[Resource]]:
-        from .boot_session import BootSessionResource
-        from .boot_template import BootTemplateResource
-
         return [BootTemplateResource, BootSessionResource]
 
     def get_data_sources(self) -> list[type[DataSource]]:
-        from .nodes import NodesDataSource
-
         return [NodesDataSource]
 
     def get_functions(self) -> list[Any]:

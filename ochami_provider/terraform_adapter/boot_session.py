@@ -42,11 +42,11 @@ from ..models.inputs import (
 )
 from ..models.problems import field_problems
 from ..models.session import BootSessionSpec, SessionInputs, SessionRecord
-from ._provider import (
+from .values import (
     DEPLOYMENT_ATTRIBUTE,
     TF_TYPES,
     Json,
-    OchamiProvider,
+    ProviderContext,
     decoded,
     diagnosed,
     is_unknown,
@@ -75,7 +75,7 @@ def _attribute(field: SchemaField) -> Attribute:
 
 
 class BootSessionResource:
-    def __init__(self, provider: OchamiProvider) -> None:
+    def __init__(self, provider: ProviderContext) -> None:
         self.provider = provider
         self.core = provider.sessions
 

@@ -35,11 +35,11 @@ from ..models.inputs import (
 from ..models.owner import Ownership
 from ..models.problems import field_problems
 from ..models.template import BootTemplateSpec, TemplateInputs, TemplateState
-from ._provider import (
+from .values import (
     DEPLOYMENT_ATTRIBUTE,
     TF_TYPES,
     Json,
-    OchamiProvider,
+    ProviderContext,
     decoded,
     diagnosed,
     is_unknown,
@@ -82,7 +82,7 @@ def shown(lines: list[str]) -> list[str]:
 
 
 class BootTemplateResource:
-    def __init__(self, provider: OchamiProvider) -> None:
+    def __init__(self, provider: ProviderContext) -> None:
         self.provider = provider
         self.core = provider.templates
 

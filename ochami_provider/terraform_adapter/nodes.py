@@ -15,11 +15,11 @@ from tf.utils import Diagnostics
 
 from ..models.names import normalize_xname
 from ..node_status import gather, rows
-from ._provider import Json, OchamiProvider, diagnosed
+from .values import Json, ProviderContext, diagnosed
 
 
 class NodesDataSource:
-    def __init__(self, provider: OchamiProvider) -> None:
+    def __init__(self, provider: ProviderContext) -> None:
         self.provider = provider
 
     @classmethod
