@@ -1,5 +1,5 @@
-"""python -m benchmarks [--sizes 100,1000,10000] [--previews 0,1,10,50] [--plans 50]
-                      [--scale 100,10000] [--out FILE]
+"""python -m benchmarks [--sizes 100,1000,10000] [--previews 0,1,10,50] [--plans 0,50]
+                      [--scale 100,10000,100000] [--largest 100,10000,100000] [--out FILE]
 
 Measures on the embedded simulator and writes a Markdown report (docs/benchmarks.md by
 default). scripts/bench.sh sets up the environment and runs this.
@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import history_size, lab_boot, preview, scale_output, session_apply, tofu_plan
+from . import history_size, lab_boot, largest, preview, scale_output, session_apply, tofu_plan
 
 # What a section says when its measurement was left out (`--previews ""` and the like).
 NOT_RUN = "(not measured in this run)"
@@ -53,9 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--sizes", type=_ints, default=[100, 1000, 10000])
     parser.add_argument("--previews", type=_ints, default=[0, 1, 10, 50])
-    parser.add_argument("--scale", type=_ints, default=[100, 10000])
+    parser.add_argument("--scale", type=_ints, default=[100, 10000, 100000])
     parser.add_argument(
-        "--plans", type=_ints, default=[50], help="templates (and sessions) for `tofu plan`"
+        "--plans",
+        type=_ints,
+        default=[0, 50],
+        help="templates (and sessions) for `tofu plan`; 0 is the empty configuration",
+    )
+    parser.add_argument(
+        "--largest", type=_ints, default=list(largest.SIZES), help="nodes for benchmarks.largest"
     )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument(
@@ -94,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     for nodes in args.scale:
         print(f"preview lines and state size, {nodes} nodes", file=sys.stderr)
         scales.append(scale_output.measure(nodes))
+    largest_runs = []
+    for nodes in args.largest:
+        print(f"the largest systems: {nodes} nodes", file=sys.stderr)
+        largest_runs.append(largest.measure(nodes))
     print("history size", file=sys.stderr)
     histories = [
         history_size.measure(nodes, layout)
@@ -166,6 +176,18 @@ def main(argv: list[str] | None = None) -> int:
         "lines `pulumi preview --diff` prints for (c), and the size of the stack's state file.",
         "",
         *(scale_output.table(scales) if scales else [NOT_RUN]),
+        "",
+        "## The largest systems",
+        "",
+        "Template create, a reboot session and `ochami-boot status` (`benchmarks/largest.py`),",
+        "each size in a process of its own. Requests per service; wall time (the session's less",
+        "the simulated power delay); the CPU time of the provider's own thread (the simulator",
+        "answers from threads of the same interpreter, so wall time holds its cost too); peak",
+        "RSS of provider and simulator together. Issue 25's goals at 100,000 nodes: requests per",
+        f"service constant, session overhead ≤ {largest.SESSION_OVERHEAD_GOAL:g} s, status ≤",
+        f"{largest.STATUS_GOAL:g} s.",
+        "",
+        *(largest.table_lines(largest_runs) if largest_runs else [NOT_RUN]),
         "",
         "## History in the state",
         "",

@@ -111,16 +111,20 @@ def plan(name: str, engine: str, count: int, groups: int) -> PlanResult:
 
 
 def table(results: list[PlanResult], pulumi: dict[int, tuple[float, float]]) -> list[str]:
-    """`pulumi`: resources -> (preview, preview --refresh=false) seconds."""
+    """`pulumi`: resources -> (preview, preview --refresh=false) seconds. Each plan's ratio
+    is to the same engine's plan of the empty configuration (issue 25's goal: at most 2.0)."""
+    empty = {r.engine: r.seconds for r in results if r.resources == 0}
     lines = [
-        f"| engine | templates + sessions | `plan` s (median of {RUNS}) |"
-        " `plan -refresh=false` s | `pulumi preview` s | `pulumi preview --refresh=false` s |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| engine | templates + sessions | `plan` s (median of {RUNS}) | ratio to empty"
+        " configuration | `plan -refresh=false` s | `pulumi preview` s |"
+        " `pulumi preview --refresh=false` s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         preview, no_refresh = pulumi.get(r.resources, (float("nan"), float("nan")))
+        ratio = f"{r.seconds / empty[r.engine]:.2f}" if r.engine in empty else "(no empty plan)"
         lines.append(
-            f"| {r.engine} | {r.resources} + {r.resources} | {r.seconds:.2f}"
+            f"| {r.engine} | {r.resources} + {r.resources} | {r.seconds:.2f} | {ratio}"
             f" | {r.no_refresh_seconds:.2f} | {preview:.2f} | {no_refresh:.2f} |"
         )
     return lines

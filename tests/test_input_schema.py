@@ -210,3 +210,10 @@ def test_the_provider_block_is_the_connection_settings_model() -> None:
     assert attributes["token"].sensitive and attributes["timeout"].description
     # The stack key's alias is the model's: `ochami:smdUri` for smd_uri.
     assert CONFIG_KEYS["smd_uri"] == ProviderConfig.model_fields["smd_uri"].alias == "smdUri"
+
+
+def test_help_on_the_pulumi_session_describes_every_argument() -> None:
+    doc = str(BootSession.__init__.__doc__)
+    for name in _keyword_defaults(BootSession):
+        if name != "opts" and name != "connection":
+            assert f"    {name}: " in doc, name

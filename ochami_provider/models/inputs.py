@@ -195,3 +195,8 @@ def documented(field: SchemaField) -> str:
         shown = str(field.default).lower() if isinstance(field.default, bool) else field.default
         text += f" Default: `{shown}`."
     return text
+
+
+def keyword_docs(fields: tuple[SchemaField, ...]) -> str:
+    """An `Args:` section for a front end's docstring, one entry per field."""
+    return "Args:\n" + "\n".join(f"    {f.name}: {documented(f)}" for f in fields)

@@ -10,7 +10,7 @@ from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 
 from ..lifecycle import SessionLifecycle
 from ..lifecycle.session import RETRYABLE
-from ..models.inputs import SESSION_FIELDS, by_name, with_defaults
+from ..models.inputs import SESSION_FIELDS, by_name, keyword_docs, with_defaults
 from ..models.session import SessionInputs, SessionRecord
 from ._provider import (
     OchamiResourceProvider,
@@ -168,3 +168,10 @@ def session_props(given: dict[str, Any]) -> dict[str, Any]:
 
 
 _PROVIDER = BootSessionProvider()
+# help(BootSession) shows each argument as the model describes it.
+BootSession.__init__.__doc__ = (
+    keyword_docs(tuple(f for f in SESSION_FIELDS if f.name != "template_writes"))
+    + "\n    template: a BootTemplate (the session applies its declared spec, after its write,"
+    " with its `written` times), or a template's spec (another stack's output).\n"
+    "    fail_up_on_error: a failed session fails `pulumi up` (its results recorded first)."
+)
