@@ -12,7 +12,7 @@ from ochami_provider.errors import InvalidInputError
 from ochami_provider.models.kernel_params import owner_of
 from ochami_provider.nodesets import compact
 from ochami_provider.sim import Fleet, SimServer
-from tests.conftest import template_props
+from tests.conftest import session_props, template_props
 
 
 def _set(props: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -194,6 +194,28 @@ def test_unchanged_inputs_are_checked_without_asking_the_services(
     del fleet.groups["compute"]
     assert provider.check(recorded, template_props(sim.url)).failures == []
     assert provider.check(recorded, changed).failures[0].property == f"{BS}.node_groups"
+
+
+def test_an_unchanged_session_is_checked_without_asking_the_services(
+    fleet: Fleet, sim: SimServer
+) -> None:
+    """Both front ends record the session's owner (`deployment`): an unchanged session is
+    recognised as unchanged, and a preview of it reads nothing (issue 25: three requests per
+    session, the nodes' MACs among them, in every preview and plan)."""
+    templates, sessions = BootTemplateProvider(), BootSessionProvider()
+    template = templates.create(templates.check({}, template_props(sim.url)).inputs).outs
+    inputs = {**session_props(sim, template, limit=["compute"]), "deployment": "tf/site"}
+    recorded = _without_nulls({**inputs, "status": "completed", "run_id": "r1"})
+    fleet.requests.clear()
+    again = sessions.check(recorded, {k: v for k, v in inputs.items() if k != "status"})
+    assert again.failures == [] and fleet.requests == []
+    narrower = {**inputs, "limit": ["*"]}
+    assert sessions.check(recorded, narrower).failures == []
+    assert fleet.requests, "a changed session is checked against the services"
+    fleet.requests.clear()
+    moved = {**inputs, "deployment": "tf/elsewhere"}
+    sessions.check(recorded, moved)
+    assert fleet.requests, "another owner is checked again"
 
 
 def test_missing_http_artifact_fails_check(sim: SimServer) -> None:

@@ -77,11 +77,14 @@ class SessionLifecycle:
         problems += boot_proof_problems(spec, settings.boot_backend)
         if problems:
             return inputs, problems
+        # Unchanged since it was recorded (the same spec, connection and owner): nothing to
+        # ask the services, as for a template. The owner counts: both front ends record it.
         if not settings.verify_targets or unchanged(
             olds,
             recorded_spec(BootSessionSpec, SessionInputs.spec_data(olds)),
             spec,
             inputs.connection,
+            inputs.ownership.deployment,
         ):
             return inputs, problems
         services = self.connector.services(inputs.connection)
