@@ -6,13 +6,19 @@ line -> per-node outcome -> retry the failed nodes
 up to the policy -> the next step or batch, unless the failure budget is spent -> completed |
 failed (or cancelled).
 The runner does the I/O; everything decided here is testable without a network.
+
+Everything that moves the session from phase to phase is here: the phases are a closed type,
+the moves each may make are one table (`TRANSITIONS`), every move goes through `_move`, which
+refuses one the table does not hold, and what each phase asks the runner to do is one table
+too (`_NEXT`), as h11's `_state.py` keeps its connection states.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal, cast
 
 from .models.power import POWERS_ON, NodePower, PowerAction
 from .models.session import (
@@ -48,8 +54,37 @@ class SessionWords:
     store: str
 
 
-# The phase of a session whose nodes are all done and whose post_command failed.
-POST_COMMAND_FAILED = "post-command-failed"
+# Where a session is: resolving its nodes, writing their boot configuration, reading their
+# power (and fetches) to plan the power steps, starting a power run, polling it, verifying
+# that the nodes it powered on booted, done; or done with every node but its post_command
+# failed (the next `up` runs that alone).
+SessionPhase = Literal[
+    "created",
+    "writing",
+    "surveying",
+    "powering",
+    "polling",
+    "verifying",
+    "done",
+    "post-command-failed",
+]
+POST_COMMAND_FAILED: SessionPhase = "post-command-failed"
+# The moves each phase may make. Any phase may end (`done`): a service error, a timeout, a
+# cancel, or a hook that failed; a retry or the next batch goes back to `powering`.
+TRANSITIONS: Mapping[SessionPhase, frozenset[SessionPhase]] = {
+    "created": frozenset({"writing", "done"}),
+    "writing": frozenset({"surveying", "powering", "done"}),
+    "surveying": frozenset({"powering", "done"}),
+    "powering": frozenset({"polling", "done"}),
+    "polling": frozenset({"verifying", "powering", "done"}),
+    "verifying": frozenset({"powering", "done"}),
+    "done": frozenset({POST_COMMAND_FAILED, "done"}),
+    POST_COMMAND_FAILED: frozenset({"done"}),
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A move the table does not hold: a bug in the machine or its runner, never an input."""
 
 
 @dataclass(frozen=True)
@@ -141,23 +176,41 @@ class SessionMachine:
         self._to_mend: dict[str, PowerAction] = {}
 
     # What to do next -------------------------------------------------------------------
+    @property
+    def phase(self) -> SessionPhase:
+        return cast(SessionPhase, self.state.phase)
+
     def next_action(self) -> Action:
-        phase = self.state.phase
-        if phase == "created":
-            return Resolve()
-        if phase == "writing":
-            return WriteConfig(tuple(sorted(self._nodes)))
-        if phase == "surveying":
-            return Survey(tuple(sorted(self._nodes)), boots=self.spec.operation == "boot")
-        if phase == "powering":
-            assert self._action is not None
-            return StartPower(self._action, self._attempt)
-        if phase == "polling":
-            assert self._run is not None
-            return Poll(self._run)
-        if phase == "verifying":
-            return CheckBoots(self._verify, self._since)
+        return _NEXT[self.phase](self)
+
+    def _resolve(self) -> Action:
+        return Resolve()
+
+    def _write(self) -> Action:
+        return WriteConfig(tuple(sorted(self._nodes)))
+
+    def _survey(self) -> Action:
+        return Survey(tuple(sorted(self._nodes)), boots=self.spec.operation == "boot")
+
+    def _start_power(self) -> Action:
+        assert self._action is not None
+        return StartPower(self._action, self._attempt)
+
+    def _poll(self) -> Action:
+        assert self._run is not None
+        return Poll(self._run)
+
+    def _check_boots(self) -> Action:
+        return CheckBoots(self._verify, self._since)
+
+    def _finished(self) -> Action:
         return Finished(self.state)
+
+    def _move(self, to: SessionPhase) -> None:
+        """The one place the phase changes."""
+        if to not in TRANSITIONS[self.phase]:
+            raise IllegalTransition(f"a session cannot go from {self.phase!r} to {to!r}")
+        self.state.phase = to
 
     def verifies_boots(self) -> bool:
         """Whether powered-on nodes must be seen booted: asking the boot store for their boot
@@ -187,7 +240,7 @@ class SessionMachine:
         self._nodes = {n: NodeOutcome() for n in nodes}
         self.state.node_count = len(nodes)
         self.state.status = "running"
-        self.state.phase = "writing"
+        self._move("writing")
 
     def on_config_written(self, now: str, rewritten: frozenset[str] = frozenset()) -> None:
         """`rewritten`: nodes whose boot-store entries this write changed."""
@@ -199,7 +252,7 @@ class SessionMachine:
             return
         self._rewritten = rewritten
         if self.spec.operation in ("boot", "reboot"):
-            self.state.phase = "surveying"
+            self._move("surveying")
             return
         self._plan([(self._action, tuple(sorted(self._nodes)))])
         self._next_step()
@@ -255,7 +308,7 @@ class SessionMachine:
         self._step_retries = 0
         self._retry_runs, self._to_mend = [], {}
         self._count_step(self._action, self._attempt)
-        self.state.phase = "powering"
+        self._move("powering")
         return True
 
     def _count_step(self, action: PowerAction, nodes: tuple[str, ...]) -> None:
@@ -280,7 +333,7 @@ class SessionMachine:
         for node in self._attempt:
             self._nodes[node].attempts += 1
             self._nodes[node].phase = "powering"
-        self.state.phase = "polling"
+        self._move("polling")
 
     def on_polled(self, finished: bool, tasks: Mapping[str, NodePower], now: str) -> None:
         """Record a poll; once the backend says the power run is over, settle every node in it."""
@@ -315,7 +368,7 @@ class SessionMachine:
             for node in verify:
                 self._nodes[node].status, self._nodes[node].phase = "pending", "booting"
             self._verify, self._power_failed = tuple(verify), failed
-            self.state.phase = "verifying"
+            self._move("verifying")
             return
         self._settle(failed, [], now)
 
@@ -373,11 +426,11 @@ class SessionMachine:
     def on_hook_failed(self, message: str, now: str) -> None:
         """A hook failed: before any power action the session stops (nodes not powered stay
         pending); after the session ended, it fails with the hook's error."""
-        if self.state.phase == "done":
+        if self.phase == "done":
             self.state.status = "failed"
             if not self.state.results.failed:
                 # Every node is done: the next `up` runs the post_command alone.
-                self.state.phase = POST_COMMAND_FAILED
+                self._move(POST_COMMAND_FAILED)
             self.state.error_message = "; ".join(
                 m for m in (self.state.error_message, message) if m
             )
@@ -426,7 +479,7 @@ class SessionMachine:
             self._to_mend[node] = restart or _REBOOT[self.spec.graceful]
         if self._retry_runs:  # the rest of this retry first
             self._action, self._attempt = self._retry_runs.pop(0)
-            self.state.phase = "powering"
+            self._move("powering")
             return
         if self._to_mend and self._step_retries < self.spec.retry.max_retries:
             self._step_retries += 1
@@ -440,7 +493,7 @@ class SessionMachine:
                 for action, nodes in sorted(by_action.items(), key=lambda a: a[0] != "on")
             ]
             self._action, self._attempt = self._retry_runs.pop(0)
-            self.state.phase = "powering"
+            self._move("powering")
             return
         self._to_mend = {}
         self._batches_done += 1
@@ -484,9 +537,9 @@ class SessionMachine:
             f" retries the failed; first failure: {failed[0]}: {self._nodes[failed[0]].error}",
         )
 
-    def _expect(self, phase: str) -> None:
-        if self.state.phase != phase:
-            raise RuntimeError(f"session is in phase {self.state.phase!r}, not {phase!r}")
+    def _expect(self, phase: SessionPhase) -> None:
+        if self.phase != phase:
+            raise IllegalTransition(f"session is in phase {self.phase!r}, not {phase!r}")
 
     def _failure_summary(self, failed: list[str]) -> str:
         first = failed[0]
@@ -497,7 +550,7 @@ class SessionMachine:
 
     def _finish(self, status: str, now: str, message: str = "") -> None:
         self.state.status = status  # type: ignore[assignment]
-        self.state.phase = "done"
+        self._move("done")
         self.state.completed_at = now
         self.state.duration_seconds = _seconds_between(self.state.started_at, now)
         self.state.error_message = message
@@ -524,6 +577,19 @@ class SessionMachine:
         for nodes in results.phases.values():
             nodes.sort()
         self.state.results = results
+
+
+# What each phase asks the runner to do.
+_NEXT: Mapping[SessionPhase, Callable[[SessionMachine], Action]] = {
+    "created": SessionMachine._resolve,
+    "writing": SessionMachine._write,
+    "surveying": SessionMachine._survey,
+    "powering": SessionMachine._start_power,
+    "polling": SessionMachine._poll,
+    "verifying": SessionMachine._check_boots,
+    "done": SessionMachine._finished,
+    POST_COMMAND_FAILED: SessionMachine._finished,
+}
 
 
 def _seconds_between(start: str | None, end: str) -> float | None:

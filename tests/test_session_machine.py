@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 import pytest
@@ -10,8 +11,11 @@ from ochami_provider.backends.pcs import PcsPower
 from ochami_provider.models import BootSessionSpec
 from ochami_provider.models.power import NodePower
 from ochami_provider.session_machine import (
+    _NEXT,
+    TRANSITIONS,
     CheckBoots,
     Finished,
+    IllegalTransition,
     Poll,
     Resolve,
     SessionMachine,
@@ -20,6 +24,7 @@ from ochami_provider.session_machine import (
     Survey,
     WriteConfig,
 )
+from ochami_provider.session_machine import SessionPhase as Phase
 
 NODES = ["x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b0n0"]
 T = "2026-11-24T00:00:00+00:00"
@@ -537,3 +542,59 @@ def test_percentages_round_to_whole_nodes() -> None:
         _spec(max_failed=0.0).failure_budget(5),
     ) == (2, 0)
     assert (_spec().batch_nodes(7), _spec().failure_budget(7)) == (7, None)
+
+
+def test_every_phase_has_its_moves_and_its_action_in_one_table() -> None:
+    phases = set(typing.get_args(Phase))
+    assert set(TRANSITIONS) == phases and set(_NEXT) == phases
+    assert all(moves <= phases for moves in TRANSITIONS.values())
+    # Every phase can end, and the end is reached only by finishing.
+    assert all("done" in moves for moves in TRANSITIONS.values())
+
+
+def test_a_move_the_table_does_not_hold_is_refused_naming_both_phases() -> None:
+    machine = _machine(_spec())
+    with pytest.raises(IllegalTransition, match="'created', not 'polling'"):
+        machine.on_polled(True, _ok(*NODES), T)
+    machine.on_resolved(NODES, T)
+    with pytest.raises(IllegalTransition, match="cannot go from 'writing' to 'verifying'"):
+        machine._move("verifying")
+    assert machine.phase == "writing"
+
+
+def test_a_reboot_with_a_retry_walks_the_table_in_order() -> None:
+    """The phases one session passes through, each move one the table holds: a node that
+    does not boot is restarted once, and the session then completes."""
+    machine = _machine(_spec(booted_when="bootscript"))
+    seen: list[str] = [machine.phase]
+
+    def note() -> None:
+        if machine.phase != seen[-1]:
+            seen.append(machine.phase)
+
+    machine.on_resolved(NODES, T)
+    note()
+    machine.on_config_written(T)
+    note()
+    machine.on_surveyed(dict.fromkeys(NODES, "on"), {}, T)
+    note()
+    for attempt, fetched in enumerate(({n: 100 for n in NODES[:2]}, {NODES[2]: 200})):
+        machine.on_power_started(f"run-{attempt}", started_epoch=50 + 100 * attempt)
+        note()
+        machine.on_polled(True, _ok(*machine._attempt), T)
+        note()
+        machine.on_boot_checks(fetched, 10_000, T)
+        note()
+    assert seen == [
+        "created",
+        "writing",
+        "surveying",
+        "powering",
+        "polling",
+        "verifying",
+        "powering",
+        "polling",
+        "verifying",
+        "done",
+    ]
+    assert machine.state.status == "completed" and machine.state.retry_count == 1
