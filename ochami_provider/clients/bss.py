@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..errors import NotFoundError, ServiceError
 from ..models.records import BootParams, BootRecords, EndpointAccess
+from .listings import Listings
 from .transport import ServiceTransport
 
 # What BSS on PostgreSQL answers (HTTP 400) to a DELETE naming no host it holds (v1.32.2).
@@ -20,8 +21,9 @@ _NOTHING_TO_DELETE = "no node IDs specified"
 
 
 class BssClient:
-    def __init__(self, transport: ServiceTransport) -> None:
+    def __init__(self, transport: ServiceTransport, listings: Listings | None = None) -> None:
         self.transport = transport
+        self.listings = listings or Listings()
 
     def get(self, hosts: list[str]) -> dict[str, BootParams]:
         """Boot parameters of these hosts, keyed by host; hosts BSS does not know are absent."""
@@ -44,6 +46,8 @@ class BssClient:
         """Records of these hosts and of these MACs, in one request; absent keys are absent."""
         if not hosts and not macs:
             return BootRecords({}, {})
+        if self.listings.active:
+            return BootRecords.of(self.listings.get("bss records", self.get_all), hosts, macs)
         body: dict[str, list[str]] = {"hosts": hosts}
         if macs:
             body["macs"] = macs

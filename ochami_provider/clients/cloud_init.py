@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from ..errors import NotFoundError, ServiceError
 from ..models.records import CloudInitGroup
+from .listings import Listings
 from .transport import ServiceTransport
 
 
 class CloudInitClient:
-    def __init__(self, transport: ServiceTransport) -> None:
+    def __init__(self, transport: ServiceTransport, listings: Listings | None = None) -> None:
         self.transport = transport
+        self.listings = listings or Listings()
 
     def list_groups(self) -> dict[str, CloudInitGroup]:
         body = self.transport.request("GET", "/admin/groups").json() or {}
         return {name: CloudInitGroup.model_validate(g) for name, g in body.items()}
 
     def get_group(self, name: str) -> CloudInitGroup | None:
+        if self.listings.active:
+            return self.listings.get("cloud-init groups", self.list_groups).get(name)
         try:
             return CloudInitGroup.model_validate(
                 self.transport.request("GET", f"/admin/groups/{name}").json()

@@ -13,6 +13,7 @@ from ..openchami_services import Service
 from .boot_service import BootServiceClient
 from .bss import BssClient
 from .cloud_init import CloudInitClient
+from .listings import Listings
 from .metadata_service import MetadataServiceClient
 from .pcs import PcsClient
 from .smd import SmdClient
@@ -31,6 +32,8 @@ class Services:
         self.config = config
         self._transports: list[ServiceTransport] = []
         self._closers: list[Callable[[], None]] = []
+        # What this run's refreshes share (listings.py).
+        self.listings = Listings()
 
     @classmethod
     def from_config(cls, config: ProviderConfig) -> Services:
@@ -47,11 +50,11 @@ class Services:
 
     @cached_property
     def smd(self) -> SmdClient:
-        return SmdClient(self._transport("smd"))
+        return SmdClient(self._transport("smd"), self.listings)
 
     @cached_property
     def bss(self) -> BssClient:
-        return BssClient(self._transport("bss"))
+        return BssClient(self._transport("bss"), self.listings)
 
     @cached_property
     def boot_service(self) -> BootServiceClient:
@@ -59,7 +62,7 @@ class Services:
 
     @cached_property
     def cloud_init(self) -> CloudInitClient:
-        return CloudInitClient(self._transport("cloud-init"))
+        return CloudInitClient(self._transport("cloud-init"), self.listings)
 
     @cached_property
     def metadata_service(self) -> MetadataServiceClient:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -18,7 +18,10 @@ from ..models.records import (
     Partition,
     Reservation,
 )
+from .listings import Listings
 from .transport import ServiceTransport
+
+Named = TypeVar("Named", Group, Partition)
 
 
 def _keys(reservations: list[Reservation]) -> list[dict[str, str]]:
@@ -33,11 +36,28 @@ _BOOT_INTERFACES = TypeAdapter(list[BootInterface])
 _ENDPOINTS = TypeAdapter(list[ComponentEndpoint])
 
 
+def _by(items: list[Named], key: str) -> dict[str, Named]:
+    return {getattr(item, key): item for item in items}
+
+
+def _listed(found: dict[str, Named], name: str, base_url: str, kind: str) -> Named:
+    """`name` from a shared listing, or the 404 SMD answers for it."""
+    if name not in found:
+        raise NotFoundError(
+            "smd", "GET", f"{base_url}/{kind}/{name}", 404, f"no {kind[:-1]} {name!r} (listed)"
+        )
+    return found[name]
+
+
 class SmdClient:
-    def __init__(self, transport: ServiceTransport) -> None:
+    def __init__(self, transport: ServiceTransport, listings: Listings | None = None) -> None:
         self.transport = transport
+        self.listings = listings or Listings()
 
     def get_group(self, label: str) -> Group:
+        if self.listings.active:
+            groups = self.listings.get("smd groups", lambda: _by(self.list_groups(), "label"))
+            return _listed(groups, label, self.transport.base_url, "groups")
         return Group.model_validate(self.transport.request("GET", f"/groups/{label}").json())
 
     def list_groups(self) -> list[Group]:
@@ -46,6 +66,9 @@ class SmdClient:
         return [Group.model_validate(g) for g in body or []]
 
     def get_partition(self, name: str) -> Partition:
+        if self.listings.active:
+            found = self.listings.get("smd partitions", lambda: _by(self.list_partitions(), "name"))
+            return _listed(found, name, self.transport.base_url, "partitions")
         return Partition.model_validate(self.transport.request("GET", f"/partitions/{name}").json())
 
     def list_partitions(self) -> list[Partition]:
@@ -91,6 +114,11 @@ class SmdClient:
 
     def boot_macs(self) -> dict[str, list[str]]:
         """Each node's MACs (lower case), the keys its iPXE asks BSS for a boot script by."""
+        if self.listings.active:
+            return self.listings.get("smd boot macs", self._boot_macs)
+        return self._boot_macs()
+
+    def _boot_macs(self) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
         for interface in _BOOT_INTERFACES.validate_python(self._node_interfaces()):
             if interface.component_id and interface.mac:

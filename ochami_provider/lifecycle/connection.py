@@ -44,6 +44,16 @@ class Connector:
                 services = self._open[settings] = Services.from_config(settings)
         return services
 
+    def for_writes(self, connection: Mapping[str, Any] | None) -> Services:
+        """The services, for a create, update or delete: every listing the run's refreshes
+        shared is forgotten first (clients/listings.py), on every cluster this process talks
+        to, so no read after a write is answered from before it."""
+        services = self.services(connection)
+        with self._lock:
+            for open_services in self._open.values():
+                open_services.listings.forget()
+        return services
+
     def problems(self, connection: Any) -> list[Problem]:
         """What is wrong with a resource's `connection` input, named as the user wrote it."""
         if connection is None:

@@ -189,7 +189,7 @@ class SessionLifecycle:
         return due_nodes(old.template, old_hosts, new.template, new_hosts, nodes)
 
     def create(self, inputs: SessionInputs) -> SessionRecord:
-        services = self.connector.services(inputs.connection)
+        services = self.connector.for_writes(inputs.connection)
         state = run_session(
             services, inputs.spec, inputs.stake, log=self.log, journal=self._journal_of(inputs)
         )
@@ -228,7 +228,7 @@ class SessionLifecycle:
                 f"session {inputs.spec.name}: runs again for {len(due)} node(s) whose boot the"
                 " template changed"
             )
-        services = self.connector.services(inputs.connection)
+        services = self.connector.for_writes(inputs.connection)
         journal = self._journal_of(inputs)
         _recorded(journal, before.run_id, before.status)
         state = run_session(
@@ -243,7 +243,7 @@ class SessionLifecycle:
             return
         nodes = sorted({*record.results.succeeded, *record.results.failed})
         if nodes:
-            services = self.connector.services(inputs.connection)
+            services = self.connector.for_writes(inputs.connection)
             power = services.power
             run = power.start("off", nodes)
             self.log(

@@ -135,7 +135,7 @@ class TemplateLifecycle:
     def create(self, inputs: TemplateInputs) -> TemplateState:
         spec = inputs.spec
         adopted = spec.cloud_init_groups() if inputs.adopt else []
-        services = self.connector.services(inputs.connection)
+        services = self.connector.for_writes(inputs.connection)
         at = int(self.epoch())
         stake = self._stake(services, inputs)
         report = write_template(services, spec, stake, owned_groups=adopted, log=self.log)
@@ -151,7 +151,7 @@ class TemplateLifecycle:
 
     def update(self, before: TemplateState | None, inputs: TemplateInputs) -> TemplateState:
         spec = inputs.spec
-        services = self.connector.services(inputs.connection)
+        services = self.connector.for_writes(inputs.connection)
         adopted = before.adopted if before else {}
         at = int(self.epoch())
         report = write_template(
@@ -228,7 +228,11 @@ class TemplateLifecycle:
         spec = BootTemplateSpec.model_validate(spec_data)
         stake = Ownership.from_props(props).stake(spec.name)
         services = self.connector.services(props.get("connection"))
-        observed, plan = read_template(services, spec, stake, before.all_hosts() if before else [])
+        # One listing per service for every template this run refreshes (clients/listings.py).
+        with services.listings.shared():
+            observed, plan = read_template(
+                services, spec, stake, before.all_hosts() if before else []
+            )
         seen = observed_spec(
             spec, observed.hosts_by_set, observed.boots, observed.cloud_init, stake.owner
         )
@@ -252,7 +256,7 @@ class TemplateLifecycle:
 
     def delete(self, props: Mapping[str, Any], state: TemplateState) -> None:
         """Remove what the template (its recorded `props` and `state`) wrote and still holds."""
-        services = self.connector.services(props.get("connection"))
+        services = self.connector.for_writes(props.get("connection"))
         stake = Ownership.from_props(props).stake(state.spec["name"])
         remove_template(
             services,
