@@ -6,7 +6,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from . import boot_probe, cancellation
 from .clients.services import Services
@@ -174,201 +176,282 @@ def run_session(
     (`cancellation`), no further transition starts."""
     power = services.power
     power.ready()  # before anything is written
-    machine = SessionMachine(
-        spec, now(), SessionWords(power.label, power.names, services.boot.label)
+    run = _Run(
+        services=services,
+        spec=spec,
+        stake=stake,
+        only_nodes=only_nodes,
+        log=log,
+        sleep=sleep,
+        clock=clock,
+        now=now,
+        epoch=epoch,
+        journal=journal,
+        machine=SessionMachine(
+            spec, now(), SessionWords(power.label, power.names, services.boot.label)
+        ),
+        deadline=clock() + spec.timeout_seconds,
+        reservation=NodeReservation(services.inventory, spec.name, clock, log),
+        said_once=_changes_only(log),
     )
-    run_id = uuid.uuid4().hex[:12]
-    deadline = clock() + spec.timeout_seconds
-    template = spec.template
-    version = template.version()
-    hosts_by_set: dict[str, list[str]] = {}
-    reservation = NodeReservation(services.inventory, spec.name, clock, log)
-    acting: list[str] = []
-    # Nodes an interrupted run powered: node -> when its transition started.
-    resumed: dict[str, int] = {}
-    # None until the first power action; then whether the pre-command let the session on.
-    pre_ok: bool | None = None
-    # Progress is said when it changes, not on every poll (twice a second for 20 minutes).
-    said_once = _changes_only(log)
-    # booted_when cmdline: node -> when the probe first showed it running the template.
-    seen: dict[str, int] = {}
-    # Each node's power as the survey read it, until the first power step uses it.
-    surveyed: Mapping[str, str] = {}
     try:
         while True:
-            action = machine.next_action()
+            action = run.machine.next_action()
             try:
-                if isinstance(action, Finished):
-                    state = action.state
-                    if resumed:
-                        state = _with_resumed(
-                            services, spec, stake, state, resumed, sleep, epoch, now, log
-                        )
-                    if pre_ok and spec.post_command:
-                        _post_hook(spec, acting, state.status, machine, now(), log)
-                    _settle(journal)
-                    return state.model_copy(update={"run_id": run_id})
-                if isinstance(action, Resolve):
-                    hosts_by_set = resolve_targets(services, template)
-                    terms = parse_limit(spec.limit)
-                    resolved, ambiguous = resolve_limit_saying(services, terms)
-                    for problem in ambiguous:
-                        log(f"session {spec.name}: {problem}")
-                    nodes = narrow(
-                        (h for hs in hosts_by_set.values() for h in hs),
-                        terms,
-                        resolved if terms else None,
-                    )
-                    if only_nodes is not None:
-                        nodes = sorted(set(nodes) & set(only_nodes))
-                    skipped = left_out(services, nodes, spec.include_disabled)
-                    nodes = [n for n in nodes if n not in skipped]
-                    # Before any write: a session over nodes another one holds is refused.
-                    reservation.acquire(nodes)
-                    log(f"session {spec.name}: {len(nodes)} node(s) to {spec.operation}")
-                    for reason, count in Counter(skipped.values()).items():
-                        log(f"session {spec.name}: skipped {count} node(s): {reason}")
-                    if journal is not None:
-                        resumed = _powered_earlier(
-                            services, journal.powered(version, spec.operation), nodes, log
-                        )
-                    if resumed:
-                        log(
-                            f"session {spec.name}: {phrase(resumed)} were powered by an earlier"
-                            " run that was interrupted (Ctrl-C): verified, not powered again."
-                            " Where the engine never recorded that run, it may still list it as"
-                            " a pending operation; this run records it now (Pulumi: `pulumi"
-                            " refresh --clear-pending-creates` drops the entry)"
-                        )
-                    rest = [n for n in nodes if n not in resumed]
-                    acting = nodes
-                    if not rest and resumed:
-                        state = _resumed_alone(machine.state, now())
-                        state = _with_resumed(
-                            services, spec, stake, state, resumed, sleep, epoch, now, log
-                        )
-                        _settle(journal)
-                        return state.model_copy(update={"run_id": run_id})
-                    machine.on_resolved(rest, now(), skipped)
-                elif isinstance(action, WriteConfig):
-                    # The template's own data, re-asserted for these nodes: a manual edit since
-                    # the template was written cannot slip into the boot.
-                    report = write_template(
-                        services,
-                        template,
-                        stake,
-                        owned_groups=template.cloud_init_groups(),
-                        hosts_by_set=hosts_by_set,
-                        only_nodes=action.nodes,
-                        session=spec.name,
-                        log=log,
-                    )
-                    machine.on_config_written(now(), frozenset(report.written_hosts))
-                elif isinstance(action, Survey):
-                    # One power and one boot store request, however many nodes; a store that
-                    # keeps no fetch history is answered by the nodes themselves (the
-                    # probe, which check requires there).
-                    states = power.power_states(action.nodes)
-                    surveyed = states
-                    fetched: Mapping[str, int] | None = {}
-                    if action.boots:
-                        fetched = services.boot.last_fetches()
-                    if fetched is None:
-                        on = tuple(n for n in action.nodes if states.get(n) == "on")
-                        fetched = _probed(spec, stake, on, 0, {}, epoch, said_once)
-                    machine.on_surveyed(states, fetched, now())
-                    log(f"session {spec.name}: {_surveyed(machine, power.names, action.boots)}")
-                elif isinstance(action, StartPower):
-                    if cancellation.requested():
-                        machine.cancel(now(), _STOPPED)
-                        continue
-                    if pre_ok is None:
-                        if action.action in POWERS_ON and services.boot.renders_ahead:
-                            # Before the first node is powered: can its script be rendered?
-                            _preflight_boot_script(services, spec, hosts_by_set, acting, log)
-                            # The preflight is in the endpoint history: the transition
-                            # starts in a later second, so it does not count as a boot. The
-                            # pause is not the session's to wait out.
-                            pause = 1.0 - epoch() % 1.0 + 0.01
-                            sleep(pause)
-                            deadline += pause
-                        pre_ok = not spec.pre_command or _pre_hook(
-                            spec, acting, machine, now(), log
-                        )
-                        if not pre_ok:
-                            continue
-                    reservation.keep_alive()
-                    already_on: frozenset[str] = frozenset()
-                    if action.action == "on" and machine.verifies_boots():
-                        # Powering on leaves a node that is on as it is: it will not boot again.
-                        # The survey just read them (over Redfish, a request per node); a later
-                        # step reads again.
-                        known = surveyed or power.power_states(action.nodes)
-                        already_on = frozenset(x for x in action.nodes if known.get(x) == "on")
-                    surveyed = {}
-                    started = epoch()
-                    if journal is not None:
-                        journal.note(
-                            run_id, version, spec.operation, int(started), list(action.nodes)
-                        )
-                    power_run = power.start(
-                        action.action,
-                        action.nodes,
-                        spec.task_deadline_minutes,
-                        reservation.deputy_keys(),
-                    )
-                    if journal is not None:
-                        journal.started(run_id, int(started), power_run)
-                    log(
-                        f"session {spec.name}: {power.label} {power.names[action.action]} on"
-                        f" {len(action.nodes)} node(s), transition {power_run}"
-                    )
-                    machine.on_power_started(power_run, started, already_on)
-                elif isinstance(action, Poll | CheckBoots) and cancellation.requested():
-                    # The power run under way runs on; its nodes are in the journal.
-                    machine.cancel(now(), _STOPPED)
-                elif isinstance(action, Poll):
-                    if clock() >= deadline:
-                        _abort_quietly(services, action.run_id, log)
-                        machine.on_timeout(now())
-                        continue
-                    sleep(spec.poll_interval_seconds)
-                    reservation.keep_alive()
-                    progress = power.progress(action.run_id)
-                    said_once(
-                        f"session {spec.name}: {progress.state}:"
-                        f" {progress.count('succeeded')} succeeded,"
-                        f" {progress.count('failed')} failed,"
-                        f" {progress.running} in progress of {progress.total}"
-                    )
-                    machine.on_polled(progress.finished, progress.nodes, now())
-                elif isinstance(action, CheckBoots):
-                    if clock() >= deadline:
-                        machine.on_timeout(now())
-                        continue
-                    sleep(spec.poll_interval_seconds)
-                    reservation.keep_alive()
-                    if spec.booted_when == "cmdline":
-                        seen = _probed(
-                            spec, stake, action.nodes, action.since, seen, epoch, said_once
-                        )
-                        fetched = seen
-                        what = "run this template's kernel command line (probe_command)"
-                    else:
-                        # One request for every node, however many there are.
-                        fetched = services.boot.last_fetches() or {}
-                        what = f"asked {services.boot.label} for their boot script"
-                    booted = sum(fetched.get(n, -1) >= action.since for n in action.nodes)
-                    said_once(
-                        f"session {spec.name}: {booted} of {len(action.nodes)} node(s) {what}"
-                    )
-                    machine.on_boot_checks(fetched, epoch(), now())
+                ended = _STEPS[type(action)](run, action)
             except SessionConflictError:
                 raise
             except OchamiError as error:
-                machine.on_error(str(error), now())
+                run.machine.on_error(str(error), now())
+                continue
+            if ended is not None:
+                return ended.model_copy(update={"run_id": run.run_id})
     finally:
-        reservation.release()
+        run.reservation.release()
+
+
+@dataclass
+class _Run:
+    """One run of a session: what it was given, the machine, and what the steps learn on the
+    way. Each of the machine's actions has one step below (`_STEPS`); a step that ends the
+    run returns its final state."""
+
+    services: Services
+    spec: BootSessionSpec
+    stake: Stake
+    only_nodes: Iterable[str] | None
+    log: Log
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+    now: Callable[[], str]
+    epoch: Callable[[], float]
+    journal: SessionJournal | None
+    machine: SessionMachine
+    deadline: float
+    reservation: NodeReservation
+    # Progress is said when it changes, not on every poll (twice a second for 20 minutes).
+    said_once: Log
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    hosts_by_set: dict[str, list[str]] = field(default_factory=dict)
+    acting: list[str] = field(default_factory=list)
+    # Nodes an interrupted run powered: node -> when its transition started.
+    resumed: dict[str, int] = field(default_factory=dict)
+    # None until the first power action; then whether the pre-command let the session on.
+    pre_ok: bool | None = None
+    # booted_when cmdline: node -> when the probe first showed it running the template.
+    seen: dict[str, int] = field(default_factory=dict)
+    # Each node's power as the survey read it, until the first power step uses it.
+    surveyed: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return self.spec.template.version()
+
+    def with_resumed(self, state: SessionState) -> SessionState:
+        return _with_resumed(
+            self.services,
+            self.spec,
+            self.stake,
+            state,
+            self.resumed,
+            self.sleep,
+            self.epoch,
+            self.now,
+            self.log,
+        )
+
+
+def _finish(run: _Run, action: Finished) -> SessionState:
+    state = action.state
+    if run.resumed:
+        state = run.with_resumed(state)
+    if run.pre_ok and run.spec.post_command:
+        _post_hook(run.spec, run.acting, state.status, run.machine, run.now(), run.log)
+    _settle(run.journal)
+    return state
+
+
+def _resolve(run: _Run, action: Resolve) -> SessionState | None:
+    spec, services, log = run.spec, run.services, run.log
+    run.hosts_by_set = resolve_targets(services, spec.template)
+    terms = parse_limit(spec.limit)
+    resolved, ambiguous = resolve_limit_saying(services, terms)
+    for problem in ambiguous:
+        log(f"session {spec.name}: {problem}")
+    nodes = narrow(
+        (h for hs in run.hosts_by_set.values() for h in hs), terms, resolved if terms else None
+    )
+    if run.only_nodes is not None:
+        nodes = sorted(set(nodes) & set(run.only_nodes))
+    skipped = left_out(services, nodes, spec.include_disabled)
+    nodes = [n for n in nodes if n not in skipped]
+    # Before any write: a session over nodes another one holds is refused.
+    run.reservation.acquire(nodes)
+    log(f"session {spec.name}: {len(nodes)} node(s) to {spec.operation}")
+    for reason, count in Counter(skipped.values()).items():
+        log(f"session {spec.name}: skipped {count} node(s): {reason}")
+    if run.journal is not None:
+        run.resumed = _powered_earlier(
+            services, run.journal.powered(run.version, spec.operation), nodes, log
+        )
+    if run.resumed:
+        log(
+            f"session {spec.name}: {phrase(run.resumed)} were powered by an earlier"
+            " run that was interrupted (Ctrl-C): verified, not powered again."
+            " Where the engine never recorded that run, it may still list it as"
+            " a pending operation; this run records it now (Pulumi: `pulumi"
+            " refresh --clear-pending-creates` drops the entry)"
+        )
+    rest = [n for n in nodes if n not in run.resumed]
+    run.acting = nodes
+    if not rest and run.resumed:
+        state = run.with_resumed(_resumed_alone(run.machine.state, run.now()))
+        _settle(run.journal)
+        return state
+    run.machine.on_resolved(rest, run.now(), skipped)
+    return None
+
+
+def _write(run: _Run, action: WriteConfig) -> None:
+    # The template's own data, re-asserted for these nodes: a manual edit since the template
+    # was written cannot slip into the boot.
+    template = run.spec.template
+    report = write_template(
+        run.services,
+        template,
+        run.stake,
+        owned_groups=template.cloud_init_groups(),
+        hosts_by_set=run.hosts_by_set,
+        only_nodes=action.nodes,
+        session=run.spec.name,
+        log=run.log,
+    )
+    run.machine.on_config_written(run.now(), frozenset(report.written_hosts))
+
+
+def _survey(run: _Run, action: Survey) -> None:
+    # One power and one boot store request, however many nodes; a store that keeps no fetch
+    # history is answered by the nodes themselves (the probe, which check requires there).
+    power = run.services.power
+    states = power.power_states(action.nodes)
+    run.surveyed = states
+    fetched: Mapping[str, int] | None = {}
+    if action.boots:
+        fetched = run.services.boot.last_fetches()
+    if fetched is None:
+        on = tuple(n for n in action.nodes if states.get(n) == "on")
+        fetched = _probed(run.spec, run.stake, on, 0, {}, run.epoch, run.said_once)
+    run.machine.on_surveyed(states, fetched, run.now())
+    run.log(f"session {run.spec.name}: {_surveyed(run.machine, power.names, action.boots)}")
+
+
+def _start_power(run: _Run, action: StartPower) -> None:
+    spec, services, machine = run.spec, run.services, run.machine
+    if cancellation.requested():
+        machine.cancel(run.now(), _STOPPED)
+        return
+    if run.pre_ok is None:
+        if action.action in POWERS_ON and services.boot.renders_ahead:
+            # Before the first node is powered: can its script be rendered?
+            _preflight_boot_script(services, spec, run.hosts_by_set, run.acting, run.log)
+            # The preflight is in the endpoint history: the transition starts in a later
+            # second, so it does not count as a boot. The pause is not the session's to wait
+            # out.
+            pause = 1.0 - run.epoch() % 1.0 + 0.01
+            run.sleep(pause)
+            run.deadline += pause
+        run.pre_ok = not spec.pre_command or _pre_hook(
+            spec, run.acting, machine, run.now(), run.log
+        )
+        if not run.pre_ok:
+            return
+    run.reservation.keep_alive()
+    power = services.power
+    already_on: frozenset[str] = frozenset()
+    if action.action == "on" and machine.verifies_boots():
+        # Powering on leaves a node that is on as it is: it will not boot again. The survey
+        # just read them (over Redfish, a request per node); a later step reads again.
+        known = run.surveyed or power.power_states(action.nodes)
+        already_on = frozenset(x for x in action.nodes if known.get(x) == "on")
+    run.surveyed = {}
+    started = run.epoch()
+    if run.journal is not None:
+        run.journal.note(run.run_id, run.version, spec.operation, int(started), list(action.nodes))
+    power_run = power.start(
+        action.action, action.nodes, spec.task_deadline_minutes, run.reservation.deputy_keys()
+    )
+    if run.journal is not None:
+        run.journal.started(run.run_id, int(started), power_run)
+    run.log(
+        f"session {spec.name}: {power.label} {power.names[action.action]} on"
+        f" {len(action.nodes)} node(s), transition {power_run}"
+    )
+    machine.on_power_started(power_run, started, already_on)
+
+
+def _stopped(run: _Run) -> bool:
+    """The engine asked to stop: the power run under way runs on (its nodes are in the
+    journal), and no other starts."""
+    if cancellation.requested():
+        run.machine.cancel(run.now(), _STOPPED)
+        return True
+    return False
+
+
+def _poll(run: _Run, action: Poll) -> None:
+    if _stopped(run):
+        return
+    if run.clock() >= run.deadline:
+        _abort_quietly(run.services, action.run_id, run.log)
+        run.machine.on_timeout(run.now())
+        return
+    run.sleep(run.spec.poll_interval_seconds)
+    run.reservation.keep_alive()
+    progress = run.services.power.progress(action.run_id)
+    run.said_once(
+        f"session {run.spec.name}: {progress.state}:"
+        f" {progress.count('succeeded')} succeeded,"
+        f" {progress.count('failed')} failed,"
+        f" {progress.running} in progress of {progress.total}"
+    )
+    run.machine.on_polled(progress.finished, progress.nodes, run.now())
+
+
+def _check_boots(run: _Run, action: CheckBoots) -> None:
+    if _stopped(run):
+        return
+    spec = run.spec
+    if run.clock() >= run.deadline:
+        run.machine.on_timeout(run.now())
+        return
+    run.sleep(spec.poll_interval_seconds)
+    run.reservation.keep_alive()
+    fetched: Mapping[str, int]
+    if spec.booted_when == "cmdline":
+        run.seen = _probed(
+            spec, run.stake, action.nodes, action.since, run.seen, run.epoch, run.said_once
+        )
+        fetched = run.seen
+        what = "run this template's kernel command line (probe_command)"
+    else:
+        # One request for every node, however many there are.
+        fetched = run.services.boot.last_fetches() or {}
+        what = f"asked {run.services.boot.label} for their boot script"
+    booted = sum(fetched.get(n, -1) >= action.since for n in action.nodes)
+    run.said_once(f"session {spec.name}: {booted} of {len(action.nodes)} node(s) {what}")
+    run.machine.on_boot_checks(fetched, run.epoch(), run.now())
+
+
+# The step for each of the machine's actions.
+_STEPS: dict[type[Any], Callable[[_Run, Any], SessionState | None]] = {
+    Finished: _finish,
+    Resolve: _resolve,
+    WriteConfig: _write,
+    Survey: _survey,
+    StartPower: _start_power,
+    Poll: _poll,
+    CheckBoots: _check_boots,
+}
 
 
 def _surveyed(machine: SessionMachine, names: Mapping[PowerAction, str], boots: bool) -> str:
