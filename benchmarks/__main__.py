@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## The largest systems",
         "",
-        "Template create, a reboot session and `ochami-boot status` (`benchmarks/largest.py`),",
+        "Template create and refresh, a reboot session and `ochami-boot status`",
+        "(`benchmarks/largest.py`),"
         "each size in a process of its own. Requests per service; wall time (the session's less",
         "the simulated power delay); the CPU time of the provider's own thread (the simulator",
         "answers from threads of the same interpreter, so wall time holds its cost too); peak",

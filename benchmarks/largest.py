@@ -55,6 +55,7 @@ class Step:
 class LargestResult:
     nodes: int
     template: Step
+    refresh: Step
     check: Step
     session: Step
     status: Step
@@ -82,6 +83,8 @@ def measure_here(nodes: int) -> LargestResult:
             inputs = templates.check({}, _template_props(sim.url)).inputs
             created, template = _step(fleet, lambda: templates.create(inputs).outs)
             assert created is not None
+            read, refresh = _step(fleet, lambda: templates.read("compute", created))
+            assert read.outs is not None and read.outs["drift"] == [], read.outs
             props = _session_props(sim.url, created, "v0.1", "pcs")
             checked, check = _step(fleet, lambda: sessions.check({}, props))
             assert not checked.failures, checked.failures
@@ -92,7 +95,7 @@ def measure_here(nodes: int) -> LargestResult:
             printed, status = _step(fleet, lambda: table(rows(gather(services))))
     session.wall -= POWER_DELAY  # the physical part
     return LargestResult(
-        nodes, template, check, session, status, len(printed.splitlines()), _peak_mib()
+        nodes, template, refresh, check, session, status, len(printed.splitlines()), _peak_mib()
     )
 
 
@@ -117,10 +120,11 @@ def measure(nodes: int) -> LargestResult:
         check=True,
     )
     data = json.loads(done.stdout)
-    step = {k: Step(**data[k]) for k in ("template", "check", "session", "status")}
+    step = {k: Step(**data[k]) for k in ("template", "refresh", "check", "session", "status")}
     return LargestResult(
         data["nodes"],
         step["template"],
+        step["refresh"],
         step["check"],
         step["session"],
         step["status"],
@@ -153,6 +157,7 @@ def table_lines(results: list[LargestResult]) -> list[str]:
         )
         for label, step, goal in (
             ("template create", r.template, ""),
+            ("template refresh (its drift)", r.refresh, ""),
             ("session check (its preview)", r.check, ""),
             ("session apply (reboot), overhead", r.session, overhead_goal),
             (f"`ochami-boot status` ({r.status_lines} lines)", r.status, status_goal),

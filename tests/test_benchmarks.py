@@ -53,9 +53,9 @@ def test_the_largest_systems_benchmark_reads_as_many_requests_at_any_size() -> N
     from benchmarks.largest import measure_here, table_lines
 
     small, larger = measure_here(20), measure_here(400)
-    for step in ("template", "check", "session", "status"):
+    for step in ("template", "refresh", "check", "session", "status"):
         assert getattr(small, step).requests == getattr(larger, step).requests, step
     assert small.status.requests == {"smd": 2, "bss": 2, "pcs": 1}
     assert small.status_lines == larger.status_lines
     lines = table_lines([small, larger])
-    assert len(lines) == 2 + 2 * 5 and "| 400 | `ochami-boot status`" in "\n".join(lines)
+    assert len(lines) == 2 + 2 * 6 and "| 400 | `ochami-boot status`" in "\n".join(lines)
