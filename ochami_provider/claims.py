@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from .nodesets import NodeSet
+
 
 @dataclass
 class NodeClaims:
     # (cluster key, node) -> template name; the cluster key is the BSS endpoint.
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     # Per cluster: template -> the nodes it targets as last checked.
-    targets: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    targets: dict[tuple[str, str], NodeSet] = field(default_factory=dict)
 
     def claim(
         self, cluster: str, template: str, hosts_by_set: Mapping[str, Iterable[str]]
@@ -32,8 +34,8 @@ class NodeClaims:
                     conflicts.append((set_name, host, owner))
         if conflicts:
             return conflicts
-        previous = self.targets.get((cluster, template), set())
-        wanted = {h for hosts in hosts_by_set.values() for h in hosts}
+        previous = self.targets.get((cluster, template), NodeSet())
+        wanted = NodeSet.union_of(hosts_by_set.values())
         for host in previous - wanted:
             self.owners.pop((cluster, host), None)
         for host in wanted:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from typing import TypeVar
 
+from .models.hostlists import NodeSet as NodeSet
 from .models.hostlists import compact as compact
 
 Key = TypeVar("Key", bound=Hashable)

@@ -25,7 +25,7 @@ from .models.power import POWERS_ON, PowerAction
 from .models.problems import Problem
 from .models.records import Component
 from .models.session import BootSessionSpec, SessionState
-from .nodesets import phrase
+from .nodesets import NodeSet, phrase
 from .reservations import NodeReservation
 from .session_hooks import hook_environment, run_hook
 from .session_journal import Powered, SessionJournal
@@ -279,7 +279,7 @@ def _resolve(run: _Run, action: Resolve) -> SessionState | None:
     for problem in ambiguous:
         log(f"session {spec.name}: {problem}")
     nodes = narrow(
-        (h for hs in run.hosts_by_set.values() for h in hs), terms, resolved if terms else None
+        NodeSet.union_of(run.hosts_by_set.values()).sorted(), terms, resolved if terms else None
     )
     if run.only_nodes is not None:
         nodes = sorted(set(nodes) & set(run.only_nodes))

@@ -23,7 +23,7 @@ from .models.owner import Owner, Stake, group_owner
 from .models.problems import Problem
 from .models.records import Component, Group, Partition
 from .models.template import BootTemplateSpec
-from .nodesets import grouped, phrase, shown
+from .nodesets import NodeSet, grouped, phrase, shown
 from .planning import (
     FieldChange,
     WritePlan,
@@ -180,7 +180,7 @@ def observe(
     """One boot store read for the targets and the hosts the template held before (possible
     leavers); one cloud-init read per group it writes or held before. `session`: the session
     writing, named in the boot it writes."""
-    hosts = sorted({h for hs in hosts_by_set.values() for h in hs} | set(previous_hosts))
+    hosts = (NodeSet.union_of(hosts_by_set.values()) | previous_hosts).sorted()
     groups = sorted(set(spec.cloud_init_groups()) | set(owned_groups))
     desired = desired_boots(spec, hosts_by_set, owner, session)
     wanted = {host: target.boot for target in desired.values() for host in target.nodes}
@@ -252,7 +252,7 @@ def write_template(
     }
     written = set(plan.boot_changes)
     if any(_changes_cloud_init_data(c.path) for c in plan.changes):
-        written |= {h for hosts in hosts_by_set.values() for h in hosts}
+        written |= NodeSet.union_of(hosts_by_set.values())
     return WriteReport(hosts_by_set, groups, plan.changes, found, sorted(written))
 
 
@@ -330,7 +330,7 @@ def target_problems(
     cluster = services.cluster
     problems = claim_problems(claims, cluster, spec.name, hosts_by_set)
     stake = replace(stake, siblings=claims.others(cluster, spec.name))
-    hosts = sorted({h for hs in hosts_by_set.values() for h in hs})
+    hosts = NodeSet.union_of(hosts_by_set.values()).sorted()
     boots = services.boot.read(hosts)
     _say_takeovers(spec, stake, boots, log)
     taken = foreign_owners(stake, hosts_by_set, boots)

@@ -235,3 +235,30 @@ def test_deployment_names_round_trip_into_both_markers_or_are_refused(
     assert {marked_owner(r.params) for r in stored.values()} == {Owner("t", deployment)}
     group = fleet.cloud_init_groups["compute"]
     assert group_owner(group["description"]) == Owner("t", deployment)
+
+
+@given(
+    st.sets(st.integers(0, 63), max_size=40),
+    st.sets(st.integers(0, 63), max_size=40),
+)
+def test_a_node_set_folds_and_parses_back_and_its_operators_stay_node_sets(
+    left: set[int], right: set[int]
+) -> None:
+    from ochami_provider.models.hostlists import NodeSet
+
+    def names(ids: set[int]) -> NodeSet:
+        return NodeSet(f"x1000c0s{i // 2}b0n{i % 2}" for i in ids)
+
+    a, b = names(left), names(right)
+    assert NodeSet.parse(str(a)) == a
+    for combined, expected in ((a | b, left | right), (a & b, left & right), (a - b, left - right)):
+        assert isinstance(combined, NodeSet) and combined == names(expected)
+    assert NodeSet.union_of([a, b]).sorted() == sorted(a | b)
+
+
+def test_a_hostlist_a_node_set_cannot_read_is_named() -> None:
+    from ochami_provider.models.hostlists import NodeSet
+
+    with pytest.raises(ValueError, match=r"'x1000c0s\[0-' is not a hostlist"):
+        NodeSet.parse("x1000c0s[0-")
+    assert repr(NodeSet.parse("x1000c0s[0-1]b0n0")) == "NodeSet('x1000c0s[0-1]b0n0')"

@@ -17,6 +17,7 @@ from ..models.session import (
     SessionRecord,
     SessionState,
 )
+from ..nodesets import NodeSet
 from ..session_due import (
     RERUNS_ON_TEMPLATE_CHANGE,
     DueNodes,
@@ -103,7 +104,7 @@ class SessionLifecycle:
             return inputs, [*problems, *_within_template(error.problems)]
         except OchamiError as error:
             return inputs, [*problems, Problem("limit", f"could not be resolved: {error}")]
-        nodes = [n for hosts in template_nodes.values() for n in hosts]
+        nodes = NodeSet.union_of(template_nodes.values()).sorted()
         problems += _foreign_template(services, inputs, template_nodes)
         problems += limit_problems(spec.template.name, nodes, terms, resolved)
         return inputs, problems + ambiguous
@@ -182,7 +183,7 @@ class SessionLifecycle:
                 old_hosts = resolve_targets(services, old.template)
         terms = parse_limit(new.limit)
         nodes = narrow(
-            (h for hosts in new_hosts.values() for h in hosts),
+            NodeSet.union_of(new_hosts.values()).sorted(),
             terms,
             resolve_limit(services, terms) if terms else None,
         )
@@ -341,7 +342,7 @@ def _foreign_template(
     another stack or configuration (copied in through a stack reference or remote state,
     unchanged) would be refused at the write, after the session was recorded as begun. One
     boot store read."""
-    nodes = sorted({n for hosts in hosts_by_set.values() for n in hosts})
+    nodes = NodeSet.union_of(hosts_by_set.values()).sorted()
     mine = inputs.ownership.deployment
     owners = {b.boot.owner for b in services.boot.read(nodes).values()}
     foreign = sorted(

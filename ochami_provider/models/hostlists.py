@@ -38,3 +38,42 @@ def _from_record(value: Any) -> Any:
 NodeList = Annotated[
     list[str], BeforeValidator(_from_record), PlainSerializer(compact, return_type=str)
 ]
+
+
+class NodeSet(frozenset[str]):
+    """A set of node names as HPC admins read them, after ClusterShell's `NodeSet`: `str()`
+    folds it (`x1000c0s[0-7]b0n[0-1]`), `parse` takes that notation back and names the part it
+    cannot read, and the set operators (`|`, `&`, `-`), which are BOS's limit grammar's `,`,
+    `&` and `!`, give node sets again. `sorted()` is the order every output uses."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, text: str) -> NodeSet:
+        try:
+            return cls(expand(text.strip()))
+        except hostlist.BadHostlist as error:
+            raise ValueError(f"{text!r} is not a hostlist: {error}") from None
+
+    @classmethod
+    def union_of(cls, groups: Iterable[Iterable[str]]) -> NodeSet:
+        """Every node of every group once: the nodes of all of a template's boot sets."""
+        return cls(node for group in groups for node in group)
+
+    def sorted(self) -> list[str]:
+        return sorted(self)
+
+    def __str__(self) -> str:
+        return compact(self)
+
+    def __repr__(self) -> str:
+        return f"NodeSet({str(self)!r})"
+
+    def __or__(self, other: Iterable[str]) -> NodeSet:  # type: ignore[override]
+        return NodeSet(frozenset.union(self, other))
+
+    def __and__(self, other: Iterable[str]) -> NodeSet:  # type: ignore[override]
+        return NodeSet(frozenset.intersection(self, other))
+
+    def __sub__(self, other: Iterable[str]) -> NodeSet:  # type: ignore[override]
+        return NodeSet(frozenset.difference(self, other))

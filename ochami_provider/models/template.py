@@ -14,7 +14,7 @@ from . import kernel_params
 from .cloud_config import validate_cloud_config
 from .group_data import GroupEntry
 from .history import TemplateHistory
-from .hostlists import NodeList
+from .hostlists import NodeList, NodeSet
 from .names import Arch, GroupLabel, ResourceName, Role, Xname
 from .owner import Ownership, Stake
 
@@ -353,7 +353,7 @@ class TemplateState(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
     def all_hosts(self) -> list[str]:
-        return sorted({h for hosts in self.hosts.values() for h in hosts})
+        return NodeSet.union_of(self.hosts.values()).sorted()
 
 
 def note_writes(
