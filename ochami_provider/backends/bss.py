@@ -177,7 +177,8 @@ def node_boots(
     boots: dict[tuple[str, str, str], Boot] = {}
     for host, record in view.items():
         missing = [BY_NAME] if not record.hosts else []
-        if set(macs_by_host.get(host, ())) - set(record.macs):
+        macs = macs_by_host.get(host, ())
+        if macs != record.macs and set(macs) - set(record.macs):
             missing.append(BY_MAC)
         config = record.boot_config
         boot = boots.get(config) or boots.setdefault(config, _boot(record))
@@ -210,17 +211,24 @@ def boot_view(
             differs[key] = not _boot(record).same_boot(want)
         return differs[key]
 
+    by_host, by_mac_key = records.by_host, records.by_mac
     for host in hosts:
-        by_mac = [(m, records.by_mac[m]) for m in macs_by_host.get(host, []) if m in records.by_mac]
-        candidates = [r for r in (records.by_host.get(host),) if r is not None]
+        by_name = by_host.get(host)
+        by_mac = [(m, by_mac_key[m]) for m in macs_by_host.get(host, ()) if m in by_mac_key]
+        candidates = [] if by_name is None else [by_name]
         candidates += [r for _, r in by_mac]
         if not candidates:
             continue
         want = wanted.get(host)
         chosen = next((r for r in candidates if differ(r, want)), candidates[0])
-        by_name = records.by_host.get(host)
-        held = [host] if by_name is not None and by_name.boot_config == chosen.boot_config else []
-        same = [m for m, r in by_mac if r.boot_config == chosen.boot_config]
+        # The same record object (the usual case) holds the same boot: no tuple compared.
+        config = chosen.boot_config
+        held = (
+            [host]
+            if by_name is not None and (by_name is chosen or by_name.boot_config == config)
+            else []
+        )
+        same = [m for m, r in by_mac if r is chosen or r.boot_config == config]
         view[host] = chosen.model_copy(update={"hosts": held, "macs": same})
     return view
 

@@ -11,11 +11,16 @@ written in two requests.
 
 from __future__ import annotations
 
+from pydantic import TypeAdapter
+
 from ..errors import NotFoundError, ServiceError
 from ..models.records import BootParams, BootRecords, EndpointAccess
 from .listings import Listings
 from .transport import ServiceTransport
 
+# Read in one pass; BSS answers an empty store with JSON null.
+_RECORDS = TypeAdapter(list[BootParams] | None)
+_ACCESSES = TypeAdapter(list[EndpointAccess] | None)
 # What BSS on PostgreSQL answers (HTTP 400) to a DELETE naming no host it holds (v1.32.2).
 _NOTHING_TO_DELETE = "no node IDs specified"
 
@@ -55,14 +60,14 @@ class BssClient:
             response = self.transport.request("GET", "/bootparameters", json=body)
         except NotFoundError:
             return BootRecords({}, {})
-        listed = (BootParams.model_validate(item) for item in response.json() or [])
-        return BootRecords.of(listed, hosts, macs)
+        return BootRecords.of(_RECORDS.validate_json(response.content) or [], hosts, macs)
 
     def get_all(self) -> list[BootParams]:
         """Every record; BSS lists one per boot configuration with all its hosts, and answers
         an empty store with JSON null."""
-        body = self.transport.request("GET", "/bootparameters").json() or []
-        return [BootParams.model_validate(i) for i in body]
+        return (
+            _RECORDS.validate_json(self.transport.request("GET", "/bootparameters").content) or []
+        )
 
     def put(self, record: BootParams) -> None:
         """Create or replace the record for every host in `record.hosts` in one request, and
@@ -104,8 +109,6 @@ class BssClient:
 
     def last_fetches(self, endpoint: str = "bootscript") -> dict[str, int]:
         """When each node last fetched `endpoint` (Unix seconds), for every node in one request."""
-        body = self.transport.request(
-            "GET", "/endpoint-history", params={"endpoint": endpoint}
-        ).json()
-        accesses = [EndpointAccess.model_validate(item) for item in body or []]
+        response = self.transport.request("GET", "/endpoint-history", params={"endpoint": endpoint})
+        accesses = _ACCESSES.validate_json(response.content) or []
         return {a.name: a.last_epoch for a in accesses}

@@ -6,8 +6,14 @@ is retried.
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from ..models.records import PowerStatus, Transition
 from .transport import ServiceTransport
+
+
+class _PowerStatuses(BaseModel):
+    status: list[PowerStatus] | None = None
 
 
 class PcsClient:
@@ -35,8 +41,9 @@ class PcsClient:
         return str(response.json()["transitionID"])
 
     def get_transition(self, transition_id: str) -> Transition:
-        return Transition.model_validate(
-            self.transport.request("GET", f"/transitions/{transition_id}").json()
+        # Read from its bytes in one pass: a poll of 100,000 tasks, every poll interval.
+        return Transition.model_validate_json(
+            self.transport.request("GET", f"/transitions/{transition_id}").content
         )
 
     def abort_transition(self, transition_id: str) -> None:
@@ -47,8 +54,8 @@ class PcsClient:
         if not xnames:
             return {}
         # POST carries any number of xnames where a GET query string would not.
-        body = self.transport.request(
+        response = self.transport.request(
             "POST", "/power-status", json={"xname": xnames}, idempotent=True
-        ).json()
-        found = [PowerStatus.model_validate(s) for s in body.get("status") or []]
+        )
+        found = _PowerStatuses.model_validate_json(response.content).status or []
         return {s.xname: s.power_state for s in found}

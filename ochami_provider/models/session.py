@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -267,8 +268,13 @@ NodePhase = Literal[
 ]
 
 
-class NodeOutcome(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass(slots=True)
+class NodeOutcome:
+    """One node's place in a running session: the machine's working state, never read from
+    outside nor recorded as it is (SessionResults is). A slotted dataclass, not a model: the
+    machine sets its fields about ten times per node, a million times at 100,000 nodes, and a
+    pydantic model's checked assignment made that 0.8 s of a session."""
+
     status: Literal["pending", "succeeded", "failed"] = "pending"
     phase: NodePhase = "configuring"
     attempts: int = 0
