@@ -52,7 +52,7 @@ def test_the_history_size_follows_how_fragmented_node_sets_are_not_how_many_node
 def test_the_largest_systems_benchmark_reads_as_many_requests_at_any_size() -> None:
     from benchmarks.largest import measure_here, table_lines
 
-    small, larger = measure_here(20), measure_here(400)
+    small, larger = measure_here(20, power_delay=0.0), measure_here(400, power_delay=0.0)
     for step in ("template", "refresh", "check", "session", "status"):
         assert getattr(small, step).requests == getattr(larger, step).requests, step
     assert small.status.requests == {"smd": 2, "bss": 2, "pcs": 1}
