@@ -110,16 +110,15 @@ if copy_from:
         declared[name] = declare(name, copied, secret=options.get("secret_cloud_init") is not False)
 
 for name, spec in sessions.items():
-    options = {k: v for k, v in spec.items() if k not in SESSION_OPTIONS}
+    # Each argument as the stack file gives it; the model's default for the rest.
+    arguments = {k: v for k, v in spec.items() if k not in SESSION_OPTIONS}
     session = BootSession(
         name,
         name=name,
         template=declared[spec["template"]],
-        max_retries=spec.get("max_retries", 1),
-        shutdown_on_delete=spec.get("shutdown_on_delete", False),
         connection=spec.get("connection"),
         fail_up_on_error=spec.get("fail_up_on_error", True),
-        **options,
+        **arguments,
     )
     pulumi.export(f"session:{name}:status", session.status)
     pulumi.export(f"session:{name}:results", session.results)

@@ -28,9 +28,9 @@ KNOWN_KEYS = {
 }
 # Template keys that are options of the resource, not part of the template's spec.
 TEMPLATE_OPTIONS = ("adopt", "secret_cloud_init")
-# Session keys of the program beyond the spec (the spec's are models/inputs.SESSION_FIELDS,
-# `max_retries` among them).
-SESSION_OPTIONS = ("template", "shutdown_on_delete", "connection", "fail_up_on_error")
+# Session keys the program passes on its own; every other key is one of the resource's
+# arguments (models/inputs.SESSION_FIELDS: the spec's, `max_retries`, `shutdown_on_delete`).
+SESSION_OPTIONS = ("template", "connection", "fail_up_on_error")
 _SESSION_KEYS = {f.name for f in SESSION_FIELDS}
 _FLAGS = ("adopt", "secret_cloud_init", "shutdown_on_delete", "fail_up_on_error")
 # A template every session field can be checked against while its own template is checked

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
+import runpy
+from pathlib import Path
 from typing import Any
 
 import dill
@@ -13,6 +16,8 @@ from pulumi.dynamic.dynamic import serialize_provider
 from ochami_provider import BootSession, BootTemplate, BootTemplateProvider
 from ochami_provider.sim import SimServer
 from tests.conftest import template_props
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -75,3 +80,39 @@ def test_a_provider_reuses_its_clients_and_pickles_without_them(sim: SimServer) 
     again = dill.loads(base64.b64decode(serialize_provider(provider)))
     assert again.core.connector._open == {}
     assert again.core.connector.services({"uri": sim.url}) is not first
+
+
+def test_the_program_passes_each_session_setting_of_the_stack_file_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`max_retries` and `shutdown_on_delete` are arguments like the others (issue 25: the
+    program passed `max_retries` twice once it was no longer an option of its own)."""
+    mocks = _Mocks()
+    pulumi.runtime.set_mocks(mocks, project="ochami-boot", stack="test", preview=False)
+    boot_sets = {"compute": {"kernel": "http://h/k", "node_groups": ["compute"]}}
+    session = {"template": "t", "operation": "reboot", "max_retries": 3, "graceful": True}
+    session |= {"shutdown_on_delete": True, "batch_size": "25%", "limit": ["compute"]}
+    pulumi.runtime.set_all_config(
+        {
+            "ochami-boot:templates": json.dumps({"t": {"boot_sets": boot_sets}}),
+            "ochami-boot:sessions": json.dumps({"s": session}),
+        }
+    )
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        declared = runpy.run_path(str(ROOT / "__main__.py"))
+        urn: pulumi.Output[Any] = declared["session"].urn
+        return urn.apply(lambda _: verify())
+
+    def verify() -> None:
+        inputs = mocks.resources["s"]["inputs"]
+        assert inputs["retry"] == {"max_retries": 3}
+        assert (inputs["graceful"], inputs["shutdown_on_delete"]) == (True, True)
+        assert (inputs["batch_size"], inputs["limit"]) == ("25%", ["compute"])
+        assert inputs["timeout_seconds"] == 1800.0  # the model's default
+
+    try:
+        program()
+    finally:
+        pulumi.runtime.set_all_config({})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -154,18 +154,25 @@ def by_name(fields: tuple[SchemaField, ...]) -> dict[str, SchemaField]:
     return {f.name: f for f in fields}
 
 
-def session_spec_data(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """The spec's fields from the flat spelling (`max_retries` -> `retry.max_retries`), the
-    values that are unset (None) left out for the model's defaults."""
+def nested(values: Iterable[tuple[SchemaField, Any]]) -> dict[str, Any]:
+    """Flat values placed where the model nests them (`max_retries` -> `retry.max_retries`)."""
     data: dict[str, Any] = {}
-    for field in SESSION_FIELDS:
-        if field.path[0] in SessionInputs.model_fields or flat.get(field.name) is None:
-            continue
+    for field, value in values:
         target = data
         for part in field.path[:-1]:
             target = target.setdefault(part, {})
-        target[field.path[-1]] = flat[field.name]
+        target[field.path[-1]] = value
     return data
+
+
+def session_spec_data(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec's fields from the flat spelling, the values that are unset (None) left out
+    for the model's defaults."""
+    return nested(
+        (field, flat[field.name])
+        for field in SESSION_FIELDS
+        if field.path[0] not in SessionInputs.model_fields and flat.get(field.name) is not None
+    )
 
 
 def flat_name(spec_field: str) -> str:

@@ -10,7 +10,7 @@ from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 
 from ..lifecycle import SessionLifecycle
 from ..lifecycle.session import RETRYABLE
-from ..models.inputs import SESSION_FIELDS, by_name, keyword_docs, with_defaults
+from ..models.inputs import SESSION_FIELDS, by_name, keyword_docs, nested, with_defaults
 from ..models.session import SessionInputs, SessionRecord
 from ._provider import (
     OchamiResourceProvider,
@@ -156,15 +156,8 @@ def session_props(given: dict[str, Any]) -> dict[str, Any]:
     """The session's inputs as the provider records them: each one given, the model's default
     for each one left unset (None), nested as the spec nests them (`retry.max_retries`)."""
     flat = with_defaults(SESSION_FIELDS, given)
-    props: dict[str, Any] = {"operation": given.get("operation")}
-    for field in SESSION_FIELDS:
-        if field.required:
-            continue
-        target = props
-        for part in field.path[:-1]:
-            target = target.setdefault(part, {})
-        target[field.path[-1]] = flat[field.name]
-    return props
+    optional = ((f, flat[f.name]) for f in SESSION_FIELDS if not f.required)
+    return {"operation": given.get("operation"), **nested(optional)}
 
 
 _PROVIDER = BootSessionProvider()
