@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .config import CONFIG_KEYS, CONFIG_NAMESPACE
-from .models.inputs import SESSION_FIELDS, flat_name, session_spec_data
+from .models.inputs import SESSION_FIELDS, by_name, flat_name, session_spec_data
 from .models.problems import Problem, field_problems
 from .models.session import BootSessionSpec
 from .models.template import BootTemplateSpec
@@ -31,7 +31,7 @@ TEMPLATE_OPTIONS = ("adopt", "secret_cloud_init")
 # Session keys the program passes on its own; every other key is one of the resource's
 # arguments (models/inputs.SESSION_FIELDS: the spec's, `max_retries`, `shutdown_on_delete`).
 SESSION_OPTIONS = ("template", "connection", "fail_up_on_error")
-_SESSION_KEYS = {f.name for f in SESSION_FIELDS}
+_SESSION_KEYS = set(by_name(SESSION_FIELDS))
 _FLAGS = ("adopt", "secret_cloud_init", "shutdown_on_delete", "fail_up_on_error")
 # A template every session field can be checked against while its own template is checked
 # where it is declared.

@@ -36,6 +36,7 @@ from ..models.inputs import (
     SESSION_OUTPUTS,
     SESSION_TEMPLATE,
     SchemaField,
+    by_name,
     documented,
     flat_name,
     session_spec_data,
@@ -54,9 +55,9 @@ from .values import (
 )
 
 # Every input but the template, as the models define them (models/inputs.py).
-_FIELDS: dict[str, SchemaField] = {f.name: f for f in SESSION_FIELDS}
+_FIELDS = by_name(SESSION_FIELDS)
 INPUTS = ("template", *_FIELDS)
-_OUTPUTS: dict[str, SchemaField] = {f.name: f for f in SESSION_OUTPUTS}
+_OUTPUTS = by_name(SESSION_OUTPUTS)
 
 
 def where(field: str) -> str:

@@ -30,6 +30,7 @@ from ..models.inputs import (
     TEMPLATE_FIELDS,
     TEMPLATE_OUTPUTS,
     SchemaField,
+    by_name,
     documented,
 )
 from ..models.owner import Ownership
@@ -49,7 +50,7 @@ from .values import (
 # The cloud-init spec's fields, each an attribute of its own (the user-data sensitive).
 _CLOUD_INIT_FIELDS = {f"cloud_init_{f.name}": f for f in CLOUD_INIT_FIELDS}
 CLOUD_INIT = tuple(_CLOUD_INIT_FIELDS)
-_FIELDS = {f.name: f for f in TEMPLATE_FIELDS}
+_FIELDS = by_name(TEMPLATE_FIELDS)
 INPUTS = ("name", "description", "boot_sets", *CLOUD_INIT, "adopt")
 # Outputs a write changes: unknown in a plan that writes.
 WRITTEN = (
