@@ -19,7 +19,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import history_size, lab_boot, largest, preview, scale_output, session_apply, tofu_plan
+from . import (
+    history_size,
+    lab_boot,
+    largest,
+    preview,
+    scale_output,
+    session_apply,
+    status_map,
+    tofu_plan,
+)
 
 # What a section says when its measurement was left out (`--previews ""` and the like).
 NOT_RUN = "(not measured in this run)"
@@ -62,6 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--largest", type=_ints, default=list(largest.SIZES), help="nodes for benchmarks.largest"
+    )
+    parser.add_argument(
+        "--maps", type=_ints, default=list(status_map.SIZES), help="nodes for the status map"
+    )
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        default=status_map.SCREENSHOT,
+        help="where the status map's screenshot goes (needs chromium; '' for none)",
     )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument(
@@ -110,6 +128,18 @@ def main(argv: list[str] | None = None) -> int:
         for nodes in args.scale
         for layout in history_size.LAYOUTS
     ]
+
+    maps = []
+    for nodes in args.maps:
+        print(f"status map, {nodes} nodes", file=sys.stderr)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            maps.append(status_map.measure_render(nodes))
+    shot = ""
+    if str(args.screenshot) and status_map.chromium():
+        print("status map screenshot, a rolling session", file=sys.stderr)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            status_map.take_readme_screenshot(args.screenshot)
+        shot = f"The README's screenshot (`{args.screenshot.name}`) was taken in this run."
 
     lab_runs: list[lab_boot.LabRun] = []
     if args.lab_rounds and lab_boot.available():
@@ -197,6 +227,18 @@ def main(argv: list[str] | None = None) -> int:
         "`benchmarks/history_size.py`. Issue 24's goal: under 200 KiB at 10,000 nodes.",
         "",
         *(history_size.table(histories) if histories else [NOT_RUN]),
+        "",
+        "## The status map",
+        "",
+        "`ochami-boot status --html` and `--map` of N booted nodes (`benchmarks/status_map.py`):",
+        "the requests it reads (the same as `status`), the time to read them, the time to turn",
+        "them into the page (legend, layout, tooltips, HTML), the page's size, and the terminal",
+        "map's size at 80 columns. Issue 26's goals at 10,000 nodes: render under"
+        f" {status_map.RENDER_GOAL_SECONDS:g} s, page under"
+        f" {status_map.SIZE_GOAL_BYTES / 1e6:g} MB.",
+        shot,
+        "",
+        *(status_map.table(maps) if maps else [NOT_RUN]),
         "",
         "## Boot truth on real VMs",
         "",

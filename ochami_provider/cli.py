@@ -2,6 +2,8 @@
 power outside a stack; and BOS session templates imported as boot templates.
 
     ochami-boot status [--node HOSTLIST] [--group LABEL] [--template NAME] [--json]
+                       [--html FILE|- | --map] [--stack NAME | --export FILE | --tf-state FILE]
+                       [--nodes-json FILE] [--watch SECONDS]
     ochami-boot power status|on|off|reboot --node HOSTLIST [--graceful] [--dry-run]
     ochami-boot import-bos FILE|- [--name NAME] [--output STACK_FILE [--replace]] [--offline]
     ochami-boot history (--stack NAME | --export FILE | --tf-state FILE) (--template NAME |
@@ -35,6 +37,7 @@ from .history_command import HistorySourceError, add_history, history
 from .models.names import normalize_xname
 from .models.problems import problems_from
 from .node_status import gather, rows, table
+from .status_map_command import add_map_flags, check_map_flags, status_map, wants_map
 
 # Connection flags: the stack config keys, spelled as options.
 _CONNECTION = (
@@ -75,6 +78,7 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("--group", help="only the members of this SMD group")
     status.add_argument("--template", help="only the nodes this template boots")
     status.add_argument("--json", action="store_true", help="one JSON object per node")
+    add_map_flags(status)
     _connection_flags(status)
     power = commands.add_parser(
         "power",
@@ -137,6 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     nodes = _nodes(args.node) if args.node is not None else None
+    check_map_flags(args, UsageError)
+    if wants_map(args):
+        args.nodes = nodes
+        return status_map(args, lambda: _config(args))
     with Services.from_config(_config(args)) as services:
         found = gather(services, nodes=nodes, group=args.group, template=args.template)
     if args.json:

@@ -114,6 +114,13 @@ def history(args: argparse.Namespace) -> int:
 
 # Reading the source ---------------------------------------------------------------------------
 def _read(args: argparse.Namespace) -> Recorded:
+    document, source, tofu = read_source(args)
+    return (from_tf_state if tofu else from_pulumi_export)(document, source)
+
+
+def read_source(args: argparse.Namespace) -> tuple[dict[str, Any], str, bool]:
+    """The document `--stack`, `--export` or `--tf-state` names, what to call it, and whether
+    it is a Tofu state (else a Pulumi stack export)."""
     if args.stack is not None:
         command = ["pulumi", "stack", "export", "--stack", args.stack, "--show-secrets"]
         try:
@@ -126,12 +133,13 @@ def _read(args: argparse.Namespace) -> Recorded:
             raise HistorySourceError(
                 f"`{' '.join(command)}` failed: {done.stderr.strip() or done.stdout.strip()}"
             )
-        return from_pulumi_export(_json(done.stdout, f"stack {args.stack}"), f"stack {args.stack}")
+        source = f"stack {args.stack}"
+        return _json(done.stdout, source), source, False
     if args.export is not None:
         source = "<stdin>" if args.export == "-" else args.export
-        return from_pulumi_export(_json(_text(args.export), source), source)
+        return _json(read_text(args.export), source), source, False
     source = "<stdin>" if args.tf_state == "-" else args.tf_state
-    return from_tf_state(_json(_text(args.tf_state), source), source)
+    return _json(read_text(args.tf_state), source), source, True
 
 
 def _checkpoints(args: argparse.Namespace) -> list[Recorded]:
@@ -203,7 +211,8 @@ def _project_name(pulumi_yaml: str) -> str:
     return name
 
 
-def _text(path: str) -> str:
+def read_text(path: str) -> str:
+    """A file's text, or stdin's for `-`."""
     if path == "-":
         return sys.stdin.read()
     try:

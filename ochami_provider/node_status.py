@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from .clients.services import Services
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
 from .errors import InvalidInputError
 from .models.kernel_params import (
     BOOT_SET_PARAMETER,
@@ -24,6 +26,9 @@ from .models.kernel_params import (
     marker_of,
 )
 from .nodesets import compact
+
+if TYPE_CHECKING:
+    from .clients.services import Services
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,47 @@ class NodeStatus:
         found = asdict(self)
         found["last_bootscript_fetch"] = _iso(self.last_bootscript_fetch)
         return found
+
+
+class _StatusJson(BaseModel):
+    """NodeStatus as `as_json` writes it (`status --json`, the `ochami_nodes` data source)."""
+
+    model_config = ConfigDict(extra="ignore")
+    node: str
+    template: str | None = None
+    stack: str | None = None
+    boot_set: str | None = None
+    version: str | None = None
+    session: str | None = None
+    kernel: str | None = None
+    power: str = "unknown"
+    last_bootscript_fetch: datetime | None = None
+    unrecorded_by: str | None = None
+
+
+_STATUS_LIST = TypeAdapter(list[_StatusJson])
+
+
+def from_json(document: Any, source: str) -> list[NodeStatus]:
+    """The nodes of `ochami-boot status --json`, or of the `ochami_nodes` data source's
+    `nodes` (decoded); a bad entry is refused, naming its place and field."""
+    try:
+        read = _STATUS_LIST.validate_python(document)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        raise InvalidInputError(f"{source}{where}", first.get("input"), first["msg"]) from None
+    return [
+        NodeStatus(
+            **item.model_dump(exclude={"last_bootscript_fetch"}),
+            last_bootscript_fetch=(
+                None
+                if item.last_bootscript_fetch is None
+                else int(item.last_bootscript_fetch.timestamp())
+            ),
+        )
+        for item in read
+    ]
 
 
 @dataclass(frozen=True)

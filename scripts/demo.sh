@@ -71,4 +71,13 @@ for cluster in cluster-a cluster-b; do
   ochami-boot status --uri "http://127.0.0.1:$port" --boot-backend "$backend"
   echo "--- $cluster session outputs"
   pulumi stack output --json | python -c 'import json,sys; o=json.load(sys.stdin); [print(k, "=", json.dumps(v)[:200]) for k, v in o.items() if k.startswith("session:")]'
+  if [ "$cluster" = cluster-a ]; then
+    # The map of cluster-a after its session: each node by template version, power and
+    # where it stands in its last session (read from the stack), as a page and in the terminal.
+    mkdir -p demo-output
+    echo "--- ochami-boot status --map --stack cluster-a"
+    ochami-boot status --uri "http://127.0.0.1:$port" --stack cluster-a --map --color never \
+      --html demo-output/cluster-a-status.html
+    echo "the status map of cluster-a: $PWD/demo-output/cluster-a-status.html"
+  fi
 done

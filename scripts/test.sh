@@ -4,7 +4,8 @@
 # tests and one end-to-end test run against the real SMD, BSS and cloud-init server too; the lab
 # test boots two QEMU VMs from the real BSS; the Terraform-protocol provider runs under OpenTofu,
 # built from the Go module proxy, and under Terraform where it is installed; both engines keep
-# state on PostgreSQL and on versitygw's S3, also built from the Go module proxy).
+# state on PostgreSQL and on versitygw's S3, also built from the Go module proxy; the status
+# map's page is checked in Debian's Chromium).
 #
 # --fast: the unit and simulator tiers alone (pytest -m "unit or sim"; tiers in
 # tests/conftest.py), over every core (pytest-xdist), with nothing to build: no engine, no real
@@ -27,8 +28,9 @@ fi
 ENGINE_BIN=$(PYTHON="$PWD/.venv/bin/python" bash scripts/engine.sh)
 PYTHON="$PWD/.venv/bin/python" bash scripts/openchami-setup.sh >/dev/null
 bash scripts/lab-setup.sh >/dev/null
+bash scripts/browser-setup.sh
 TOFU_BIN=$(bash scripts/tofu.sh)
 S3_BIN=$(bash scripts/versitygw.sh)
 export PATH="$PWD/.venv/bin:$ENGINE_BIN:$TOFU_BIN:$S3_BIN:$PATH" OCHAMI_E2E=required OCHAMI_REAL=required
-export OCHAMI_LAB=required OCHAMI_TOFU=required OCHAMI_TEAM=required
+export OCHAMI_LAB=required OCHAMI_TOFU=required OCHAMI_TEAM=required OCHAMI_BROWSER=required
 .venv/bin/python -m pytest "$@"

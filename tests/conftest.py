@@ -43,6 +43,7 @@ _FILE_TIERS = {
     "test_team_pulumi": ("team", "engine"),
     "test_team_tofu": ("team", "tofu"),
     "test_benchmarks": ("sim",),
+    "test_status_map_browser": ("browser",),
 }
 _CONTRACTS = {
     "test_contract",

@@ -59,3 +59,14 @@ def test_the_largest_systems_benchmark_reads_as_many_requests_at_any_size() -> N
     assert small.status_lines == larger.status_lines
     lines = table_lines([small, larger])
     assert len(lines) == 2 + 2 * 6 and "| 400 | `ochami-boot status`" in "\n".join(lines)
+
+
+def test_the_status_map_benchmark_reads_what_status_reads_at_any_size() -> None:
+    from benchmarks.status_map import measure_render
+    from benchmarks.status_map import table as map_table
+
+    small, larger = measure_render(20), measure_render(600)
+    assert small.requests == larger.requests == {"smd": 2, "bss": 2, "pcs": 1}
+    assert 10 * small.page_bytes < larger.page_bytes  # grows with the nodes, not more
+    assert larger.map_width <= 80
+    assert map_table([small, larger])[-1].startswith("| 600 | bss 2, pcs 1, smd 2 |")

@@ -1207,3 +1207,41 @@ def test_an_admins_hand_made_record_for_a_node_taken_out_of_the_group_survives_u
     assert fleet.bootparams_by_mac[mac]["params"] == "console=ttyS1"
     project.run("destroy", "--yes")
     assert sorted(fleet.bootparams) == [leaver]
+
+
+def test_the_status_map_shows_a_rolling_reboot_from_its_journal_then_from_the_stack(
+    project: Project, fleet: Fleet
+) -> None:
+    """Issue 26: while `pulumi up` runs a rolling reboot the stack records nothing yet; the map
+    reads the session's journal (the batches it noted) and the boot-script fetches. Once `up`
+    failed at its failure budget, the map reads the stack's record: the failed node with its
+    error, the skipped ones, the booted ones."""
+    fleet.power_delay = 3.0  # a batch powers for longer than the map takes to draw
+    _session_config(project, operation="reboot", batch_size=2, max_failed=0)
+    order = sorted(fleet.nodes)
+    broken = order[2]
+    fleet.power_failures[broken] = 2
+    command = [str(ROOT / ".venv/bin/ochami-boot"), "status", "--uri", project.sim_url]
+    command += ["--stack", STACK, "--cwd", str(project.path), "--map", "--color", "never"]
+    env = {**project.env, "OCHAMI_ACCESS_TOKEN": TOKEN}
+    up = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--non-interactive"],
+        cwd=project.path,
+        env=project.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while len(fleet.transitions) < 1:
+        assert up.poll() is None and time.monotonic() < deadline, "the session never started"
+        time.sleep(0.02)
+    during = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    assert up.wait(timeout=120) != 0
+    after = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    running = [line for line in during.splitlines() if line.startswith("session boot-compute")]
+    assert running and ": running, 1 batch started;" in running[0], during
+    assert "2 in progress" in running[0] and "6 pending" in running[0], during
+    ended = [line for line in after.splitlines() if line.startswith("session boot-compute")]
+    assert ended and ": failed, 2 of 4 batches ran;" in ended[0], after
+    assert "3 booted" in ended[0] and "1 failed" in ended[0] and "4 skipped" in ended[0], after
+    assert f"failed {broken} (1): " in after, after

@@ -51,7 +51,11 @@ def test_the_core_loads_no_engine_and_no_web_server() -> None:
 
 
 def test_pure_modules_import_no_client() -> None:
-    loaded = _imported_after("import ochami_provider.planning, ochami_provider.session_machine")
+    loaded = _imported_after(
+        "import ochami_provider.planning, ochami_provider.session_machine,"
+        " ochami_provider.session_progress, ochami_provider.node_map, ochami_provider.map_page,"
+        " ochami_provider.map_text"
+    )
     assert "ochami_provider.planning" in loaded
     assert not [m for m in loaded if m.startswith("ochami_provider.clients")]
     assert "httpx" not in loaded
