@@ -61,9 +61,9 @@ def from_pulumi_export(document: Mapping[str, Any], source: str) -> Recorded:
         outputs = resource.get("outputs") or {}
         if "history" not in outputs:
             continue
-        name = str(_plain(outputs.get("name")) or resource.get("urn", "").rpartition("::")[2])
-        history = _plain(outputs["history"])
-        if history is _SEALED:
+        name = str(plain(outputs.get("name")) or resource.get("urn", "").rpartition("::")[2])
+        history = plain(outputs["history"])
+        if history is SEALED:
             recorded.sealed.append(name)
             continue
         _add(recorded, name, "template_version" not in outputs, history or [])
@@ -82,10 +82,17 @@ def from_tf_state(document: Mapping[str, Any], source: str) -> Recorded:
 
 
 def _tf_resources(document: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    kinds = (_TEMPLATE_TYPE, _SESSION_TYPE)
+    return tf_resources(document, "managed", (_TEMPLATE_TYPE, _SESSION_TYPE))
+
+
+def tf_resources(
+    document: Mapping[str, Any], mode: str, kinds: tuple[str, ...]
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(type, attributes) of each resource of `kinds` in `mode` (`managed`, `data`) of a state
+    file or of `tofu show -json` (root and child modules)."""
     if "resources" in document:  # a state file
         for resource in document["resources"]:
-            if resource.get("mode") == "managed" and resource.get("type") in kinds:
+            if resource.get("mode") == mode and resource.get("type") in kinds:
                 for instance in resource.get("instances") or []:
                     yield resource["type"], instance.get("attributes") or {}
         return
@@ -94,17 +101,20 @@ def _tf_resources(document: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[st
         module = modules.pop()
         modules += module.get("child_modules") or []
         for resource in module.get("resources") or []:
-            if resource.get("mode") == "managed" and resource.get("type") in kinds:
+            if resource.get("mode") == mode and resource.get("type") in kinds:
                 yield resource["type"], resource.get("values") or {}
 
 
-_SEALED = object()
+# A secret output a stack export keeps encrypted (exported without --show-secrets).
+SEALED = object()
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A stack export's output as the program gave it: a secret's plaintext decoded, SEALED
+    for one kept encrypted."""
     if isinstance(value, dict) and value.get(_SECRET_SIG[0]) == _SECRET_SIG[1]:
         if "plaintext" not in value:
-            return _SEALED
+            return SEALED
         return json.loads(value["plaintext"])
     return value
 

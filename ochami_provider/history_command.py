@@ -55,10 +55,7 @@ def add_history(commands: Any) -> None:
         description="Reads the history each template and session keeps in the engine's state"
         " (the last ochami:historyLength writes and runs).",
     )
-    source = command.add_mutually_exclusive_group(required=True)
-    source.add_argument("--stack", help="a Pulumi stack of this project's backend")
-    source.add_argument("--export", help="what `pulumi stack export --show-secrets` printed")
-    source.add_argument("--tf-state", help="a Tofu state file, or `tofu show -json` (- for stdin)")
+    add_sources(command.add_mutually_exclusive_group(required=True))
     command.add_argument("--cwd", type=Path, help="with --stack: the Pulumi project's directory")
     command.add_argument(
         "--checkpoints",
@@ -110,6 +107,14 @@ def history(args: argparse.Namespace) -> int:
             render({name: body}, f"{name} at version {version}, from {recorded.source}")
         )
     return 0
+
+
+def add_sources(source: Any) -> None:
+    """`--stack`, `--export`, `--tf-state`: where what the engine recorded is read
+    (`read_source`), as options of a mutually exclusive group."""
+    source.add_argument("--stack", help="a Pulumi stack of this project's backend")
+    source.add_argument("--export", help="what `pulumi stack export --show-secrets` printed")
+    source.add_argument("--tf-state", help="a Tofu state file, or `tofu show -json` (- for stdin)")
 
 
 # Reading the source ---------------------------------------------------------------------------

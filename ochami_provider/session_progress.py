@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from .errors import InvalidInputError
+from .history import SEALED, plain, tf_resources
 from .models.hostlists import expand
 from .models.session import SessionRecord
 
@@ -44,8 +45,6 @@ _PHASE_MARKS: dict[str, Mark] = {
     "failed": "failed",
 }
 _SESSION_TYPE = "ochami_boot_session"
-# How the Pulumi engine marks a secret output in a stack export (`--show-secrets`: plaintext).
-_SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
 # Outputs a Tofu state keeps as JSON text.
 _JSON_OUTPUTS = ("results", "history", "transition_ids")
 
@@ -109,7 +108,11 @@ def from_pulumi_export(document: Mapping[str, Any], source: str) -> dict[str, Re
     deployment = document.get("deployment") or {}
     found = {}
     for resource in deployment.get("resources") or []:
-        outputs = {k: _plain(v) for k, v in (resource.get("outputs") or {}).items()}
+        outputs = {
+            k: value
+            for k, v in (resource.get("outputs") or {}).items()
+            if (value := plain(v)) is not SEALED
+        }
         if "template_version" not in outputs or "results" not in outputs:
             continue  # a template, the provider, the stack
         found.update(_recorded(outputs, source))
@@ -120,7 +123,7 @@ def from_tf_state(document: Mapping[str, Any], source: str) -> dict[str, Recorde
     """The sessions of a state file (`terraform.tfstate`, `tofu state pull`) or of
     `tofu show -json`."""
     found = {}
-    for values in _tf_values(document, "managed", _SESSION_TYPE):
+    for _, values in tf_resources(document, "managed", (_SESSION_TYPE,)):
         outputs = {
             k: json.loads(v) if k in _JSON_OUTPUTS and isinstance(v, str) else v
             for k, v in values.items()
@@ -132,7 +135,7 @@ def from_tf_state(document: Mapping[str, Any], source: str) -> dict[str, Recorde
 def nodes_from_tf(document: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     """The per-node objects of the first `data "ochami_nodes"` in a state or `tofu show -json`
     document, or None when it holds none."""
-    for values in _tf_values(document, "data", "ochami_nodes"):
+    for _, values in tf_resources(document, "data", ("ochami_nodes",)):
         nodes = values.get("nodes")
         loaded = json.loads(nodes) if isinstance(nodes, str) else nodes
         if isinstance(loaded, list):
@@ -152,28 +155,6 @@ def _recorded(outputs: Mapping[str, Any], source: str) -> dict[str, Recorded]:
         ) from None
     deployment = outputs.get("deployment")
     return {name: Recorded(name, str(deployment) if deployment else None, record)}
-
-
-def _tf_values(document: Mapping[str, Any], mode: str, kind: str) -> Iterator[Mapping[str, Any]]:
-    if "resources" in document:  # a state file
-        for resource in document["resources"]:
-            if resource.get("mode") == mode and resource.get("type") == kind:
-                for instance in resource.get("instances") or []:
-                    yield instance.get("attributes") or {}
-        return
-    modules = [((document.get("values") or {}).get("root_module")) or {}]
-    while modules:
-        module = modules.pop()
-        modules += module.get("child_modules") or []
-        for resource in module.get("resources") or []:
-            if resource.get("mode") == mode and resource.get("type") == kind:
-                yield resource.get("values") or {}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict) and value.get(_SECRET_SIG[0]) == _SECRET_SIG[1]:
-        return json.loads(value["plaintext"]) if "plaintext" in value else None
-    return value
 
 
 def batch_notes(entries: Iterable[Mapping[str, Any]]) -> list[BatchNote]:

@@ -22,7 +22,7 @@ from typing import Any
 from . import map_page, map_text
 from .clients.services import Services
 from .config import ProviderConfig
-from .history_command import HistorySourceError, read_source, read_text
+from .history_command import HistorySourceError, add_sources, read_source, read_text
 from .node_map import NodeMap, build, facts_of
 from .node_status import NodeStatus, from_json, gather
 from .session_journal import ENVIRONMENT as JOURNAL_ENVIRONMENT
@@ -43,9 +43,8 @@ def add_map_flags(status: argparse.ArgumentParser) -> None:
     drawn = status.add_argument_group("the map (--html, --map)")
     drawn.add_argument("--html", metavar="FILE", help="write the map as one HTML page (- stdout)")
     drawn.add_argument("--map", action="store_true", help="print the map, a character per node")
-    drawn.add_argument("--stack", help="a Pulumi stack: its sessions' recorded outcome per node")
-    drawn.add_argument("--export", help="what `pulumi stack export --show-secrets` printed")
-    drawn.add_argument("--tf-state", help="a Tofu state file or `tofu show -json` (- stdin)")
+    # Each session's recorded outcome per node, from one of them.
+    add_sources(drawn.add_mutually_exclusive_group())
     drawn.add_argument("--cwd", type=Path, help="the engine's directory (Pulumi project, Tofu)")
     drawn.add_argument(
         "--journal",
@@ -73,8 +72,6 @@ def wants_map(args: argparse.Namespace) -> bool:
 def check_map_flags(args: argparse.Namespace, usage: Callable[[str], Exception]) -> None:
     sources = [f for f in ("stack", "export", "tf_state") if getattr(args, f) is not None]
     given = [f"--{f.replace('_', '-')}" for f in sources]
-    if len(sources) > 1:
-        raise usage(f"{' and '.join(given)}: name one source of sessions")
     if not wants_map(args):
         extra = given + [
             f"--{f.replace('_', '-')}"

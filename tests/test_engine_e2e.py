@@ -499,6 +499,21 @@ def _interrupt_mid_session(
 ) -> int:
     """Start `pulumi up`, wait until PCS has started `transitions` transitions (and `settle`
     seconds more), press Ctrl-C `signals` times."""
+    up = _up_until_transitions(project, fleet, transitions)
+    time.sleep(settle)
+    for _ in range(signals):
+        up.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+    code = up.wait(timeout=120)
+    if signals > 1:
+        _unlock_after_hard_stop(project)
+    return code
+
+
+def _up_until_transitions(
+    project: Project, fleet: Fleet, transitions: int
+) -> subprocess.Popen[bytes]:
+    """`pulumi up` started, once PCS has started `transitions` transitions."""
     up = subprocess.Popen(
         ["pulumi", "up", "--yes", "--non-interactive"],
         cwd=project.path,
@@ -510,14 +525,7 @@ def _interrupt_mid_session(
     while len(fleet.transitions) < transitions:
         assert up.poll() is None and time.monotonic() < deadline, "the session never got there"
         time.sleep(0.02)
-    time.sleep(settle)
-    for _ in range(signals):
-        up.send_signal(signal.SIGINT)
-        time.sleep(0.2)
-    code = up.wait(timeout=120)
-    if signals > 1:
-        _unlock_after_hard_stop(project)
-    return code
+    return up
 
 
 def _unlock_after_hard_stop(project: Project, wait: float = 10.0) -> None:
@@ -1224,17 +1232,7 @@ def test_the_status_map_shows_a_rolling_reboot_from_its_journal_then_from_the_st
     command = [str(ROOT / ".venv/bin/ochami-boot"), "status", "--uri", project.sim_url]
     command += ["--stack", STACK, "--cwd", str(project.path), "--map", "--color", "never"]
     env = {**project.env, "OCHAMI_ACCESS_TOKEN": TOKEN}
-    up = subprocess.Popen(
-        ["pulumi", "up", "--yes", "--non-interactive"],
-        cwd=project.path,
-        env=project.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while len(fleet.transitions) < 1:
-        assert up.poll() is None and time.monotonic() < deadline, "the session never started"
-        time.sleep(0.02)
+    up = _up_until_transitions(project, fleet, 1)
     during = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
     assert up.wait(timeout=120) != 0
     after = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout

@@ -281,7 +281,6 @@ def test_the_map_works_on_openchami_v02_where_fetches_are_not_recorded(tmp_path:
         (["--map", "--json"], "--json prints rows"),
         (["--map", "--watch", "0"], "--watch: 0 must be more than 0 seconds"),
         (["--html", "-", "--watch", "5"], "--watch rewrites a file"),
-        (["--map", "--export", "a.json", "--tf-state", "b.json"], "name one source"),
         (["--map", "--nodes-json", "n.json", "--group", "compute"], "--group asks SMD"),
     ],
 )
@@ -290,6 +289,15 @@ def test_map_flags_that_cannot_go_together_are_refused(
 ) -> None:
     assert main(["status", "--uri", "http://127.0.0.1:9", *flags]) == 2
     assert said in capsys.readouterr().err
+
+
+def test_two_sources_of_sessions_are_refused_by_the_parser(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["status", "--map", "--export", "a.json", "--tf-state", "b.json"])
+    assert exited.value.code == 2
+    assert "--tf-state: not allowed with argument --export" in capsys.readouterr().err
 
 
 def test_a_bad_nodes_json_entry_is_refused_naming_its_place_and_field(
@@ -329,3 +337,31 @@ def test_watch_redraws_while_a_rolling_session_runs_and_stops_once_it_ended(
     assert 'http-equiv="refresh"' not in final  # the last page stops reloading
     assert any('http-equiv="refresh" content="1"' in text and "running" in text for text in seen)
     assert capsys.readouterr().err.count("roll-v2 running") >= 2
+
+
+def test_the_map_draws_from_the_ochami_nodes_data_source_in_a_state_or_its_output(
+    tmp_path: Path,
+) -> None:
+    """`--nodes-json` takes what Tofu kept of `data "ochami_nodes"`: a state holding it, or
+    `tofu output -json` of its `nodes` (a JSON string of the list)."""
+    nodes = [
+        {"node": "x1000c0s0b0n0", "template": "compute", "version": V1, "power": "on"},
+        {
+            "node": "x1000c0s0b0n1",
+            "template": "compute",
+            "version": V2,
+            "power": "off",
+            "last_bootscript_fetch": "2026-12-02T10:00:00+00:00",
+        },
+    ]
+    instance = {"attributes": {"group": "compute", "nodes": json.dumps(nodes), "count": 2}}
+    state = {"resources": [{"mode": "data", "type": "ochami_nodes", "instances": [instance]}]}
+    for name, document in (("state.json", state), ("output.json", json.dumps(nodes))):
+        (tmp_path / name).write_text(json.dumps(document))
+        page = tmp_path / f"{name}.html"
+        assert main(["status", "--nodes-json", str(tmp_path / name), "--html", str(page)]) == 0
+        text = page.read_text()
+        assert _cells(text) == 2
+        assert f"compute@{V1}" in text and f"compute@{V2}" in text
+        assert "boot script 2026-12-02 10:00:00Z" in text
+        assert text.count('href="#po" x=') == 1
