@@ -143,8 +143,7 @@ def _status(args: argparse.Namespace) -> int:
     nodes = _nodes(args.node) if args.node is not None else None
     check_map_flags(args, UsageError)
     if wants_map(args):
-        args.nodes = nodes
-        return status_map(args, lambda: _config(args))
+        return status_map(args, nodes, lambda: _config(args))
     with Services.from_config(_config(args)) as services:
         found = gather(services, nodes=nodes, group=args.group, template=args.template)
     if args.json:

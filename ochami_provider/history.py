@@ -73,16 +73,12 @@ def from_pulumi_export(document: Mapping[str, Any], source: str) -> Recorded:
 def from_tf_state(document: Mapping[str, Any], source: str) -> Recorded:
     """From a state file (`terraform.tfstate`, `tofu state pull`) or `tofu show -json`."""
     recorded = Recorded(source)
-    for kind, values in _tf_resources(document):
+    for kind, values in tf_resources(document, "managed", (_TEMPLATE_TYPE, _SESSION_TYPE)):
         history = values.get("history")
         if isinstance(history, str):
             history = json.loads(history)
         _add(recorded, str(values.get("name")), kind == _TEMPLATE_TYPE, history or [])
     return recorded
-
-
-def _tf_resources(document: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    return tf_resources(document, "managed", (_TEMPLATE_TYPE, _SESSION_TYPE))
 
 
 def tf_resources(

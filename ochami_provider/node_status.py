@@ -25,6 +25,7 @@ from .models.kernel_params import (
     VERSION_PARAMETER,
     marker_of,
 )
+from .models.problems import problems_from
 from .nodesets import compact
 
 if TYPE_CHECKING:
@@ -81,9 +82,8 @@ def from_json(document: Any, source: str) -> list[NodeStatus]:
     try:
         read = _STATUS_LIST.validate_python(document)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
-        raise InvalidInputError(f"{source}{where}", first.get("input"), first["msg"]) from None
+        problems = problems_from(error, source)
+        raise InvalidInputError.of(problems, error.errors()[0].get("input")) from None
     return [
         NodeStatus(
             **item.model_dump(exclude={"last_bootscript_fetch"}),

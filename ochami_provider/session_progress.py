@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from .errors import InvalidInputError
 from .history import SEALED, plain, tf_resources
 from .models.hostlists import expand
+from .models.problems import problems_from
 from .models.session import SessionRecord
 
 # A node's mark on the map. `done`: the session's work on it succeeded and it was not a boot
@@ -148,11 +149,8 @@ def _recorded(outputs: Mapping[str, Any], source: str) -> dict[str, Recorded]:
     try:
         record = SessionRecord.from_props(outputs)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInputError(
-            f"{source}: session {name!r}: {where}", first.get("input"), first["msg"]
-        ) from None
+        problems = problems_from(error, f"{source}: session {name!r}")
+        raise InvalidInputError.of(problems, error.errors()[0].get("input")) from None
     deployment = outputs.get("deployment")
     return {name: Recorded(name, str(deployment) if deployment else None, record)}
 

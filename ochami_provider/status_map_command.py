@@ -93,12 +93,15 @@ def check_map_flags(args: argparse.Namespace, usage: Callable[[str], Exception])
         raise usage(f"--width: {args.width} is too narrow (20 columns at least)")
 
 
-def status_map(args: argparse.Namespace, config: Callable[[], ProviderConfig]) -> int:
+def status_map(
+    args: argparse.Namespace, nodes: list[str] | None, config: Callable[[], ProviderConfig]
+) -> int:
+    """Draw the map of `nodes` (every node when None) once, or until the session ends."""
     colours: dict[str, int] = {}
     seen_running = False
     try:
         while True:
-            found = draw(args, config, colours)
+            found = draw(args, nodes, config, colours)
             running = any(view.running for view in found.sessions)
             seen_running = seen_running or running
             last = args.watch is None or (seen_running and not running)
@@ -114,23 +117,27 @@ def status_map(args: argparse.Namespace, config: Callable[[], ProviderConfig]) -
 
 
 def draw(
-    args: argparse.Namespace, config: Callable[[], ProviderConfig], colours: Mapping[str, int]
+    args: argparse.Namespace,
+    nodes: list[str] | None,
+    config: Callable[[], ProviderConfig],
+    colours: Mapping[str, int],
 ) -> NodeMap:
     """One map: the nodes, what the sessions recorded, what running ones noted."""
     sources = []
     if args.nodes_json is not None:
-        statuses = _nodes_json(args.nodes_json)
+        # What `gather` narrows by asking the services, narrowed here.
+        wanted = None if nodes is None else set(nodes)
+        statuses = [
+            s
+            for s in _nodes_json(args.nodes_json)
+            if (wanted is None or s.node in wanted)
+            and (args.template is None or s.template == args.template)
+        ]
         sources.append(args.nodes_json)
     else:
-        settings = config()
-        with Services.from_config(settings) as services:
-            statuses = gather(services, nodes=args.nodes, group=args.group, template=None)
+        with Services.from_config(config()) as services:
+            statuses = gather(services, nodes=nodes, group=args.group, template=args.template)
             sources.append(services.boot.label)
-    if args.nodes is not None and args.nodes_json is not None:
-        wanted = set(args.nodes)
-        statuses = [s for s in statuses if s.node in wanted]
-    if args.template is not None:
-        statuses = [s for s in statuses if s.template == args.template]
     recorded: dict[str, Recorded] = {}
     if any(getattr(args, f) is not None for f in ("stack", "export", "tf_state")):
         document, source, tofu = read_source(args)

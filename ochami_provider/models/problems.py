@@ -60,8 +60,11 @@ def problems_from(error: ValidationError, prefix: str = "") -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
         field = _path(tuple(item["loc"]))
-        if prefix:
-            field = f"{prefix}.{field}" if field != "(input)" else prefix
+        if prefix and field == "(input)":
+            field = prefix
+        elif prefix:
+            # An item of a list is `prefix[1].x`, a field `prefix.x`.
+            field = f"{prefix}{field}" if field.startswith("[") else f"{prefix}.{field}"
         kind = item["type"]
         message = str(item["msg"]).removeprefix("Value error, ")
         if kind == "extra_forbidden":
